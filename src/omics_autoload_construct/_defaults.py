@@ -45,7 +45,66 @@ def secure_bucket(
     )
     if server_access_logs_bucket is not None:
         props.setdefault("server_access_logs_bucket", server_access_logs_bucket)
-    return s3.Bucket(scope, id, **props)
+    bucket = s3.Bucket(scope, id, **props)
+    acknowledge_no_replication(bucket)
+    return bucket
+
+
+def encryption_key(scope: Construct, id: str, *, removal_policy: RemovalPolicy) -> kms.Key:
+    """The customer-managed key made when the user brings none: rotation on."""
+    return kms.Key(
+        scope,
+        id,
+        description="omics-autoload-construct: encrypts the bucket, table, queues, topic, logs and stores",
+        enable_key_rotation=True,
+        removal_policy=removal_policy,
+    )
+
+
+def access_log_bucket(
+    scope: Construct, id: str, *, removal_policy: RemovalPolicy
+) -> s3.Bucket:
+    """Destination of the data bucket's server access logs.
+
+    S3 server access logging can only deliver to SSE-S3 buckets, so this bucket cannot
+    use the customer-managed key.
+    """
+    from . import _nag
+
+    bucket = s3.Bucket(
+        scope,
+        id,
+        versioned=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        removal_policy=removal_policy,
+    )
+    _nag.acknowledge(
+        bucket,
+        {_nag.AWS_SOLUTIONS: ["S1"], _nag.HIPAA: ["S3BucketLoggingEnabled"], _nag.NIST: ["S3BucketLoggingEnabled"]},
+        "This bucket receives the server access logs of the data bucket; logging it too would only log the logging.",
+    )
+    _nag.acknowledge(
+        bucket,
+        {_nag.HIPAA: ["S3DefaultEncryptionKMS"], _nag.NIST: ["S3DefaultEncryptionKMS"]},
+        "S3 server access log delivery supports only SSE-S3 destination buckets; access logs hold no sequence data.",
+    )
+    acknowledge_no_replication(bucket)
+    return bucket
+
+
+def acknowledge_no_replication(bucket: s3.IBucket) -> None:
+    from . import _nag
+
+    _nag.acknowledge(
+        bucket,
+        {_nag.HIPAA: ["S3BucketReplicationEnabled"], _nag.NIST: ["S3BucketReplicationEnabled"]},
+        "Cross-Region replication of patient data is a residency decision the user makes; "
+        "versioning is on and objects are durable in HealthOmics once imported.",
+    )
 
 
 def log_group(

@@ -34,6 +34,7 @@ class OmicsAutoLoad(Construct):
         bucket: s3.IBucket | None = None,
         bucket_props: dict[str, Any] | None = None,
         sequence_store: SequenceStore | None = None,
+        server_access_logs_bucket: s3.IBucket | None = None,
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
@@ -46,8 +47,11 @@ class OmicsAutoLoad(Construct):
             Default: none.
         :param sequence_store: the store that receives the read sets. Default: a new
             ``SequenceStore``.
+        :param server_access_logs_bucket: where the created bucket writes its S3 server
+            access logs. Default: a new SSE-S3 bucket (log delivery cannot use KMS keys).
+            Ignored with ``bucket``.
         :param encryption_key: customer-managed KMS key for everything this construct
-            creates. Default: AWS managed or AWS owned keys.
+            creates. Default: a new customer-managed key with yearly rotation.
         :param removal_policy: applied to the stateful resources this construct creates
             (bucket, table, sequence store). Default: RETAIN.
         """
@@ -58,16 +62,27 @@ class OmicsAutoLoad(Construct):
         if problems:
             raise ValueError("invalid OmicsAutoLoad props:\n- " + "\n- ".join(problems))
 
-        self.encryption_key = encryption_key
+        self.encryption_key: kms.IKey = encryption_key or _defaults.encryption_key(
+            self, "Key", removal_policy=removal_policy
+        )
+        _defaults.allow_logs_service(self.encryption_key, self)
+        self.access_logs_bucket: s3.IBucket | None = None
+        if bucket is None:
+            self.access_logs_bucket = server_access_logs_bucket or _defaults.access_log_bucket(
+                self, "AccessLogs", removal_policy=removal_policy
+            )
         self.bucket: s3.IBucket = bucket or _defaults.secure_bucket(
             self,
             "Bucket",
-            encryption_key=encryption_key,
+            encryption_key=self.encryption_key,
             removal_policy=removal_policy,
+            server_access_logs_bucket=self.access_logs_bucket,
             overrides=bucket_props,
         )
         self.sequence_store = sequence_store or SequenceStore(
-            self, "SequenceStore", encryption_key=encryption_key, removal_policy=removal_policy
+            self, "SequenceStore", encryption_key=self.encryption_key, removal_policy=removal_policy
         )
-        self.tracking = TrackingTable(self, "Tracking", encryption_key=encryption_key, removal_policy=removal_policy)
+        self.tracking = TrackingTable(
+            self, "Tracking", encryption_key=self.encryption_key, removal_policy=removal_policy
+        )
         self.table = self.tracking.table

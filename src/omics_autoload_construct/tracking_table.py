@@ -12,6 +12,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from . import _nag
+
 STATUS_INDEX = "by-status"
 
 
@@ -38,31 +40,37 @@ class TrackingTable(Construct):
         :param removal_policy: Default: RETAIN (the table is the audit trail of imports).
         """
         super().__init__(scope, id)
-        encryption = (
-            dynamodb.TableEncryptionV2.customer_managed_key(encryption_key)
-            if encryption_key
-            else dynamodb.TableEncryptionV2.aws_managed_key()
-        )
-        self.table = dynamodb.TableV2(
+        # Table (not TableV2): TableV2 cannot render a customer-managed key in a
+        # Region-agnostic stack, and users' stacks often are.
+        self.table = dynamodb.Table(
             self,
             "Table",
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            encryption=encryption,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=(
+                dynamodb.TableEncryption.CUSTOMER_MANAGED
+                if encryption_key
+                else dynamodb.TableEncryption.AWS_MANAGED
+            ),
+            encryption_key=encryption_key,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            dynamo_stream=dynamodb.StreamViewType.NEW_IMAGE,
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
             time_to_live_attribute="expiresAt",
             deletion_protection=removal_policy == RemovalPolicy.RETAIN,
             removal_policy=removal_policy,
-            global_secondary_indexes=[
-                dynamodb.GlobalSecondaryIndexPropsV2(
-                    index_name=STATUS_INDEX,
-                    partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
-                    sort_key=dynamodb.Attribute(name="updatedAt", type=dynamodb.AttributeType.STRING),
-                    projection_type=dynamodb.ProjectionType.ALL,
-                )
-            ],
+        )
+        self.table.add_global_secondary_index(
+            index_name=STATUS_INDEX,
+            partition_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="updatedAt", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        _nag.acknowledge(
+            self.table,
+            {_nag.HIPAA: ["DynamoDBInBackupPlan"], _nag.NIST: ["DynamoDBInBackupPlan"]},
+            "Point-in-time recovery (35 days) is on; organisations attach tables to AWS Backup "
+            "centrally (for example by tag), which a library must not decide for them.",
         )
