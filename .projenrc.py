@@ -23,7 +23,9 @@ DEV_DEPS = [
     "pydoc-markdown@4.8.2",
     "pytest@9.2.0",
     "pytest-xdist@3.8.0",
+    "regex@2026.11.19",
     "ruff@0.17.6",
+    "setuptools@80.9.0",
     "twine@7.0.0",
     "wheel@0.48.0",
 ]
@@ -104,10 +106,7 @@ project.add_task("example", exec="bash scripts/run-example")
 project.add_task(
     "release:dry-run",
     description="Build sdist + wheel into dist/python and check them, as the release workflow does",
-    steps=[
-        {"spawn": "package"},
-        {"exec": "twine check --strict dist/python/*"},
-    ],
+    exec="bash scripts/release-dry-run",
 )
 publish = project.tasks.try_find("publish")
 publish.reset("npx -p publib@0.2.1061 publib-pypi dist/python")

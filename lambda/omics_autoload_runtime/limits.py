@@ -23,7 +23,13 @@ SOURCE_FIELD_LENGTHS: dict[str, tuple[int, int]] = {
     "generatedFrom": (1, 127),
     "referenceArn": (1, 127),
 }
-SOURCE_TEXT_FIELDS: tuple[str, ...] = ("subjectId", "sampleId", "name", "description", "generatedFrom")
+SOURCE_TEXT_FIELDS: tuple[str, ...] = (
+    "subjectId",
+    "sampleId",
+    "name",
+    "description",
+    "generatedFrom",
+)
 CLIENT_TOKEN_LENGTH = (1, 127)
 REFERENCE_NAME_LENGTH = (3, 255)
 TAG_KEY_LENGTH = (1, 128)
@@ -38,7 +44,9 @@ TEXT_UNICODE_CATEGORIES = frozenset({"L", "M", "Z", "S", "N", "P"})
 REFERENCE_ARN_PATTERN = "arn:.+"
 S3_URI_PATTERN = r"s3://([a-z0-9][a-z0-9-.]{1,61}[a-z0-9])/(.{1,1024})"
 # Java's `.` stops at every line terminator, Python's only at \n.
-S3_URI_RE = re.compile(r"s3://([a-z0-9][a-z0-9-.]{1,61}[a-z0-9])/([^\n\r\u0085\u2028\u2029]{1,1024})")
+S3_URI_RE = re.compile(
+    r"s3://([a-z0-9][a-z0-9-.]{1,61}[a-z0-9])/([^\n\r\u0085\u2028\u2029]{1,1024})"
+)
 REFERENCE_ARN_RE = re.compile(r"arn:[^\n\r\u0085\u2028\u2029]+")
 
 IMPORT_JOB_STATUSES: tuple[str, ...] = (
@@ -50,5 +58,10 @@ IMPORT_JOB_STATUSES: tuple[str, ...] = (
     "COMPLETED",
     "COMPLETED_WITH_FAILURES",
 )
-IMPORT_JOB_TERMINAL_STATUSES: tuple[str, ...] = ("CANCELLED", "FAILED", "COMPLETED", "COMPLETED_WITH_FAILURES")
+IMPORT_JOB_TERMINAL_STATUSES: tuple[str, ...] = (
+    "CANCELLED",
+    "FAILED",
+    "COMPLETED",
+    "COMPLETED_WITH_FAILURES",
+)
 IMPORT_SOURCE_STATUSES: tuple[str, ...] = ("NOT_STARTED", "IN_PROGRESS", "FINISHED", "FAILED")

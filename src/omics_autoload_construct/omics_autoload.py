@@ -56,6 +56,9 @@ class OmicsAutoLoad(Construct):
             (bucket, table, sequence store). Default: RETAIN.
         """
         super().__init__(scope, id)
+        # Log delivery by bucket policy, not the legacy LogDeliveryWrite ACL, whatever the
+        # user's app flags say (set before any child exists, as CDK requires).
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         problems = []
         if bucket is not None and bucket_props is not None:
             problems.append("give either bucket (bring your own) or bucket_props (override our defaults), not both")

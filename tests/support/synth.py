@@ -1,0 +1,73 @@
+"""Synthesize the example app once per test process (each jsii process costs ~0.5 GB)."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+STACK = "SequencingIngest"
+
+
+def _example_module():
+    spec = importlib.util.spec_from_file_location("omics_example_app", REPO / "examples" / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def example_outdir() -> Path:
+    """cdk.out of the example app, synthesized with the three cdk-nag packs.
+
+    A nag finding makes synthesis raise; the report is still written, and the nag test
+    reads it to show each finding, so the error is swallowed here.
+    """
+    outdir = Path(tempfile.mkdtemp(prefix="omics-example-"))
+    app = _example_module().build_app(outdir=str(outdir))
+    try:
+        app.synth()
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+    return outdir
+
+
+def example_template() -> dict[str, Any]:
+    return json.loads((example_outdir() / f"{STACK}.template.json").read_text())
+
+
+def validation_report() -> dict[str, Any]:
+    path = example_outdir() / "validation-report.json"
+    return json.loads(path.read_text()) if path.exists() else {"pluginReports": []}
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def state_machine_definitions(template: dict[str, Any]) -> dict[str, str]:
+    """Each state machine's ASL, with CloudFormation intrinsics replaced by placeholders."""
+    out = {}
+    for logical_id, resource in resources_of_type(template, "AWS::StepFunctions::StateMachine").items():
+        out[logical_id] = render_definition(resource["Properties"]["DefinitionString"])
+    return out
+
+
+def render_definition(definition: Any) -> str:
+    if isinstance(definition, str):
+        return definition
+    if "Fn::Join" in definition:
+        separator, parts = definition["Fn::Join"]
+        return separator.join(render_definition(part) for part in parts)
+    if "Fn::GetAtt" in definition:
+        return "arn:aws:lambda:us-east-1:123456789012:function:" + definition["Fn::GetAtt"][0]
+    if "Ref" in definition:
+        return {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
+                "AWS::URLSuffix": "amazonaws.com"}.get(definition["Ref"], definition["Ref"])
+    raise ValueError(f"cannot render {definition!r}")
