@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.omics_double import OmicsDouble, shape_errors
 
 ROLE = "arn:aws:iam::123456789012:role/omics-import"
@@ -291,7 +295,7 @@ def test_cancel_job(omics, store):
     assert statuses[-2:] == ["CANCELLING", "CANCELLED"]
 
 
-def test_external_clock_drives_the_lifecycle(store):
+def test_external_clock_drives_the_lifecycle():
     now = [1_000.0]
     omics = OmicsDouble(clock=lambda: now[0], job_duration_seconds=30)
     store = omics.create_sequence_store()
@@ -315,6 +319,25 @@ def test_list_and_paginate(omics, store):
     assert len(jobs) == 5
     with pytest.raises(ClientError, match="nextToken"):
         omics.client.list_read_sets(sequenceStoreId=store, nextToken="garbage")
+
+
+def test_list_jobs_created_window(omics, store):
+    from datetime import UTC, datetime, timedelta
+
+    start(omics, store, [fastq("early")])
+    omics.advance(3600)
+    late = start(omics, store, [fastq("late")])
+    after = datetime.fromtimestamp(omics.now(), tz=UTC) - timedelta(minutes=1)
+    jobs = omics.client.list_read_set_import_jobs(
+        sequenceStoreId=store, filter={"createdAfter": after})["importJobs"]
+    assert [j["id"] for j in jobs] == [late["id"]]
+
+
+def test_failure_messages_must_be_reportable(omics):
+    with pytest.raises(ValueError, match="127"):
+        omics.fail_source("x", "m" * 128)
+    with pytest.raises(ValueError, match="regular expression"):
+        omics.fail_next_job("line one\nline two")
 
 
 def test_batch_delete_read_set(omics, store):
@@ -386,7 +409,7 @@ def test_reference_in_use_cannot_be_deleted(omics, store):
 
 
 # ------------------------------------------------------------------ quotas, throttling, loss
-def test_concurrent_job_quota(store):
+def test_concurrent_job_quota():
     omics = OmicsDouble(max_concurrent_import_jobs=2)
     store = omics.create_sequence_store()
     start(omics, store, [fastq("a")])
@@ -477,3 +500,61 @@ def test_thread_safe_starts(omics, store):
     for t in threads:
         t.join()
     assert omics.import_jobs_started() == 80 and len(set(omics.jobs)) == 80
+
+
+def test_tps_limit_throttles_per_operation_in_simulated_time():
+    omics = OmicsDouble(tps_limit=5)
+    store = omics.create_sequence_store()
+    outcomes = []
+    for _ in range(8):
+        try:
+            omics.client.get_sequence_store(id=store)
+            outcomes.append("ok")
+        except omics.client.exceptions.ThrottlingException:
+            outcomes.append("T")
+    assert outcomes == ["ok"] * 5 + ["T"] * 3
+    omics.client.list_read_sets(sequenceStoreId=store)  # another API has its own quota
+    omics.advance(1)
+    omics.client.get_sequence_store(id=store)
+
+
+def test_double_checks_required_members_when_botocore_does_not():
+    omics = OmicsDouble()
+    store = omics.create_sequence_store()
+    loose = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1",
+    ).client("omics", config=Config(parameter_validation=False))
+    omics.attach(loose)
+    src = fastq()
+    del src["sampleId"]
+    with pytest.raises(ClientError, match="sampleId' is required"):
+        loose.start_read_set_import_job(sequenceStoreId=store, roleArn=ROLE, sources=[src])
+    with pytest.raises(ClientError, match="greater than or equal to 20"):
+        loose.start_read_set_import_job(sequenceStoreId=store, roleArn="arn:x", sources=[fastq()])
+
+
+def test_invalid_response_is_a_bug_in_the_double(omics, store, monkeypatch):
+    monkeypatch.setattr(omics, "_op_GetSequenceStore", lambda params, shape: {"id": "12"})
+    with pytest.raises(AssertionError, match="invalid GetSequenceStore response"):
+        omics.client.get_sequence_store(id=store)
+
+
+def test_clock_only_moves_forward(omics):
+    with pytest.raises(ValueError):
+        omics.advance(-1)
+
+
+TEXT_CATEGORIES = ("L", "M", "Z", "S", "N", "P")  # what [\\p{L}||\\p{M}||...]+ allows
+SAMPLE_ID = boto3.session.Session(region_name="us-east-1").client(
+    "omics", aws_access_key_id="x", aws_secret_access_key="x",
+).meta.service_model.shape_for("SampleId")
+
+
+# Basic Multilingual Plane only: Python's and the regex module's Unicode versions differ
+# on recently assigned astral code points (as Java's may).
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"]),
+               min_size=1, max_size=20))
+def test_java_text_pattern_matches_unicode_categories(text):
+    allowed = all(unicodedata.category(c)[0] in TEXT_CATEGORIES for c in text)
+    assert (shape_errors(SAMPLE_ID, text) == []) == allowed

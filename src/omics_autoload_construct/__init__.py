@@ -1,12 +1,20 @@
 """omics-autoload-construct: import sequencing data from Amazon S3 into AWS HealthOmics."""
 
-from .omics_autoload import OmicsAutoLoad
+from .import_workflow import ImportWorkflow
+from .intake import Intake, TriggerMode
+from .omics_autoload import OmicsAutoLoad, OrphanPolicy
+from .starter import Starter
 from .stores import ReferenceStore, SequenceStore
 from .tracking_table import TrackingTable
 
 __all__ = [
+    "ImportWorkflow",
+    "Intake",
     "OmicsAutoLoad",
+    "OrphanPolicy",
     "ReferenceStore",
     "SequenceStore",
+    "Starter",
     "TrackingTable",
+    "TriggerMode",
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 from aws_cdk import aws_lambda as lambda_
 
 RUNTIME_PACKAGE = "omics_autoload_runtime"
-PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_12
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 def runtime_package_dir() -> Path:

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from omics_autoload_runtime.assembly import AssemblyOptions
 
-from . import _defaults
+from . import _defaults, _functions
+from .import_workflow import ImportWorkflow
+from .intake import Intake, TriggerMode
+from .starter import Starter
 from .stores import SequenceStore
 from .tracking_table import TrackingTable
+
+
+class OrphanPolicy(enum.Enum):
+    """What happens to a FASTQ mate whose partner never arrives."""
+
+    REPORT = "REPORT"
+    """Not imported; recorded with a reason naming the missing mate (default)."""
+    IMPORT_SINGLE = "IMPORT_SINGLE"
+    """Imported as a single-end read set."""
+
+
+class IReferenceSource(Protocol):
+    """What the pipeline needs of a reference genome (``ReferenceGenome`` provides it)."""
+
+    @property
+    def parameter_name(self) -> str: ...
+
+    def grant_read(self, grantee: iam.IGrantable) -> Any: ...
 
 
 class OmicsAutoLoad(Construct):
@@ -33,35 +60,112 @@ class OmicsAutoLoad(Construct):
         *,
         bucket: s3.IBucket | None = None,
         bucket_props: dict[str, Any] | None = None,
-        sequence_store: SequenceStore | None = None,
         server_access_logs_bucket: s3.IBucket | None = None,
+        trigger_mode: TriggerMode = TriggerMode.S3_NOTIFICATIONS,
+        key_prefix: str | None = None,
+        key_suffixes: Sequence[str] = (),
+        sequence_store: SequenceStore | None = None,
+        reference: IReferenceSource | None = None,
+        reference_arn: str | None = None,
+        read_set_patterns: Sequence[str] = (),
+        include_undetermined: bool = False,
+        orphan_policy: OrphanPolicy = OrphanPolicy.REPORT,
+        orphan_window: Duration = Duration.hours(24),
+        bam_is_unaligned: bool = False,
+        max_sources_per_job: int = 100,
+        batching_window: Duration = Duration.seconds(30),
+        retry_interval: Duration = Duration.seconds(2),
+        quota_retry_interval: Duration = Duration.minutes(1),
+        first_poll_delay: Duration = Duration.minutes(5),
+        max_poll_interval: Duration = Duration.hours(6),
+        poll_interval: Duration = Duration.minutes(5),
+        max_import_duration: Duration = Duration.days(7),
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        metrics_namespace: str = "OmicsAutoLoad",
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_identifiers: bool = False,
     ) -> None:
         """
         :param bucket: an existing bucket to watch. Default: a new bucket is created
-            (versioned, KMS or S3-managed encryption, TLS only, public access blocked,
-            object ownership enforced).
+            (versioned, KMS-encrypted, TLS only, public access blocked, object ownership
+            enforced, server access logs on).
         :param bucket_props: overrides for the bucket this construct creates (keyword
             arguments of ``aws_s3.Bucket``). Cannot be combined with ``bucket``.
             Default: none.
-        :param sequence_store: the store that receives the read sets. Default: a new
-            ``SequenceStore``.
         :param server_access_logs_bucket: where the created bucket writes its S3 server
             access logs. Default: a new SSE-S3 bucket (log delivery cannot use KMS keys).
-            Ignored with ``bucket``.
+            Cannot be combined with ``bucket``.
+        :param trigger_mode: S3 event notifications (added without replacing the bucket's
+            others) or EventBridge ``Object Created`` events. Default: S3 notifications.
+        :param key_prefix: watch and read only objects under this prefix. Default: the
+            whole bucket.
+        :param key_suffixes: watch only keys ending so. Default: every object, so each
+            one is recorded, imported or skipped with a reason.
+        :param sequence_store: the store that receives the read sets. Default: a new
+            ``SequenceStore``.
+        :param reference: the reference genome BAM and CRAM files were aligned to (a
+            ``ReferenceGenome``); its ARN is read from SSM at run time. Default: none.
+        :param reference_arn: a reference ARN to use as it is, instead of ``reference``.
+            Default: none. With neither, BAM and CRAM files are skipped with a reason;
+            FASTQ and uBAM import fine.
+        :param read_set_patterns: regular expressions over file names with named groups
+            (``sample`` required; ``mate``, ``name``, ``subject``...), tried before the
+            built-in Illumina / SRA rules. Default: none.
+        :param include_undetermined: import Illumina ``Undetermined_*`` reads. Default: no.
+        :param orphan_policy: a mate whose partner has not arrived after
+            ``orphan_window``. Default: ``OrphanPolicy.REPORT``.
+        :param orphan_window: how long a mate waits for its partner. Default: 24 hours.
+        :param bam_is_unaligned: treat every ``.bam`` as uBAM. Default: no (``.ubam`` and
+            ``.unmapped.bam`` are uBAM).
+        :param max_sources_per_job: read sets per import job, 1-100. Default: 100.
+        :param batching_window: how long ready read sets are gathered into one job.
+            Default: 30 seconds.
+        :param retry_interval: first wait after a throttled HealthOmics call. Default: 2 s.
+        :param quota_retry_interval: first wait when the import job quota is full.
+            Default: 1 minute.
+        :param first_poll_delay: when a running job is first polled in case its event
+            is lost; later polls double up to ``max_poll_interval``. Default: 5 minutes.
+        :param max_poll_interval: Default: 6 hours.
+        :param poll_interval: how often the sweep runs. Default: 5 minutes.
+        :param max_import_duration: a job still running after this is recorded failed.
+            Default: 7 days.
         :param encryption_key: customer-managed KMS key for everything this construct
             creates. Default: a new customer-managed key with yearly rotation.
         :param removal_policy: applied to the stateful resources this construct creates
-            (bucket, table, sequence store). Default: RETAIN.
+            (bucket, table, sequence store, key). Default: RETAIN.
+        :param metrics_namespace: CloudWatch namespace of the metrics. Default:
+            ``OmicsAutoLoad``.
+        :param log_retention: Default: one year.
+        :param log_identifiers: log subject and sample ids at INFO level. Default: no
+            (object keys only).
         """
         super().__init__(scope, id)
         # Log delivery by bucket policy, not the legacy LogDeliveryWrite ACL, whatever the
         # user's app flags say (set before any child exists, as CDK requires).
         self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
-        problems = []
+
+        options = AssemblyOptions(
+            read_set_patterns=tuple(read_set_patterns),
+            include_undetermined=include_undetermined,
+            orphan_policy=orphan_policy.value,
+            bam_is_unaligned=bam_is_unaligned,
+            max_sources_per_job=max_sources_per_job,
+        )
+        problems = list(options.problems())
         if bucket is not None and bucket_props is not None:
             problems.append("give either bucket (bring your own) or bucket_props (override our defaults), not both")
+        if bucket is not None and server_access_logs_bucket is not None:
+            problems.append(
+                "server_access_logs_bucket applies only to the bucket this construct creates; "
+                "configure logging on your own bucket"
+            )
+        if reference is not None and reference_arn is not None:
+            problems.append("give either reference (a ReferenceGenome) or reference_arn, not both")
+        if key_prefix is not None and (key_prefix.startswith("/") or "*" in key_prefix):
+            problems.append(f"key_prefix {key_prefix!r} must not start with '/' or contain '*'")
+        if first_poll_delay.to_seconds() > max_poll_interval.to_seconds():
+            problems.append("first_poll_delay must not be longer than max_poll_interval")
         if problems:
             raise ValueError("invalid OmicsAutoLoad props:\n- " + "\n- ".join(problems))
 
@@ -89,3 +193,107 @@ class OmicsAutoLoad(Construct):
             self, "Tracking", encryption_key=self.encryption_key, removal_policy=removal_policy
         )
         self.table = self.tracking.table
+
+        environment = {
+            "TABLE_NAME": self.table.table_name,
+            "SEQUENCE_STORE_ID": self.sequence_store.sequence_store_id,
+            "ASSEMBLY_OPTIONS": options.to_json(),
+            "REFERENCE_PARAMETER_NAME": reference.parameter_name if reference else "",
+            "REFERENCE_ARN": reference_arn or "",
+            "METRICS_NAMESPACE": metrics_namespace,
+            "ORPHAN_WINDOW_SECONDS": str(int(orphan_window.to_seconds())),
+            "FIRST_POLL_SECONDS": str(int(first_poll_delay.to_seconds())),
+            "MAX_POLL_SECONDS": str(int(max_poll_interval.to_seconds())),
+            "LOG_IDENTIFIERS": "true" if log_identifiers else "false",
+        }
+        self.intake = Intake(
+            self,
+            "Intake",
+            bucket=self.bucket,
+            table=self.table,
+            environment=environment,
+            encryption_key=self.encryption_key,
+            trigger_mode=trigger_mode,
+            key_prefix=key_prefix,
+            key_suffixes=key_suffixes,
+            metrics_namespace=metrics_namespace,
+            log_retention=log_retention,
+        )
+        self.workflow = ImportWorkflow(
+            self,
+            "ImportWorkflow",
+            bucket=self.bucket,
+            table=self.table,
+            sequence_store=self.sequence_store,
+            environment=environment,
+            key_prefix=key_prefix,
+            encryption_key=self.encryption_key,
+            retry_interval=retry_interval,
+            quota_retry_interval=quota_retry_interval,
+            max_import_duration=max_import_duration,
+            poll_interval=poll_interval,
+            metrics_namespace=metrics_namespace,
+            log_retention=log_retention,
+        )
+        self.starter = Starter(
+            self,
+            "Starter",
+            table=self.table,
+            state_machine=self.workflow.state_machine,
+            environment=environment,
+            max_sources_per_job=max_sources_per_job,
+            batching_window=batching_window,
+            encryption_key=self.encryption_key,
+            log_retention=log_retention,
+        )
+        _acknowledge_notifications_handler(self, self.bucket)
+        self.state_machine = self.workflow.state_machine
+        self.import_role = self.workflow.import_role
+        if reference is not None:
+            reference.grant_read(self.workflow.start_function)
+            reference.grant_read(self.intake.function)
+
+    @property
+    def functions(self) -> list[lambda_.IFunction]:
+        """Every Lambda function of the pipeline."""
+        w = self.workflow
+        return [
+            self.intake.function,
+            self.starter.function,
+            w.start_function,
+            w.wait_function,
+            w.finalize_function,
+            w.completion_function,
+        ]
+
+
+def _acknowledge_notifications_handler(scope: Construct, bucket: s3.IBucket) -> None:
+    """CDK's stack-wide S3 notifications handler: found by its fixed id, acknowledged alone."""
+    from aws_cdk import Stack
+
+    from . import _nag
+
+    notifications = bucket.node.try_find_child("Notifications")
+    if notifications is not None:
+        _nag.acknowledge(
+            notifications,
+            {_nag.HIPAA: ["IAMNoInlinePolicy"], _nag.NIST: ["IAMNoInlinePolicy"]},
+            "AWS CDK's policy letting its notifications handler configure this bucket only.",
+        )
+
+    handler = Stack.of(scope).node.try_find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")
+    if handler is None:
+        return
+    _nag.acknowledge(
+        handler,
+        {
+            _nag.AWS_SOLUTIONS: [
+                _functions.BASIC_EXECUTION_ROLE_FINDING,
+                "IAM5[Resource::*]",
+            ],
+            _nag.HIPAA: ["IAMNoInlinePolicy"],
+            _nag.NIST: ["IAMNoInlinePolicy"],
+        },
+        "AWS CDK's own handler that adds the notification to the bucket without replacing "
+        "the others; s3:PutBucketNotification is granted by CDK, on the buckets it manages.",
+    )

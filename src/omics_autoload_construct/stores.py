@@ -1,32 +1,106 @@
-"""HealthOmics sequence and reference stores: created with secure props, or imported by id."""
+"""HealthOmics sequence and reference stores: created with secure props, or imported by id.
+
+Both wrap the CloudFormation resources (``AWS::Omics::SequenceStore``,
+``AWS::Omics::ReferenceStore``) with typed, validated props. Each class has a
+``from_*_id`` method that refers to a store made elsewhere; code that accepts either
+kind should type its parameter with the :class:`ISequenceStore` / :class:`IReferenceStore`
+protocols.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from typing import Protocol, runtime_checkable
 
-from aws_cdk import ArnFormat, RemovalPolicy, Resource, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_omics as omics
 from constructs import Construct
 
-_STORE_NAME = re.compile(r"^[A-Za-z0-9\-_ .]{1,127}$")
+#: The service's text pattern ``[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]+``: no control characters.
+_TEXT_CATEGORIES = frozenset("LMZSNP")
+_BUCKET = r"[a-z0-9][a-z0-9-.]{1,61}[a-z0-9]"
+# CreateSequenceStore: fallbackLocation / s3AccessConfig.accessLogLocation (botocore model).
+_FALLBACK_LOCATION = re.compile(rf"s3://{_BUCKET}/?((.{{1,1024}})/)?")
+_ACCESS_LOG_LOCATION = re.compile(rf"s3://{_BUCKET}/?((.{{1,800}})/)?")
+E_TAG_ALGORITHM_FAMILIES = ("MD5up", "SHA256up", "SHA512up")
 
 
-def _sse(encryption_key: kms.IKey | None) -> dict[str, str]:
-    if encryption_key is None:
-        return {"type": "KMS"}  # AWS owned key: HealthOmics encrypts every store
-    return {"type": "KMS", "key_arn": encryption_key.key_arn}
+def is_service_text(value: str) -> bool:
+    """Whether every character is allowed by the HealthOmics text pattern (no control chars)."""
+    return all(unicodedata.category(c)[0] in _TEXT_CATEGORIES for c in value)
+
+
+def text_problems(label: str, value: str | None, low: int, high: int) -> list[str]:
+    """Problems of a HealthOmics name/description: length ``low..high``, no control chars."""
+    if value is None or Token.is_unresolved(value):
+        return []
+    problems = []
+    if not low <= len(value) <= high:
+        problems.append(
+            f"{label} {value!r} must be {low}-{high} characters long (it has {len(value)})"
+        )
+    if not is_service_text(value):
+        problems.append(f"{label} {value!r} must not contain control characters (tabs, newlines)")
+    return problems
+
+
+def _default_name(scope: Construct) -> str:
+    return scope.node.path.replace("/", "-")[-127:]
+
+
+def _sse(encryption_key: kms.IKey | None) -> omics.CfnSequenceStore.SseConfigProperty:
+    # HealthOmics always encrypts; without a key it uses an AWS owned key.
+    return omics.CfnSequenceStore.SseConfigProperty(
+        type="KMS", key_arn=encryption_key.key_arn if encryption_key else None
+    )
+
+
+def _raise(kind: str, problems: list[str]) -> None:
+    if problems:
+        raise ValueError(f"invalid {kind} props:\n- " + "\n- ".join(problems))
+
+
+def _grant(grantee: iam.IGrantable, store_arn: str, actions: tuple[str, ...]) -> iam.Grant:
+    return iam.Grant.add_to_principal(
+        grantee=grantee, actions=list(actions), resource_arns=[store_arn, f"{store_arn}/*"]
+    )
+
+
+# --------------------------------------------------------------------------- sequence store
+
+
+@runtime_checkable
+class ISequenceStore(Protocol):
+    """A sequence store, created here (:class:`SequenceStore`) or imported by id."""
+
+    @property
+    def sequence_store_id(self) -> str:
+        """The store id (digits)."""
+        ...
+
+    @property
+    def sequence_store_arn(self) -> str:
+        """``arn:<partition>:omics:<region>:<account>:sequenceStore/<id>``."""
+        ...
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Allow ``actions`` on the store and everything in it (its read sets)."""
+        ...
 
 
 class SequenceStore(Resource):
     """A HealthOmics sequence store, the home of the imported read sets.
 
-    Create one with the constructor, or refer to an existing store with
-    :meth:`from_sequence_store_id`.
-    """
+    Example::
 
-    sequence_store_id: str
-    sequence_store_arn: str
+        store = SequenceStore(stack, "Store", encryption_key=key,
+                              fallback_location=f"s3://{bucket.bucket_name}/fallback/")
+
+    Refer to an existing store with :meth:`from_sequence_store_id`.
+    """
 
     def __init__(
         self,
@@ -39,55 +113,113 @@ class SequenceStore(Resource):
         fallback_location: str | None = None,
         e_tag_algorithm_family: str | None = None,
         access_log_location: str | None = None,
+        propagated_set_level_tags: list[str] | None = None,
+        tags: dict[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """
-        :param sequence_store_name: store name. Default: the construct path, made unique.
-        :param description: store description. Default: none.
-        :param encryption_key: customer-managed KMS key. Default: an AWS owned key.
-        :param fallback_location: ``s3://`` URI where HealthOmics puts files it cannot
-            import as read sets. Default: none.
-        :param e_tag_algorithm_family: ``MD5up``, ``SHA256up`` or ``SHA512up``. Default:
-            the service default (MD5up).
-        :param access_log_location: ``s3://`` URI for S3 access logs of the store.
-            Default: none.
-        :param removal_policy: what happens to the store (and every read set in it) when
+        :param sequence_store_name: store name, 1-127 characters. Default: the construct
+            path with ``/`` replaced by ``-`` (its last 127 characters).
+        :param description: store description, 1-255 characters. Default: none.
+        :param encryption_key: customer-managed KMS key that encrypts the store.
+            Default: an AWS owned key (HealthOmics always encrypts).
+        :param fallback_location: ``s3://bucket/`` or ``s3://bucket/prefix/`` (ending in
+            ``/``) where HealthOmics puts files it cannot store as read sets. Default: none.
+        :param e_tag_algorithm_family: how read set ETags are computed: ``MD5up``,
+            ``SHA256up`` or ``SHA512up``. Default: the service default (``MD5up``).
+        :param access_log_location: ``s3://bucket/`` or ``s3://bucket/prefix/`` that
+            receives the S3 access logs of the store's S3 access point. Default: none.
+        :param propagated_set_level_tags: tag keys copied from the store to its read sets
+            (at most 50). Default: none.
+        :param tags: tags of the store. Default: none.
+        :param removal_policy: what happens to the store, and every read set in it, when
             it leaves the stack. Default: RETAIN.
         """
         super().__init__(scope, id)
-        problems = []
-        if sequence_store_name is not None and not _STORE_NAME.match(sequence_store_name):
+        problems = text_problems("sequence_store_name", sequence_store_name, 1, 127)
+        problems += text_problems("description", description, 1, 255)
+        if (
+            e_tag_algorithm_family is not None
+            and e_tag_algorithm_family not in E_TAG_ALGORITHM_FAMILIES
+        ):
             problems.append(
-                f"sequence_store_name {sequence_store_name!r} must be 1-127 characters of letters, digits, space, '-', '_', '.'"
+                f"e_tag_algorithm_family {e_tag_algorithm_family!r} must be one of "
+                + ", ".join(E_TAG_ALGORITHM_FAMILIES)
             )
-        if e_tag_algorithm_family not in (None, "MD5up", "SHA256up", "SHA512up"):
+        for label, uri, pattern in (
+            ("fallback_location", fallback_location, _FALLBACK_LOCATION),
+            ("access_log_location", access_log_location, _ACCESS_LOG_LOCATION),
+        ):
+            if uri is not None and not Token.is_unresolved(uri) and not pattern.fullmatch(uri):
+                problems.append(
+                    f"{label} {uri!r} must be s3://<bucket>/ or s3://<bucket>/<prefix>/ "
+                    "(a prefix ends with '/')"
+                )
+        if propagated_set_level_tags is not None and len(propagated_set_level_tags) > 50:
             problems.append(
-                f"e_tag_algorithm_family {e_tag_algorithm_family!r} must be one of MD5up, SHA256up, SHA512up"
+                f"propagated_set_level_tags has {len(propagated_set_level_tags)} keys: at most 50"
             )
-        for label, uri in (("fallback_location", fallback_location), ("access_log_location", access_log_location)):
-            if uri is not None and not uri.startswith("s3://"):
-                problems.append(f"{label} {uri!r} must be an s3:// URI")
-        if problems:
-            raise ValueError("invalid SequenceStore props:\n- " + "\n- ".join(problems))
-        name = sequence_store_name or self.node.path.replace("/", "-")[-127:]
+        if removal_policy == RemovalPolicy.SNAPSHOT:
+            problems.append(
+                "removal_policy SNAPSHOT is not supported by AWS::Omics::SequenceStore: "
+                "use RETAIN or DESTROY"
+            )
+        _raise("SequenceStore", problems)
+
         self._resource = omics.CfnSequenceStore(
             self,
             "Resource",
-            name=name,
+            name=sequence_store_name or _default_name(self),
             description=description,
             sse_config=_sse(encryption_key),
             fallback_location=fallback_location,
             e_tag_algorithm_family=e_tag_algorithm_family,
             access_log_location=access_log_location,
+            propagated_set_level_tags=propagated_set_level_tags,
+            tags=tags,
         )
         self._resource.apply_removal_policy(removal_policy)
-        self.sequence_store_id = self._resource.attr_sequence_store_id
-        self.sequence_store_arn = self._resource.attr_arn
+        self.encryption_key = encryption_key
+        self._sequence_store_id = self._resource.attr_sequence_store_id
+        self._sequence_store_arn = self._resource.attr_arn
+
+    @property
+    def sequence_store_id(self) -> str:
+        """The store id (a token)."""
+        return self._sequence_store_id
+
+    @property
+    def sequence_store_arn(self) -> str:
+        """The store ARN (a token)."""
+        return self._sequence_store_arn
+
+    @property
+    def s3_uri(self) -> str:
+        """The S3 URI of the store's access point (read sets can be read through it)."""
+        return self._resource.attr_s3_uri
+
+    @property
+    def s3_access_point_arn(self) -> str:
+        """The ARN of the store's S3 access point."""
+        return self._resource.attr_s3_access_point_arn
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Allow ``actions`` (e.g. ``omics:GetReadSetMetadata``) on the store and its read sets."""
+        return _grant(grantee, self.sequence_store_arn, actions)
 
     @staticmethod
-    def from_sequence_store_id(scope: Construct, id: str, sequence_store_id: str) -> "SequenceStore":
-        """Refer to a sequence store made elsewhere."""
-        return _ImportedSequenceStore(scope, id, sequence_store_id)  # type: ignore[return-value]
+    def from_sequence_store_id(scope: Construct, id: str, sequence_store_id: str) -> ISequenceStore:
+        """Refer to a sequence store made elsewhere (in this stack's account and Region).
+
+        :param sequence_store_id: the store id: 10-36 digits.
+        """
+        problems = []
+        if not Token.is_unresolved(sequence_store_id) and not re.fullmatch(
+            r"[0-9]{10,36}", sequence_store_id
+        ):
+            problems.append(f"sequence_store_id {sequence_store_id!r} must be 10-36 digits")
+        _raise("SequenceStore.from_sequence_store_id", problems)
+        return _ImportedSequenceStore(scope, id, sequence_store_id)
 
 
 class _ImportedSequenceStore(Resource):
@@ -101,12 +233,39 @@ class _ImportedSequenceStore(Resource):
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
 
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        return _grant(grantee, self.sequence_store_arn, actions)
+
+
+# --------------------------------------------------------------------------- reference store
+
+
+@runtime_checkable
+class IReferenceStore(Protocol):
+    """A reference store, created here (:class:`ReferenceStore`) or imported by id."""
+
+    @property
+    def reference_store_id(self) -> str:
+        """The store id (digits)."""
+        ...
+
+    @property
+    def reference_store_arn(self) -> str:
+        """``arn:<partition>:omics:<region>:<account>:referenceStore/<id>``."""
+        ...
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Allow ``actions`` on the store and everything in it (its references)."""
+        ...
+
 
 class ReferenceStore(Resource):
-    """A HealthOmics reference store (one per account and Region is allowed)."""
+    """A HealthOmics reference store.
 
-    reference_store_id: str
-    reference_store_arn: str
+    HealthOmics allows **one reference store per account and Region**: when the account
+    already has one, refer to it with :meth:`from_reference_store_id` instead of
+    creating another (the deployment would fail).
+    """
 
     def __init__(
         self,
@@ -116,34 +275,74 @@ class ReferenceStore(Resource):
         reference_store_name: str | None = None,
         description: str | None = None,
         encryption_key: kms.IKey | None = None,
+        tags: dict[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """
-        :param reference_store_name: store name. Default: the construct path.
-        :param description: store description. Default: none.
-        :param encryption_key: customer-managed KMS key. Default: an AWS owned key.
-        :param removal_policy: Default: RETAIN.
+        :param reference_store_name: store name, 1-127 characters. Default: the construct
+            path with ``/`` replaced by ``-`` (its last 127 characters).
+        :param description: store description, 1-255 characters. Default: none.
+        :param encryption_key: customer-managed KMS key that encrypts the store.
+            Default: an AWS owned key (HealthOmics always encrypts).
+        :param tags: tags of the store. Default: none.
+        :param removal_policy: what happens to the store when it leaves the stack (it can
+            only be deleted once it holds no reference). Default: RETAIN.
         """
         super().__init__(scope, id)
-        if reference_store_name is not None and not _STORE_NAME.match(reference_store_name):
-            raise ValueError(
-                f"reference_store_name {reference_store_name!r} must be 1-127 characters of letters, digits, space, '-', '_', '.'"
+        problems = text_problems("reference_store_name", reference_store_name, 1, 127)
+        problems += text_problems("description", description, 1, 255)
+        if removal_policy == RemovalPolicy.SNAPSHOT:
+            problems.append(
+                "removal_policy SNAPSHOT is not supported by AWS::Omics::ReferenceStore: "
+                "use RETAIN or DESTROY"
             )
+        _raise("ReferenceStore", problems)
+
         self._resource = omics.CfnReferenceStore(
             self,
             "Resource",
-            name=reference_store_name or self.node.path.replace("/", "-")[-127:],
+            name=reference_store_name or _default_name(self),
             description=description,
-            sse_config=_sse(encryption_key),
+            sse_config=omics.CfnReferenceStore.SseConfigProperty(
+                type="KMS", key_arn=encryption_key.key_arn if encryption_key else None
+            ),
+            tags=tags,
         )
         self._resource.apply_removal_policy(removal_policy)
-        self.reference_store_id = self._resource.attr_reference_store_id
-        self.reference_store_arn = self._resource.attr_arn
+        self.encryption_key = encryption_key
+        self._reference_store_id = self._resource.attr_reference_store_id
+        self._reference_store_arn = self._resource.attr_arn
+
+    @property
+    def reference_store_id(self) -> str:
+        """The store id (a token)."""
+        return self._reference_store_id
+
+    @property
+    def reference_store_arn(self) -> str:
+        """The store ARN (a token)."""
+        return self._reference_store_arn
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Allow ``actions`` (e.g. ``omics:GetReferenceMetadata``) on the store and its
+        references."""
+        return _grant(grantee, self.reference_store_arn, actions)
 
     @staticmethod
-    def from_reference_store_id(scope: Construct, id: str, reference_store_id: str) -> "ReferenceStore":
-        """Refer to a reference store made elsewhere."""
-        return _ImportedReferenceStore(scope, id, reference_store_id)  # type: ignore[return-value]
+    def from_reference_store_id(
+        scope: Construct, id: str, reference_store_id: str
+    ) -> IReferenceStore:
+        """Refer to a reference store made elsewhere (in this stack's account and Region).
+
+        :param reference_store_id: the store id: 10-36 digits.
+        """
+        problems = []
+        if not Token.is_unresolved(reference_store_id) and not re.fullmatch(
+            r"[0-9]{10,36}", reference_store_id
+        ):
+            problems.append(f"reference_store_id {reference_store_id!r} must be 10-36 digits")
+        _raise("ReferenceStore.from_reference_store_id", problems)
+        return _ImportedReferenceStore(scope, id, reference_store_id)
 
 
 class _ImportedReferenceStore(Resource):
@@ -157,5 +356,14 @@ class _ImportedReferenceStore(Resource):
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
 
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        return _grant(grantee, self.reference_store_arn, actions)
 
-__all__ = ["ReferenceStore", "SequenceStore"]
+
+__all__ = [
+    "E_TAG_ALGORITHM_FAMILIES",
+    "IReferenceStore",
+    "ISequenceStore",
+    "ReferenceStore",
+    "SequenceStore",
+]

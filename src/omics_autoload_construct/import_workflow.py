@@ -1,0 +1,308 @@
+"""The import workflow: one Step Functions execution per HealthOmics import job.
+
+StartImport ─► (no job? done) ─► WaitForCompletion ─► Finalize
+     └───────────── any failure ─────────┴─────────────┴─► RecordFailure ─► Fail
+
+``WaitForCompletion`` parks a task token in the tracking table and costs nothing while
+the job runs, however long: the ``Read Set Import Job Status Change`` event, or the
+scheduled sweep that polls jobs with growing intervals (events are best effort), hands
+the job's final status back. State transitions per job are therefore the same for a
+ten-minute import and for a three-day one.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from . import _defaults, _functions, _nag
+from .intake import dead_letter_queue
+from .stores import SequenceStore
+
+TRANSIENT_ERRORS = ["OmicsThrottled", "OmicsUnavailable"]
+QUOTA_ERRORS = ["OmicsQuotaExceeded"]
+TERMINAL_JOB_STATUSES = ["COMPLETED", "COMPLETED_WITH_FAILURES", "FAILED", "CANCELLED"]
+
+
+class ImportWorkflow(Construct):
+    """State machine, task functions, completion listener and the HealthOmics import role."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bucket: s3.IBucket,
+        table: dynamodb.ITable,
+        sequence_store: SequenceStore,
+        environment: dict[str, str],
+        key_prefix: str | None = None,
+        encryption_key: kms.IKey | None = None,
+        retry_interval: Duration = Duration.seconds(2),
+        quota_retry_interval: Duration = Duration.minutes(1),
+        max_import_duration: Duration = Duration.days(7),
+        poll_interval: Duration = Duration.minutes(5),
+        metrics_namespace: str = "OmicsAutoLoad",
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        """
+        :param bucket: the bucket the source files are in; the import role may read it.
+        :param table: the tracking table.
+        :param sequence_store: where read sets are imported.
+        :param environment: the pipeline settings every handler reads.
+        :param key_prefix: the import role reads only objects under this prefix.
+            Default: the whole bucket.
+        :param encryption_key: encrypts the state machine, logs and environments.
+            Default: AWS owned or managed keys.
+        :param retry_interval: first wait after a throttled or failed HealthOmics call;
+            doubles up to 2 minutes, 8 attempts, full jitter. Default: 2 s.
+        :param quota_retry_interval: first wait when the concurrent import job quota is
+            full; grows 1.5x up to 15 minutes, 30 attempts (about 6 hours), full jitter.
+            Default: 1 minute.
+        :param max_import_duration: an import job still running after this is recorded
+            as failed. Default: 7 days.
+        :param poll_interval: how often the sweep looks for jobs due a poll and for
+            orphaned mates. Each job is polled after ``FIRST_POLL_SECONDS`` and then at
+            doubling intervals. Default: 5 minutes.
+        :param metrics_namespace: CloudWatch namespace. Default: ``OmicsAutoLoad``.
+        :param log_retention: Default: one year.
+        """
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self.import_role = _omics_service_role(self, "ImportRole")
+        _functions.grant_read_objects(self.import_role, bucket, key_prefix)
+        _functions.acknowledge_object_wildcard(self.import_role, bucket)
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
+
+        env = {**environment, "IMPORT_ROLE_ARN": self.import_role.role_arn}
+        state_machine_name = Names.unique_resource_name(self, max_length=80, separator="-")
+        state_machine_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=state_machine_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+        def function(fid: str, module: str, description: str, timeout: int = 60):
+            fn = _functions.handler_function(
+                self,
+                fid,
+                module=module,
+                description=f"omics-autoload: {description}",
+                environment=env,
+                encryption_key=encryption_key,
+                log_retention=log_retention,
+                timeout=Duration.seconds(timeout),
+                dead_letter_queue=self.dead_letter_queue,
+            )
+            _functions.grant_table(fn, table)
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["omics:GetReadSetImportJob"],
+                    resources=[sequence_store.sequence_store_arn],
+                )
+            )
+            return fn
+
+        self.start_function = function("StartFunction", "import_start", "starts HealthOmics import jobs")
+        self.start_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["omics:StartReadSetImportJob"], resources=[sequence_store.sequence_store_arn]
+            )
+        )
+        self.start_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.import_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}},
+            )
+        )
+        self.wait_function = function("WaitFunction", "import_wait", "parks the task token of a running job")
+        self.finalize_function = function(
+            "FinalizeFunction", "import_finalize", "records the outcome of each file", timeout=300
+        )
+        _functions.allow_put_metrics(self.finalize_function, metrics_namespace)
+        self.completion_function = function(
+            "CompletionFunction", "completion", "hands finished jobs back to their workflow", timeout=300
+        )
+        for fn in (self.wait_function, self.completion_function):
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                    resources=[state_machine_arn],
+                )
+            )
+
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=state_machine_name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(
+                self._definition(retry_interval, quota_retry_interval, max_import_duration)
+            ),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=_defaults.log_group(
+                    self,
+                    "StateMachineLogs",
+                    encryption_key=encryption_key,
+                    retention=log_retention,
+                    removal_policy=RemovalPolicy.RETAIN,
+                ),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,  # inputs name S3 keys; keep them out of logs
+            ),
+            encryption_configuration=(
+                sfn.CustomerManagedEncryptionConfiguration(encryption_key)
+                if encryption_key
+                else None
+            ),
+        )
+        _nag.acknowledge(
+            self.state_machine.role,
+            {
+                _nag.AWS_SOLUTIONS: [
+                    "IAM5[Resource::*]",
+                    *(
+                        f"IAM5[Resource::<{stack.get_logical_id(fn.node.default_child)}.Arn>:*]"
+                        for fn in (self.start_function, self.wait_function, self.finalize_function)
+                    ),
+                ],
+                _nag.HIPAA: ["IAMNoInlinePolicy"],
+                _nag.NIST: ["IAMNoInlinePolicy"],
+            },
+            "Step Functions' X-Ray and log-delivery actions support no resource-level "
+            "permission; lambda:InvokeFunction names the three task functions (and their "
+            "versions); the inline policy belongs to this state machine's role alone.",
+        )
+        _nag.acknowledge(
+            self.import_role,
+            {_nag.HIPAA: ["IAMNoInlinePolicy"], _nag.NIST: ["IAMNoInlinePolicy"]},
+            "The import role's policy is written for HealthOmics reading these sources only.",
+        )
+
+        # Completion: terminal job events (best effort) and the scheduled sweep.
+        events.Rule(
+            self,
+            "JobStatusChange",
+            description="omics-autoload: HealthOmics read set import job reached a final status",
+            event_pattern=events.EventPattern(
+                source=["aws.omics"],
+                detail_type=["Read Set Import Job Status Change"],
+                detail={"status": TERMINAL_JOB_STATUSES},
+            ),
+            targets=[targets.LambdaFunction(self.completion_function, retry_attempts=8)],
+        )
+        events.Rule(
+            self,
+            "Sweep",
+            description="omics-autoload: polls jobs whose events may be lost; resolves orphaned mates",
+            schedule=events.Schedule.rate(poll_interval),
+            targets=[targets.LambdaFunction(self.completion_function, retry_attempts=2)],
+        )
+
+    def _definition(
+        self, retry_interval: Duration, quota_retry_interval: Duration, max_import_duration: Duration
+    ) -> sfn.IChainable:
+        record_failure = tasks.LambdaInvoke(
+            self,
+            "RecordFailure",
+            lambda_function=self.finalize_function,
+            payload=sfn.TaskInput.from_json_path_at("$"),
+            payload_response_only=True,
+            result_path=sfn.JsonPath.DISCARD,
+        ).next(sfn.Fail(self, "ImportFailed", error="ImportFailed", cause="see each file's reason in the table"))
+
+        def retrying(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+            task.add_retry(
+                errors=TRANSIENT_ERRORS,
+                interval=retry_interval,
+                backoff_rate=2,
+                max_attempts=8,
+                max_delay=Duration.minutes(2),
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+            return task
+
+        start = tasks.LambdaInvoke(
+            self,
+            "StartImport",
+            lambda_function=self.start_function,
+            payload=sfn.TaskInput.from_json_path_at("$"),
+            payload_response_only=True,
+        )
+        start.add_retry(
+            errors=QUOTA_ERRORS,
+            interval=quota_retry_interval,
+            backoff_rate=1.5,
+            max_attempts=30,
+            max_delay=Duration.minutes(15),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        retrying(start)
+        wait = tasks.LambdaInvoke(
+            self,
+            "WaitForCompletion",
+            lambda_function=self.wait_function,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "taskToken": sfn.JsonPath.task_token,
+                    "jobId": sfn.JsonPath.string_at("$.jobId"),
+                    "batchId": sfn.JsonPath.string_at("$.batchId"),
+                }
+            ),
+            result_path="$.completion",
+            task_timeout=sfn.Timeout.duration(max_import_duration),
+        )
+        wait.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+        finalize = retrying(
+            tasks.LambdaInvoke(
+                self,
+                "Finalize",
+                lambda_function=self.finalize_function,
+                payload=sfn.TaskInput.from_object(
+                    {
+                        "batchId": sfn.JsonPath.string_at("$.batchId"),
+                        "jobId": sfn.JsonPath.string_at("$.jobId"),
+                        "readSetKeys": sfn.JsonPath.list_at("$.readSetKeys"),
+                        "completion": sfn.JsonPath.object_at("$.completion"),
+                    }
+                ),
+                payload_response_only=True,
+            )
+        )
+        has_job = (
+            sfn.Choice(self, "HasJob")
+            .when(sfn.Condition.is_null("$.jobId"), sfn.Succeed(self, "NothingToImport"))
+            .otherwise(wait.next(finalize))
+        )
+        return start.next(has_job)
+
+
+def _omics_service_role(scope: Construct, id: str) -> iam.Role:
+    """A role only HealthOmics can assume, and only on behalf of this account."""
+    stack = Stack.of(scope)
+    return iam.Role(
+        scope,
+        id,
+        description="omics-autoload: HealthOmics reads the source files of read set imports",
+        assumed_by=iam.ServicePrincipal(
+            "omics.amazonaws.com",
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:*"},
+            },
+        ),
+    )

@@ -1,0 +1,149 @@
+"""Intake: S3 ``ObjectCreated`` → intake Lambda → one tracking item per object version."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from . import _functions, _nag
+
+
+class TriggerMode(enum.Enum):
+    """How the bucket tells the intake function about new objects."""
+
+    S3_NOTIFICATIONS = "S3_NOTIFICATIONS"
+    """S3 event notifications, added next to the bucket's other notifications (default)."""
+    EVENTBRIDGE = "EVENTBRIDGE"
+    """EventBridge ``Object Created`` events, for buckets whose notifications belong to
+    someone else. EventBridge notifications must be enabled on the bucket."""
+
+
+def dead_letter_queue(scope: Construct, id: str, encryption_key: kms.IKey | None) -> sqs.Queue:
+    queue = sqs.Queue(
+        scope,
+        id,
+        encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.SQS_MANAGED,
+        encryption_master_key=encryption_key,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    _nag.acknowledge(
+        queue,
+        {_nag.AWS_SOLUTIONS: ["SQS3"]},
+        "This queue is itself the dead-letter destination of failed events; a dead-letter "
+        "queue for it would never receive anything.",
+    )
+    return queue
+
+
+class Intake(Construct):
+    """The intake function and the bucket trigger that invokes it.
+
+    The function decodes each key, classifies the object with the read-set assembly
+    rules and writes one tracking item per object version with a conditional put, so
+    duplicate S3 deliveries never create a second item. Events that fail after the
+    asynchronous retries land in ``dead_letter_queue``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bucket: s3.IBucket,
+        table: dynamodb.ITable,
+        environment: dict[str, str],
+        encryption_key: kms.IKey | None = None,
+        trigger_mode: TriggerMode = TriggerMode.S3_NOTIFICATIONS,
+        key_prefix: str | None = None,
+        key_suffixes: Sequence[str] = (),
+        metrics_namespace: str = "OmicsAutoLoad",
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        """
+        :param bucket: the bucket to watch.
+        :param table: the tracking table.
+        :param environment: the pipeline settings every handler reads.
+        :param encryption_key: encrypts the dead-letter queue, logs and environment.
+            Default: AWS managed keys.
+        :param trigger_mode: Default: ``TriggerMode.S3_NOTIFICATIONS``.
+        :param key_prefix: only objects under this prefix. Default: the whole bucket.
+        :param key_suffixes: only objects whose keys end so (one notification per
+            suffix). Default: every object, so that each one is recorded, imported or not.
+        :param metrics_namespace: CloudWatch namespace. Default: ``OmicsAutoLoad``.
+        :param log_retention: Default: one year.
+        """
+        super().__init__(scope, id)
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
+        self.function = _functions.handler_function(
+            self,
+            "Function",
+            module="intake",
+            description="omics-autoload: records every new S3 object and queues read sets",
+            environment=environment,
+            encryption_key=encryption_key,
+            log_retention=log_retention,
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        self.function.configure_async_invoke(
+            retry_attempts=2, on_failure=destinations.SqsDestination(self.dead_letter_queue)
+        )
+        _functions.grant_table(self.function, table)
+        _functions.acknowledge_queue_grant(self.function)
+        _functions.grant_read_objects(self.function, bucket, key_prefix)
+        _functions.acknowledge_object_wildcard(self.function, bucket)
+        _functions.allow_put_metrics(self.function, metrics_namespace)
+
+        if trigger_mode is TriggerMode.S3_NOTIFICATIONS:
+            destination = s3n.LambdaDestination(self.function)
+            for suffix in list(key_suffixes) or [None]:
+                filters = (
+                    [s3.NotificationKeyFilter(prefix=key_prefix, suffix=suffix)]
+                    if key_prefix or suffix
+                    else []
+                )
+                bucket.add_event_notification(s3.EventType.OBJECT_CREATED, destination, *filters)
+        else:
+            detail: dict[str, object] = {"bucket": {"name": [bucket.bucket_name]}}
+            if key_prefix or key_suffixes:
+                # One wildcard per suffix: EventBridge ORs the list, each entry ANDs
+                # prefix and suffix, as S3 notification filters do.
+                prefix = _escape_wildcard(key_prefix or "")
+                detail["object"] = {
+                    "key": [
+                        {"wildcard": f"{prefix}*{_escape_wildcard(suffix)}"}
+                        for suffix in (key_suffixes or [""])
+                    ]
+                }
+            self.rule = events.Rule(
+                self,
+                "ObjectCreated",
+                event_pattern=events.EventPattern(
+                    source=["aws.s3"], detail_type=["Object Created"], detail=detail
+                ),
+                targets=[
+                    targets.LambdaFunction(
+                        self.function,
+                        dead_letter_queue=self.dead_letter_queue,
+                        retry_attempts=8,
+                        max_event_age=Duration.hours(24),
+                    )
+                ],
+            )
+
+
+
+def _escape_wildcard(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("*", "\\*")

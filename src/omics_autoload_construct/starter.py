@@ -1,0 +1,104 @@
+"""Starter: tracking-table stream → starter Lambda → one import workflow execution per batch."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from . import _functions, _nag
+from .intake import dead_letter_queue
+
+
+class Starter(Construct):
+    """Reads ready read sets from the table's stream and starts import workflows.
+
+    The event source mapping passes only read-set items whose new status is ``QUEUED``,
+    waits up to ``batching_window`` to fill a batch of up to ``max_sources_per_job``
+    read sets, bisects a failing batch, retries a bounded number of times and then
+    sends the batch's description to ``dead_letter_queue``. Execution names are derived
+    from the batch content, so a replayed batch starts nothing twice.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        table: dynamodb.ITable,
+        state_machine: sfn.IStateMachine,
+        environment: dict[str, str],
+        max_sources_per_job: int = 100,
+        batching_window: Duration = Duration.seconds(30),
+        retry_attempts: int = 10,
+        encryption_key: kms.IKey | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        """
+        :param table: the tracking table; it must have a stream.
+        :param state_machine: the import workflow.
+        :param environment: the pipeline settings every handler reads.
+        :param max_sources_per_job: read sets per import job (1-100). Default: 100.
+        :param batching_window: how long the stream waits to fill a batch. Default: 30 s.
+        :param retry_attempts: retries of a failing batch before it goes to the
+            dead-letter queue. Default: 10.
+        :param encryption_key: encrypts the dead-letter queue, logs and environment.
+            Default: AWS managed keys.
+        :param log_retention: Default: one year.
+        """
+        super().__init__(scope, id)
+        if not 1 <= max_sources_per_job <= 100:
+            raise ValueError(f"max_sources_per_job must be 1-100 (HealthOmics limit), got {max_sources_per_job}")
+        if table.table_stream_arn is None:
+            raise ValueError("the tracking table needs a stream (NEW_IMAGE) for the starter")
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
+        self.function = _functions.handler_function(
+            self,
+            "Function",
+            module="starter",
+            description="omics-autoload: batches queued read sets into import workflows",
+            environment={**environment, "STATE_MACHINE_ARN": state_machine.state_machine_arn},
+            encryption_key=encryption_key,
+            log_retention=log_retention,
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        _functions.grant_table(self.function, table)
+        _functions.acknowledge_queue_grant(self.function)
+        state_machine.grant_start_execution(self.function)
+        self.function.add_event_source(
+            sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=max_sources_per_job,
+                max_batching_window=batching_window,
+                bisect_batch_on_error=True,
+                retry_attempts=retry_attempts,
+                report_batch_item_failures=True,
+                parallelization_factor=1,
+                on_failure=sources.SqsDlq(self.dead_letter_queue),
+                filters=[lambda_.FilterCriteria.filter(_queued_read_sets())],
+            )
+        )
+        _nag.acknowledge(
+            self.function.role or self.function,
+            {_nag.AWS_SOLUTIONS: ["IAM5[Resource::*]"]},
+            "dynamodb:ListStreams, added by the event source mapping, supports no "
+            "resource-level permission; every other statement names the table's stream.",
+        )
+
+
+def _queued_read_sets() -> dict[str, object]:
+    return {
+        "eventName": lambda_.FilterRule.or_("INSERT", "MODIFY"),
+        "dynamodb": {
+            "NewImage": {
+                "kind": {"S": lambda_.FilterRule.is_equal("readset")},
+                "status": {"S": lambda_.FilterRule.is_equal("QUEUED")},
+            }
+        },
+    }
