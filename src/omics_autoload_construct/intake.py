@@ -108,7 +108,8 @@ class Intake(Construct):
 
         if trigger_mode is TriggerMode.S3_NOTIFICATIONS:
             destination = s3n.LambdaDestination(self.function)
-            for suffix in list(key_suffixes) or [None]:
+            suffixes: list[str | None] = [*key_suffixes] or [None]
+            for suffix in suffixes:
                 filters = (
                     [s3.NotificationKeyFilter(prefix=key_prefix, suffix=suffix)]
                     if key_prefix or suffix

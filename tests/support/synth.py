@@ -71,3 +71,32 @@ def render_definition(definition: Any) -> str:
         return {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
                 "AWS::URLSuffix": "amazonaws.com"}.get(definition["Ref"], definition["Ref"])
     raise ValueError(f"cannot render {definition!r}")
+
+
+def pipeline_definition() -> str:
+    """The ASL of the example app's import workflow (Lambda ARNs named after their logical ids)."""
+    definitions = state_machine_definitions(example_template())
+    (definition,) = [d for k, d in definitions.items() if "ImportWorkflow" in k]
+    return definition
+
+
+def function_logical_ids() -> dict[str, str]:
+    """Handler string (``omics_autoload_runtime.intake.handler``) → logical id of its function."""
+    functions = resources_of_type(example_template(), "AWS::Lambda::Function")
+    return {
+        f["Properties"]["Handler"]: logical_id
+        for logical_id, f in functions.items()
+        if f["Properties"]["Handler"].startswith("omics_autoload_runtime.")
+    }
+
+
+def function_environment(handler: str) -> dict[str, Any]:
+    functions = resources_of_type(example_template(), "AWS::Lambda::Function")
+    return functions[function_logical_ids()[handler]]["Properties"]["Environment"]["Variables"]
+
+
+def stream_filter_patterns() -> list[dict[str, Any]]:
+    """The starter's event source mapping filter patterns, as DynamoDB will apply them."""
+    mappings = resources_of_type(example_template(), "AWS::Lambda::EventSourceMapping")
+    (mapping,) = mappings.values()
+    return [json.loads(f["Pattern"]) for f in mapping["Properties"]["FilterCriteria"]["Filters"]]

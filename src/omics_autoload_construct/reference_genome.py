@@ -1,0 +1,538 @@
+"""``ReferenceGenome``: a FASTA in S3 imported into a HealthOmics reference store, its ARN in SSM.
+
+CloudFormation has no resource for a HealthOmics reference, so a custom resource built
+on the CDK Provider framework does the import: its ``onEvent`` function starts
+``StartReferenceImportJob``, its ``isComplete`` function polls ``GetReferenceImportJob``
+until the job ends. The handlers are ``omics_autoload_runtime.reference_provider``.
+
+The reference ARN is published in an SSM parameter made by CloudFormation (an
+``AWS::SSM::Parameter`` whose value is the custom resource's ``ReferenceArn``
+attribute), not written by the handler: CloudFormation updates it when the reference is
+replaced, deletes it with the stack, rolls it back with a failed deployment and shows
+drift; the handler needs no SSM permission and there is no second copy of the state.
+
+Lifecycle
+---------
+- Create imports the FASTA.
+- Update that changes the FASTA (bucket or key), the reference name or the store imports
+  a new reference: new physical id, so CloudFormation then deletes the old one, which
+  the removal policy keeps (RETAIN, the default) or deletes (DESTROY). The parameter
+  gets the new ARN.
+- Update that changes nothing else (description, role, removal policy) imports nothing.
+  HealthOmics cannot change a reference's description after the import: change the name
+  to import again with a new description. Overwriting the FASTA object under the same key
+  imports nothing either: change the key or the name.
+- Delete keeps the reference (RETAIN) or deletes it and waits until it is gone (DESTROY).
+- A failed import fails the deployment with the job's status message.
+- A reference store runs one reference import at a time: while another import runs,
+  the handler waits and retries the start at each poll instead of failing.
+
+Timing
+------
+``query_interval`` (default 30 s) and ``total_timeout`` (default 55 min) drive the
+Provider's waiter state machine. CloudFormation waits at most one hour for a custom
+resource (``ServiceTimeout`` 1-3600 s, and the Provider documents a one-hour maximum), so
+``total_timeout`` cannot exceed one hour; 55 minutes lets the Provider report the timeout
+itself, inside CloudFormation's hour. AWS publishes no duration for reference imports; a
+human assembly (GRCh38, ~3.1 Gbases, ~0.9 GB gzipped) is expected to take minutes to
+tens of minutes. If an import outlives the deployment, the job keeps running: deploy again
+and the handler adopts the running (or finished) job of this resource instead of starting
+another. A 30 s interval adds at most 30 s to a deployment and costs ~110 short Lambda
+calls per hour of import, well within the 25,000-event history of the waiter's state
+machine and the ~5 TPS GetReferenceImportJob quota.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol, runtime_checkable
+
+from aws_cdk import (
+    CustomResource,
+    Duration,
+    Fn,
+    RemovalPolicy,
+    Stack,
+    Token,
+)
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from . import _defaults, _lambda_code, _nag
+from .stores import IReferenceStore, ReferenceStore, text_problems
+
+#: Default time between two ``isComplete`` polls.
+DEFAULT_QUERY_INTERVAL = Duration.seconds(30)
+#: Default time the Provider waits for an import before failing the deployment.
+DEFAULT_TOTAL_TIMEOUT = Duration.minutes(55)
+#: CloudFormation waits at most one hour for a custom resource.
+MAX_TOTAL_TIMEOUT = Duration.hours(1)
+#: FASTA keys HealthOmics imports as a reference (case-insensitive).
+FASTA_SUFFIXES = (".fasta.gz", ".fa.gz", ".fasta", ".fa")
+REFERENCE_NAME_LENGTH = (3, 255)
+RESOURCE_TYPE = "Custom::OmicsReference"
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-.]{1,61}[a-z0-9]")
+_REFERENCE_ARN = re.compile(
+    r"arn:aws[a-z-]*:omics:[a-z0-9-]+:\d{12}:referenceStore/(?P<store>\d+)/reference/\d+"
+)
+_SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]+")
+_SSM_SEGMENT = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+ON_EVENT_HANDLER = f"{_lambda_code.RUNTIME_PACKAGE}.reference_provider.on_event"
+IS_COMPLETE_HANDLER = f"{_lambda_code.RUNTIME_PACKAGE}.reference_provider.is_complete"
+
+# Exact actions (policy_sentry: service "omics") and what each handler needs.
+_STORE_ACTIONS = (
+    "omics:StartReferenceImportJob",
+    "omics:GetReferenceImportJob",
+    "omics:ListReferenceImportJobs",
+)
+_REFERENCE_READ = ("omics:GetReferenceMetadata",)
+_REFERENCE_DELETE = ("omics:DeleteReference",)
+
+
+@runtime_checkable
+class IReferenceGenome(Protocol):
+    """A reference genome the pipeline can use: imported here or brought along.
+
+    :class:`ReferenceGenome` and the objects returned by
+    :meth:`ReferenceGenome.from_reference_arn` and
+    :meth:`ReferenceGenome.from_parameter_name` all provide it.
+    """
+
+    @property
+    def reference_arn(self) -> str:
+        """The reference ARN (usually a token, resolved at deployment)."""
+        ...
+
+    @property
+    def parameter(self) -> ssm.IStringParameter | None:
+        """The SSM parameter that holds the ARN, or ``None`` when there is none."""
+        ...
+
+    @property
+    def parameter_name(self) -> str | None:
+        """Name of that parameter, or ``None`` when there is none."""
+        ...
+
+    @property
+    def reference_store_arn(self) -> str | None:
+        """ARN of the reference store that holds the reference, when known."""
+        ...
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to read the parameter (and nothing else)."""
+        ...
+
+
+class _ReferenceGenomeBase(Construct):
+    reference_arn: str
+    parameter: ssm.IStringParameter | None
+    parameter_name: str | None
+    reference_store_arn: str | None
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to read the parameter that holds the reference ARN.
+
+        Grants ``ssm:GetParameter``-style reads on that one parameter and nothing else;
+        without a parameter there is nothing to read and nothing is granted.
+        """
+        if self.parameter is None:
+            return iam.Grant.drop(grantee, "read the reference ARN (no parameter to read)")
+        return self.parameter.grant_read(grantee)
+
+
+class ReferenceGenome(_ReferenceGenomeBase):
+    """A FASTA reference imported from S3 into HealthOmics, its ARN published in SSM.
+
+    Example::
+
+        reference = ReferenceGenome(
+            stack, "GRCh38",
+            fasta_bucket=bucket,
+            fasta_key="references/Homo_sapiens_assembly38.fasta",
+            reference_store=ReferenceStore.from_reference_store_id(stack, "Refs", "1234567890"),
+        )
+        reference.grant_read(my_function)  # reads reference.parameter_name at run time
+
+    Usable on its own, or passed to ``OmicsAutoLoad(reference=...)``. Refer to a
+    reference imported elsewhere with :meth:`from_reference_arn` or
+    :meth:`from_parameter_name`.
+
+    See the module documentation for the update, delete and timeout semantics.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        fasta_bucket: s3.IBucket,
+        fasta_key: str,
+        reference_store: IReferenceStore | None = None,
+        reference_name: str | None = None,
+        description: str | None = None,
+        parameter_name: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        encryption_key: kms.IKey | None = None,
+        total_timeout: Duration | None = None,
+        query_interval: Duration | None = None,
+        log_retention: logs.RetentionDays = _defaults.DEFAULT_LOG_RETENTION,
+    ) -> None:
+        """
+        :param fasta_bucket: the bucket that holds the FASTA. Its KMS key, if it has
+            one, may be used to decrypt the object.
+        :param fasta_key: key of the FASTA object: ``.fa``, ``.fasta``, ``.fa.gz`` or
+            ``.fasta.gz``. Only this object is readable by the import role.
+        :param reference_store: where the reference goes. Default: a new
+            ``ReferenceStore`` (encrypted with ``encryption_key``, same removal policy).
+            HealthOmics allows one reference store per account and Region: in an account
+            that has one, pass ``ReferenceStore.from_reference_store_id(...)``.
+        :param reference_name: name of the reference, 3-255 characters. Default: the
+            file name of ``fasta_key`` without its FASTA extension.
+        :param description: description of the reference, 1-255 characters; set at
+            import, not updatable. Default: none.
+        :param parameter_name: name of the SSM parameter that receives the reference
+            ARN. Default: ``/omics-autoload/<construct path>/reference-arn``.
+        :param removal_policy: what happens to the reference when it is replaced or
+            leaves the stack: RETAIN keeps it, DESTROY deletes it. Default: RETAIN.
+        :param encryption_key: customer-managed KMS key for the reference store made by
+            this construct and for the log groups. Default: AWS owned / AWS managed keys.
+        :param total_timeout: how long a deployment waits for the import, at most one
+            hour (CloudFormation's limit for a custom resource) and a whole multiple of
+            ``query_interval``. Default: 55 minutes.
+        :param query_interval: time between two polls of the import job. Default: 30
+            seconds.
+        :param log_retention: retention of the handlers' and the waiter's logs.
+            Default: one year.
+        """
+        super().__init__(scope, id)
+        query_interval = query_interval or DEFAULT_QUERY_INTERVAL
+        total_timeout = total_timeout or DEFAULT_TOTAL_TIMEOUT
+        name = reference_name if reference_name is not None else _name_from_key(fasta_key)
+        problems = _fasta_problems(fasta_bucket, fasta_key)
+        problems += _name_problems(reference_name, name, fasta_key)
+        problems += text_problems("description", description, 1, 255)
+        if parameter_name is not None:
+            problems += parameter_name_problems(parameter_name)
+        problems += _timing_problems(total_timeout, query_interval)
+        if removal_policy == RemovalPolicy.SNAPSHOT:
+            problems.append("removal_policy SNAPSHOT is not supported for a reference: use RETAIN or DESTROY")
+        if problems:
+            raise ValueError("invalid ReferenceGenome props:\n- " + "\n- ".join(problems))
+        assert name is not None
+        destroy = removal_policy == RemovalPolicy.DESTROY
+        stack = Stack.of(self)
+
+        self.reference_store: IReferenceStore = reference_store or ReferenceStore(
+            self, "ReferenceStore", encryption_key=encryption_key, removal_policy=removal_policy
+        )
+        self.reference_store_arn = self.reference_store.reference_store_arn
+        self.reference_name = name
+        self.source_uri = f"s3://{fasta_bucket.bucket_name}/{fasta_key}"
+
+        # The role HealthOmics assumes to read the FASTA: that object, nothing else.
+        self.import_role = iam.Role(
+            self,
+            "ImportRole",
+            description="HealthOmics reads the reference FASTA with this role",
+            assumed_by=iam.ServicePrincipal(
+                "omics.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:*"
+                    },
+                },
+            ),
+        )
+        self.import_role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[fasta_bucket.arn_for_objects(fasta_key)])
+        )
+        if fasta_bucket.encryption_key is not None:
+            self.import_role.add_to_policy(
+                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[fasta_bucket.encryption_key.key_arn])
+            )
+
+        # The Provider and its two handlers.
+        _defaults.allow_logs_service(encryption_key, self)
+        handler_logs = _defaults.log_group(
+            self, "HandlerLogs", encryption_key=encryption_key, retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self.on_event_function = self._handler("OnEvent", ON_EVENT_HANDLER, handler_logs)
+        self.is_complete_function = self._handler("IsComplete", IS_COMPLETE_HANDLER, handler_logs)
+        store_arn = self.reference_store.reference_store_arn
+        reference_arns = [store_arn, f"{store_arn}/reference/*"]
+        for function, deletes in ((self.on_event_function, destroy), (self.is_complete_function, False)):
+            function.add_to_role_policy(iam.PolicyStatement(actions=list(_STORE_ACTIONS), resources=[store_arn]))
+            actions = _REFERENCE_READ + (_REFERENCE_DELETE if deletes else ())
+            function.add_to_role_policy(iam.PolicyStatement(actions=list(actions), resources=reference_arns))
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["iam:PassRole"],
+                    resources=[self.import_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}},
+                )
+            )
+            _acknowledge_handler(function)
+
+        framework_logs = _defaults.log_group(
+            self, "ProviderLogs", encryption_key=encryption_key, retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        waiter_logs = _defaults.log_group(
+            self, "WaiterLogs", encryption_key=encryption_key, retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.on_event_function,
+            is_complete_handler=self.is_complete_function,
+            query_interval=query_interval,
+            total_timeout=total_timeout,
+            log_group=framework_logs,
+            disable_waiter_state_machine_logging=False,
+            # No execution data: the waiter's input holds CloudFormation's presigned URL.
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=waiter_logs, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
+            provider_function_env_encryption=encryption_key,
+        )
+        _acknowledge_provider(self.provider)
+
+        properties = {
+            "ReferenceStoreId": self.reference_store.reference_store_id,
+            "SourceFile": self.source_uri,
+            "ReferenceName": name,
+            "RoleArn": self.import_role.role_arn,
+            "RemovalPolicy": "destroy" if destroy else "retain",
+        }
+        if description is not None:
+            properties["Description"] = description
+        self.custom_resource = CustomResource(
+            self,
+            "Resource",
+            service_token=self.provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            properties=properties,
+            # CloudFormation skips the Delete call altogether for a retained reference.
+            removal_policy=removal_policy,
+        )
+        # HealthOmics assumes the role as soon as the job starts: its policy must exist.
+        self.custom_resource.node.add_dependency(self.import_role)
+
+        self.reference_arn = self.custom_resource.get_att_string("ReferenceArn")
+        self.reference_id = self.custom_resource.get_att_string("ReferenceId")
+        self.parameter_name = parameter_name or default_parameter_name(self)
+        self.string_parameter = ssm.StringParameter(
+            self,
+            "Parameter",
+            parameter_name=self.parameter_name,
+            string_value=self.reference_arn,
+            description=f"ARN of the HealthOmics reference {name}"[:1024],
+        )
+        self.parameter = self.string_parameter
+
+    def _handler(self, id: str, handler: str, log_group: logs.ILogGroup) -> lambda_.Function:
+        return lambda_.Function(
+            self,
+            id,
+            runtime=_lambda_code.PYTHON_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            code=_lambda_code.handler_code(),
+            handler=handler,
+            description=f"omics-autoload-construct: reference import custom resource ({id})",
+            environment={"AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "6"},
+            timeout=Duration.minutes(2),
+            memory_size=256,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+        )
+
+    @staticmethod
+    def from_reference_arn(
+        scope: Construct, id: str, reference_arn: str, *, parameter_name: str | None = None
+    ) -> IReferenceGenome:
+        """Use a reference imported elsewhere, by ARN.
+
+        :param reference_arn: ``arn:<partition>:omics:<region>:<account>:referenceStore/<id>/reference/<id>``.
+        :param parameter_name: also publish the ARN in an SSM parameter of this name
+            (created here). Default: no parameter; consumers take the ARN as it is.
+        """
+        problems = []
+        if not Token.is_unresolved(reference_arn) and not _REFERENCE_ARN.fullmatch(reference_arn):
+            problems.append(
+                f"reference_arn {reference_arn!r} must look like "
+                "arn:aws:omics:<region>:<account>:referenceStore/<id>/reference/<id>"
+            )
+        if parameter_name is not None:
+            problems += parameter_name_problems(parameter_name)
+        if problems:
+            raise ValueError("invalid ReferenceGenome.from_reference_arn props:\n- " + "\n- ".join(problems))
+        return _ExistingReferenceGenome(scope, id, reference_arn=reference_arn, parameter_name=parameter_name)
+
+    @staticmethod
+    def from_parameter_name(scope: Construct, id: str, parameter_name: str) -> IReferenceGenome:
+        """Use a reference whose ARN is in an existing SSM parameter.
+
+        The pipeline reads the parameter at run time, so a new ARN written there is
+        used without a deployment. ``reference_store_arn`` is ``None`` (not known).
+
+        :param parameter_name: name of the existing ``String`` parameter.
+        """
+        problems = parameter_name_problems(parameter_name)
+        if problems:
+            raise ValueError("invalid ReferenceGenome.from_parameter_name props:\n- " + "\n- ".join(problems))
+        return _ParameterReferenceGenome(scope, id, parameter_name)
+
+
+class _ExistingReferenceGenome(_ReferenceGenomeBase):
+    def __init__(self, scope: Construct, id: str, *, reference_arn: str, parameter_name: str | None) -> None:
+        super().__init__(scope, id)
+        self.reference_arn = reference_arn
+        match = None if Token.is_unresolved(reference_arn) else _REFERENCE_ARN.fullmatch(reference_arn)
+        if match:
+            self.reference_store_arn = reference_arn[: reference_arn.index("/reference/")]
+        else:
+            self.reference_store_arn = Fn.select(0, Fn.split("/reference/", reference_arn))
+        self.parameter_name = parameter_name
+        self.parameter = None
+        if parameter_name is not None:
+            self.parameter = ssm.StringParameter(
+                self, "Parameter", parameter_name=parameter_name, string_value=reference_arn,
+                description="ARN of a HealthOmics reference",
+            )
+
+
+class _ParameterReferenceGenome(_ReferenceGenomeBase):
+    def __init__(self, scope: Construct, id: str, parameter_name: str) -> None:
+        super().__init__(scope, id)
+        self.parameter = ssm.StringParameter.from_string_parameter_name(self, "Parameter", parameter_name)
+        self.parameter_name = parameter_name
+        self.reference_arn = self.parameter.string_value
+        self.reference_store_arn = None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def default_parameter_name(scope: Construct) -> str:
+    """``/omics-autoload/<construct path>/reference-arn``, made a valid SSM name.
+
+    SSM allows 15 levels: deeper construct paths keep their first and last levels.
+    """
+    segments = [_SSM_SEGMENT.sub("-", part).strip("-") or "x" for part in scope.node.path.split("/")]
+    if len(segments) > 13:
+        segments = [*segments[:6], "-".join(segments[6:-6]), *segments[-6:]]
+    return "/" + "/".join(["omics-autoload", *segments, "reference-arn"])
+
+
+def parameter_name_problems(name: str) -> list[str]:
+    """What SSM would reject in a parameter name (not checked when it is a token)."""
+    if Token.is_unresolved(name):
+        return []
+    problems = []
+    if not _SSM_NAME.fullmatch(name):
+        problems.append(f"parameter_name {name!r} may only contain letters, digits and _ . - /")
+    if "/" in name and not name.startswith("/"):
+        problems.append(f"parameter_name {name!r} must start with '/' when it has levels")
+    if re.match(r"/?(aws|ssm)", name, re.IGNORECASE):
+        problems.append(f"parameter_name {name!r} must not start with 'aws' or 'ssm' (reserved)")
+    if name.count("/") > 15:
+        problems.append(f"parameter_name {name!r} has more than 15 levels")
+    if len(name) > 1011:
+        problems.append(f"parameter_name is {len(name)} characters long: at most 1011")
+    return problems
+
+
+def _name_from_key(fasta_key: str) -> str | None:
+    if Token.is_unresolved(fasta_key):
+        return None
+    base = fasta_key.rsplit("/", 1)[-1]
+    for suffix in FASTA_SUFFIXES:
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def _fasta_problems(bucket: s3.IBucket, key: str) -> list[str]:
+    problems = []
+    if not Token.is_unresolved(bucket.bucket_name) and not _BUCKET_NAME.fullmatch(bucket.bucket_name):
+        problems.append(f"fasta_bucket name {bucket.bucket_name!r} is not one HealthOmics can read")
+    if Token.is_unresolved(key):
+        return problems
+    if not key.lower().endswith(FASTA_SUFFIXES):
+        problems.append(f"fasta_key {key!r} must end in .fa, .fasta, .fa.gz or .fasta.gz")
+    if not 1 <= len(key) <= 1024:
+        problems.append(f"fasta_key is {len(key)} characters long: 1-1024 allowed")
+    if any(c in key for c in "*?") or "${" in key:
+        problems.append(f"fasta_key {key!r} must not contain '*', '?' or '${{' (IAM would read them as wildcards)")
+    if any(c in key for c in "\r\n"):
+        problems.append("fasta_key must not contain line breaks")
+    return problems
+
+
+def _name_problems(given: str | None, name: str | None, fasta_key: str) -> list[str]:
+    low, high = REFERENCE_NAME_LENGTH
+    if given is not None:
+        return text_problems("reference_name", given, low, high)
+    if name is None:
+        return ["reference_name is required when fasta_key is a token (it cannot be derived)"]
+    problems = text_problems(f"reference_name (derived from fasta_key {fasta_key!r})", name, low, high)
+    if problems:
+        problems.append("give reference_name explicitly")
+    return problems
+
+
+def _timing_problems(total_timeout: Duration, query_interval: Duration) -> list[str]:
+    problems = []
+    total = total_timeout.to_seconds(integral=False)
+    interval = query_interval.to_seconds(integral=False)
+    if interval < 1 or not float(interval).is_integer():
+        problems.append(f"query_interval {query_interval.to_human_string()} must be a whole number of seconds, at least 1")
+    if total > MAX_TOTAL_TIMEOUT.to_seconds():
+        problems.append(
+            f"total_timeout {total_timeout.to_human_string()} exceeds 1 hour, the longest CloudFormation waits "
+            "for a custom resource (deploy again to let the import finish: the running job is adopted)"
+        )
+    if total < interval:
+        problems.append(
+            f"total_timeout {total_timeout.to_human_string()} is shorter than query_interval "
+            f"{query_interval.to_human_string()}"
+        )
+    elif interval >= 1 and total % interval:
+        problems.append(
+            f"total_timeout {total_timeout.to_human_string()} must be a whole multiple of query_interval "
+            f"{query_interval.to_human_string()} (the Provider retries total/interval times)"
+        )
+    return problems
+
+
+def _acknowledge_handler(function: lambda_.Function) -> None:
+    from ._functions import acknowledge_function_findings
+
+    acknowledge_function_findings(function)
+
+
+def _acknowledge_provider(provider: cr.Provider) -> None:
+    """The Provider framework's own functions and state machine (CDK code, not ours)."""
+
+
+__all__ = [
+    "DEFAULT_QUERY_INTERVAL",
+    "DEFAULT_TOTAL_TIMEOUT",
+    "MAX_TOTAL_TIMEOUT",
+    "IReferenceGenome",
+    "ReferenceGenome",
+    "default_parameter_name",
+]
