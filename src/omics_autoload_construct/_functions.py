@@ -129,11 +129,11 @@ def grant_read_objects(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefix: 
         )
 
 
-def acknowledge_object_wildcard(grantee: iam.IGrantable, bucket: s3.IBucket) -> None:
+def acknowledge_object_wildcard(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefix: str | None) -> None:
     scope = grantee.role if isinstance(grantee, lambda_.Function) and grantee.role else grantee
     _nag.acknowledge(
         scope,  # type: ignore[arg-type]
-        {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::<{_logical_id(bucket)}.Arn>/*]"]},
+        {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::<{_logical_id(bucket)}.Arn>/{key_prefix or ''}*]"]},
         "Sequencing files are not known at deployment; read access is limited to objects "
         "of the watched bucket (and key prefix), read actions only.",
     )

@@ -80,7 +80,7 @@ class ImportWorkflow(Construct):
         stack = Stack.of(self)
         self.import_role = _omics_service_role(self, "ImportRole")
         _functions.grant_read_objects(self.import_role, bucket, key_prefix)
-        _functions.acknowledge_object_wildcard(self.import_role, bucket)
+        _functions.acknowledge_object_wildcard(self.import_role, bucket, key_prefix)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
 
         env = {**environment, "IMPORT_ROLE_ARN": self.import_role.role_arn}

@@ -103,7 +103,7 @@ class Intake(Construct):
         _functions.grant_table(self.function, table)
         _functions.acknowledge_queue_grant(self.function)
         _functions.grant_read_objects(self.function, bucket, key_prefix)
-        _functions.acknowledge_object_wildcard(self.function, bucket)
+        _functions.acknowledge_object_wildcard(self.function, bucket, key_prefix)
         _functions.allow_put_metrics(self.function, metrics_namespace)
 
         if trigger_mode is TriggerMode.S3_NOTIFICATIONS:

@@ -1,0 +1,167 @@
+"""OmicsAutoLoad with every option on, and the errors a user gets for bad props."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+from support.synth import REFERENCE_ARN, maximal_template, maximal_validation_report, resources_of_type
+
+from omics_autoload_construct import OmicsAutoLoad
+
+
+def _unacknowledged(report):
+    return [
+        f"{v['ruleName']} at {c['constructPath']}"
+        for p in report["pluginReports"]
+        for v in p.get("violations", [])
+        for c in v["violatingConstructs"]
+    ]
+
+
+def test_maximal_configuration_passes_the_rule_packs():
+    assert _unacknowledged(maximal_validation_report()) == []
+
+
+def test_eventbridge_mode_replaces_s3_notifications_and_filters_keys():
+    template = maximal_template()
+    for notifications in resources_of_type(template, "Custom::S3BucketNotifications").values():
+        # The user's bucket has EventBridge on; the construct adds no Lambda notification.
+        config = notifications["Properties"]["NotificationConfiguration"]
+        assert "LambdaFunctionConfigurations" not in config
+        assert config.get("EventBridgeConfiguration") == {}
+    patterns = [r["Properties"].get("EventPattern") for r in resources_of_type(template, "AWS::Events::Rule").values()]
+    (created,) = [p for p in patterns if p and p.get("detail-type") == ["Object Created"]]
+    assert created["source"] == ["aws.s3"]
+    assert created["detail"]["object"]["key"] == [{"wildcard": "runs/*.fastq.gz"}, {"wildcard": "runs/*.bam"}]
+
+
+def _policy_statements(template, role_fragment):
+    out = []
+    for logical_id, policy in resources_of_type(template, "AWS::IAM::Policy").items():
+        roles = json.dumps(policy["Properties"].get("Roles", []))
+        if role_fragment in roles:
+            out.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return out
+
+
+def test_import_role_reads_only_the_prefix_and_decrypts_with_the_bucket_key():
+    template = maximal_template()
+    (role_id,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if "ImportRole" in k]
+    role = template["Resources"][role_id]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "omics.amazonaws.com"}
+    assert set(trust["Condition"]) == {"StringEquals", "ArnLike"}
+    assert "aws:SourceAccount" in trust["Condition"]["StringEquals"]
+    statements = _policy_statements(template, role_id)
+    reads = [s for s in statements if "s3:GetObject" in s["Action"]]
+    assert len(reads) == 1 and json.dumps(reads[0]["Resource"]).endswith('"/runs/*"]]}')
+    decrypt = [s for s in statements if s["Action"] == "kms:Decrypt"]
+    assert decrypt and "UserKey" in json.dumps(decrypt[0]["Resource"])
+
+
+def test_only_the_start_function_may_pass_the_import_role_and_only_to_omics():
+    template = maximal_template()
+    passers = []
+    for policy in resources_of_type(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "iam:PassRole" in statement["Action"]:
+                passers.append((json.dumps(policy["Properties"]["Roles"]), statement))
+    assert len(passers) == 1
+    roles, statement = passers[0]
+    assert "StartFunction" in roles
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}}
+    assert "ImportRole" in json.dumps(statement["Resource"])
+
+
+# Every action the construct grants on Resource "*", and why: none of them supports a
+# resource-level permission (AWS Service Authorization Reference).
+WILDCARD_RESOURCE_ACTIONS = {
+    "cloudwatch:PutMetricData": "no resource types; narrowed by the cloudwatch:namespace condition",
+    "dynamodb:ListStreams": "no resource types; added by the stream event source mapping",
+    "xray:PutTraceSegments": "no resource types; Step Functions tracing",
+    "xray:PutTelemetryRecords": "no resource types; Step Functions tracing",
+    "xray:GetSamplingRules": "no resource types; Step Functions tracing",
+    "xray:GetSamplingTargets": "no resource types; Step Functions tracing",
+    "logs:CreateLogDelivery": "no resource types; Step Functions logging",
+    "logs:GetLogDelivery": "no resource types; Step Functions logging",
+    "logs:UpdateLogDelivery": "no resource types; Step Functions logging",
+    "logs:DeleteLogDelivery": "no resource types; Step Functions logging",
+    "logs:ListLogDeliveries": "no resource types; Step Functions logging",
+    "logs:PutResourcePolicy": "no resource types; Step Functions logging",
+    "logs:DescribeResourcePolicies": "no resource types; Step Functions logging",
+    "logs:DescribeLogGroups": "no resource types; Step Functions logging",
+}
+
+
+@pytest.mark.parametrize("template_of", ["example", "maximal"])
+def test_wildcard_resources_only_for_actions_without_resource_level_permissions(template_of):
+    from support.synth import example_template
+
+    template = example_template() if template_of == "example" else maximal_template()
+    construct_policies = {
+        k: p for k, p in resources_of_type(template, "AWS::IAM::Policy").items()
+        if k.startswith("AutoLoad") and "Notifications" not in k
+    }
+    assert construct_policies
+    for logical_id, policy in construct_policies.items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Resource"] != "*":
+                continue
+            actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+            assert set(actions) <= set(WILDCARD_RESOURCE_ACTIONS), (logical_id, actions)
+
+
+def test_handlers_get_the_options_reference_and_topic():
+    template = maximal_template()
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    start = next(f for k, f in functions.items() if "StartFunction" in k)
+    env = start["Properties"]["Environment"]["Variables"]
+    assert env["REFERENCE_ARN"] == REFERENCE_ARN
+    options = json.loads(env["ASSEMBLY_OPTIONS"])
+    assert options["orphan_policy"] == "IMPORT_SINGLE" and options["max_sources_per_job"] == 50
+    assert env["LOG_IDENTIFIERS"] == "true"
+    assert "NOTIFICATION_TOPIC_ARN" in env
+
+
+def test_alarms_notify_the_topic():
+    template = maximal_template()
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    descriptions = " ".join(a["Properties"].get("AlarmDescription", "") for a in alarms.values())
+    for words in ("failed to import", "dead-letter", "non-final state", "executions failed", "timed out",
+                  "function errors", "throttled"):
+        assert words in descriptions, words
+    (topic_id,) = resources_of_type(template, "AWS::SNS::Topic")
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+    (topic,) = resources_of_type(template, "AWS::SNS::Topic").values()
+    assert "KmsMasterKeyId" in topic["Properties"]
+
+
+def test_dashboard_shows_imports_failures_backlog_and_latency():
+    (dashboard,) = resources_of_type(maximal_template(), "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for title in ("Files per hour", "Backlog", "Object created", "Latest failures and their reasons"):
+        assert title in body
+
+
+def test_every_bad_prop_is_reported_at_once():
+    stack = cdk.Stack(cdk.App(), "Bad")
+    bucket = s3.Bucket(stack, "B")
+    with pytest.raises(ValueError) as error:
+        OmicsAutoLoad(
+            stack,
+            "AutoLoad",
+            bucket=bucket,
+            bucket_props={"versioned": False},
+            reference_arn=REFERENCE_ARN,
+            reference=object(),  # type: ignore[arg-type]
+            read_set_patterns=["(unclosed"],
+            max_sources_per_job=101,
+            key_prefix="/runs",
+        )
+    message = str(error.value)
+    for fragment in ("bucket_props", "reference", "(unclosed", "101", "key_prefix"):
+        assert fragment in message, fragment
