@@ -40,7 +40,7 @@ def test_eventbridge_mode_replaces_s3_notifications_and_filters_keys():
 
 def _policy_statements(template, role_fragment):
     out = []
-    for logical_id, policy in resources_of_type(template, "AWS::IAM::Policy").items():
+    for policy in resources_of_type(template, "AWS::IAM::Policy").values():
         roles = json.dumps(policy["Properties"].get("Roles", []))
         if role_fragment in roles:
             out.extend(policy["Properties"]["PolicyDocument"]["Statement"])

@@ -6,19 +6,31 @@ pipeline will do.
 
 Naming rules (file names are matched case-insensitively, the folder never takes part):
 
-* Index reads (``_I1_001``, ``_I2``...) are always skipped; ``Undetermined*`` reads are
-  skipped unless ``include_undetermined``.
-* User patterns (``AssemblyOptions.read_set_patterns``) are tried first, each with
-  ``re.fullmatch`` against the whole file name and then against the name without its
-  sequence extension. Named groups: ``sample`` (required), ``mate`` (1/2 or R1/R2),
-  ``subject``, ``name``, ``description``, ``generated_from``, ``number`` (shown as
-  ``S<n>``), ``lane`` (shown as ``L<n>``); any other group is appended to the read-set
-  name so that distinct files never collide. Without a ``name`` group the name is
-  ``sample[_S<number>][_L<lane>][_<other>...]``.
+* Type from the extension: .fastq .fq (.gz, or BGZF .bgz) -> FASTQ; .cram -> CRAM;
+  .bam -> BAM, or UBAM with ``bam_is_unaligned`` or when the name says so (.ubam,
+  .unmapped.bam, .unaligned.bam, PacBio .hifi_reads/.subreads/.ccs.bam). FASTQ
+  compressed otherwise (.bz2, .zst, .ora...) is skipped: HealthOmics reads only plain
+  or gzip FASTQ. Index, checksum, reference FASTA and other known files are skipped
+  with a sentence saying what they are.
+* Index reads (``_I1_001``, ``_I2``...) and third reads (``_R3_001``) are always
+  skipped; ``Undetermined*`` reads are skipped unless ``include_undetermined``. A
+  sample sheet that names such a file explicitly overrides these name-based skips.
+* User patterns (``AssemblyOptions.read_set_patterns``, compiled case-insensitively)
+  are tried first, each with ``re.fullmatch`` against the whole file name and then
+  against the name without its sequence extension. Named groups: ``sample``
+  (required), ``mate`` (1/2 or R1/R2), ``subject``, ``name``, ``description``,
+  ``generated_from``, ``number`` (shown as ``S<n>``), ``lane`` (shown as ``L<n>``); any
+  other group is appended to the read-set name so that distinct files never collide.
+  Without a ``name`` group the name is ``sample[_S<number>][_L<lane>][_<other>...]``.
 * Built-ins, in order: Illumina ``{sample}_S{n}[_L{lane}]_R{1|2}_{chunk}``;
-  ``{sample}[_L{lane}]{_|.|-}R{1|2}|READ{1|2}[_{chunk}]``; ``{sample}{_|.}{1|2}``
-  (SRA/ENA runs and the like); anything else is single-end with sample = file name
-  without extension. A chunk other than ``001`` is kept in the read-set name.
+  ``{sample}[_L{lane}]{_|.|-}(R|READ){1|2}[_{chunk}]``; ``{sample}{_|.}{1|2}`` (SRA/ENA
+  runs and the like); anything else is single-end with sample = file name without
+  extension. Text after the mate token stays in the name (``A.R1.trimmed`` and
+  ``A.R2.trimmed`` pair as ``A.trimmed``); Trim Galore's ``_val_1``/``_val_2`` is
+  dropped. A chunk other than ``001`` is kept in the read-set name.
+* Mates pair only within one folder and one file type. Two files claiming the same
+  place (``A_R1.fq`` and ``A_R1.fastq.gz``) are a conflict: all are skipped, never
+  guessed. BAM/CRAM/uBAM: sample and name are the file name without the extension.
 
 Metadata precedence (rising): built-in parsing < user pattern < S3 object tags < sample sheet.
 """
@@ -32,11 +44,14 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from . import limits
 from .limits import FILE_TYPES
+
+if TYPE_CHECKING:  # sample_sheet imports this module at run time
+    from .sample_sheet import SampleSheet, SampleSheetRow
 
 __all__ = [
     "FILE_TYPES",
@@ -53,6 +68,7 @@ __all__ = [
     "decode_s3_event_key",
     "overrides_from_tags",
     "plan",
+    "reference_arn_problem",
     "sheet_group_key",
     "sniff_bam_header",
     "split_s3_uri",
@@ -61,23 +77,9 @@ __all__ = [
 
 ORPHAN_POLICIES = ("REPORT", "IMPORT_SINGLE")
 OVERRIDE_FIELDS = ("subject_id", "sample_id", "name", "description", "generated_from")
-_API_FIELD = {
-    "subject_id": "subjectId",
-    "sample_id": "sampleId",
-    "name": "name",
-    "description": "description",
-    "generated_from": "generatedFrom",
-}
-_PATTERN_GROUPS = {
-    "sample",
-    "mate",
-    "subject",
-    "name",
-    "description",
-    "generated_from",
-    "number",
-    "lane",
-}
+# User-pattern groups that set a field rather than tell read sets apart.
+_NOT_IN_NAME = frozenset({"sample", "mate", "subject", "name", "description", "generated_from"})
+_NAME_PREFIX = {"number": "S", "lane": "L"}
 _SUPPORTED = ".fastq, .fq, .fastq.gz, .fq.gz, .bam, .ubam, .unmapped.bam, .cram"
 
 
@@ -117,15 +119,11 @@ class AssemblyOptions:
             if not isinstance(getattr(self, name), bool):
                 found.append(f"{name} must be true or false, not {getattr(self, name)!r}")
         if self.orphan_policy not in ORPHAN_POLICIES:
-            found.append(
-                f"orphan_policy {self.orphan_policy!r} is not one of {', '.join(ORPHAN_POLICIES)}"
-            )
+            found.append(f"orphan_policy {self.orphan_policy!r} is not one of {', '.join(ORPHAN_POLICIES)}")
         low, high = limits.SOURCES_PER_IMPORT_JOB
         value = self.max_sources_per_job
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            found.append(
-                f"max_sources_per_job must be a whole number from {low} to {high}, not {value!r}"
-            )
+            found.append(f"max_sources_per_job must be a whole number from {low} to {high}, not {value!r}")
         return found
 
 
@@ -238,8 +236,7 @@ class ReadSet:
             subject_id=data["subjectId"],
             sample_id=data["sampleId"],
             name=data["name"],
-            group_key=data.get("groupKey")
-            or _default_group_key(data["source1"], data["sourceFileType"]),
+            group_key=data.get("groupKey") or _default_group_key(data["source1"], data["sourceFileType"]),
             description=data.get("description"),
             generated_from=data.get("generatedFrom"),
             reference_arn=data.get("referenceArn"),
@@ -311,10 +308,7 @@ def _uri_problem(uri: str) -> str | None:
         return "not an s3://bucket/key URI"
     bucket, key = parts
     if not re.fullmatch(r"[a-z0-9][a-z0-9-.]{1,61}[a-z0-9]", bucket):
-        return (
-            f"bucket name {bucket!r} does not match the HealthOmics S3 URI pattern"
-            f" {limits.S3_URI_PATTERN}"
-        )
+        return f"bucket name {bucket!r} does not match the HealthOmics S3 URI pattern {limits.S3_URI_PATTERN}"
     if len(key) > 1024:
         return f"the key is {len(key)} characters long; HealthOmics accepts 1 to 1024"
     return "the key contains a line break, which HealthOmics S3 URIs cannot contain"
@@ -421,21 +415,17 @@ def _match_suffix(file_name: str) -> tuple[str, str, tuple[str, str] | None]:
 
 _IGNORE = re.IGNORECASE
 _INDEX_READ = re.compile(r".*(?:_S\d+(?:_L\d{3})?_I[12]_\d{3}|[._-]I[12](?:[._-]\d{3})?)", _IGNORE)
-_EXTRA_READ = re.compile(
-    r".*(?:_S\d+(?:_L\d{3})?_R[3-9]_\d{3}|[._-]R[3-9](?:[._-]\d{3})?)", _IGNORE
-)
+_EXTRA_READ = re.compile(r".*(?:_S\d+(?:_L\d{3})?_R[3-9]_\d{3}|[._-]R[3-9](?:[._-]\d{3})?)", _IGNORE)
 _UNDETERMINED = re.compile(r"undetermined(?:[._-].*)?", _IGNORE)
 # Tails shared by the mate patterns: free text after the mate token (kept in the name), and
 # Trim Galore's "_val_1"/"_val_2" echo of the mate (dropped, so both mates share one name).
 _TAIL = r"(?P<rest>[._-].*?)??(?:_val_(?P<echo>(?P=mate)))?"
 _ILLUMINA = re.compile(
-    r"(?P<sample>.+)_S(?P<number>\d+)(?:_L(?P<lane>\d{3}))?_R(?P<mate>[12])_(?P<chunk>\d{3})"
-    + _TAIL,
+    r"(?P<sample>.+)_S(?P<number>\d+)(?:_L(?P<lane>\d{3}))?_R(?P<mate>[12])_(?P<chunk>\d{3})" + _TAIL,
     _IGNORE,
 )
 _R_TOKEN = re.compile(
-    r"(?P<sample>.+?)(?:_L(?P<lane>\d{3}))?[._-](?:R|READ)(?P<mate>[12])(?:[._-](?P<chunk>\d{3}))?"
-    + _TAIL,
+    r"(?P<sample>.+?)(?:_L(?P<lane>\d{3}))?[._-](?:R|READ)(?P<mate>[12])(?:[._-](?P<chunk>\d{3}))?" + _TAIL,
     _IGNORE,
 )
 _NUMERIC = re.compile(r"(?P<sample>.+?)[._](?P<mate>[12])(?:_val_(?P<echo>(?P=mate)))?")
@@ -491,9 +481,7 @@ def _mate_parsed(match: re.Match[str], stem: str, suffix: str) -> _Parsed:
     )
 
 
-def _user_parse(
-    patterns: Sequence[re.Pattern[str]], file_name: str, stem: str, suffix: str
-) -> _Parsed | str | None:
+def _user_parse(patterns: Sequence[re.Pattern[str]], file_name: str, stem: str, suffix: str) -> _Parsed | str | None:
     """Parsed fields, an error sentence, or None when no user pattern matches."""
     for index, pattern in enumerate(patterns):
         for text, tail in ((file_name, ""), (stem, suffix)):
@@ -529,22 +517,19 @@ def _from_user_match(index: int, match: re.Match[str], text: str, tail: str) -> 
 
 def _compose_name(match: re.Match[str], sample: str) -> str:
     parts = [sample]
-    ordered = sorted(match.re.groupindex.items(), key=lambda item: item[1])
-    for group, _ in ordered:
+    for group, _ in sorted(match.re.groupindex.items(), key=lambda item: item[1]):
         value = match[group]
-        if value is None or group in _PATTERN_GROUPS - {"number", "lane"}:
+        if value is None or group in _NOT_IN_NAME:
             continue
-        prefix = {"number": "S", "lane": "L"}.get(group, "")
-        parts.append(value if value[:1].upper() == prefix or not prefix else prefix + value)
+        prefix = _NAME_PREFIX.get(group, "")
+        parts.append(value if value.upper().startswith(prefix) else prefix + value)
     return "_".join(parts)
 
 
 # ---------------------------------------------------------------- classify
 
 
-def classify(
-    uri: str, *, size: int | None = None, options: AssemblyOptions = AssemblyOptions()
-) -> FileRole | Skip:
+def classify(uri: str, *, size: int | None = None, options: AssemblyOptions = AssemblyOptions()) -> FileRole | Skip:
     """What one S3 object is: a sequence file with its read-set role, or a Skip saying why not.
 
     ``uri`` is ``s3://bucket/key`` with the key already decoded (see decode_s3_event_key).
@@ -552,49 +537,39 @@ def classify(
     return _classify(uri, size, options, trust_name=False)
 
 
-def _classify(
-    uri: str, size: int | None, options: AssemblyOptions, *, trust_name: bool
-) -> FileRole | Skip:
+def _classify(uri: str, size: int | None, options: AssemblyOptions, *, trust_name: bool) -> FileRole | Skip:
+    """`trust_name`: a sample sheet names this file, so name-based skips do not apply."""
     patterns = _user_patterns(options)
-    problem = _object_problem(uri, size)
+    folder, _, file_name = uri.rpartition("/")
+    suffix, stem, entry = _match_suffix(file_name)
+    problem = _object_problem(uri, size) or _type_problem(file_name, suffix, stem, entry)
+    if problem or entry is None:
+        return Skip(uri, problem or "")
+    file_type = "UBAM" if entry[1] == "BAM" and options.bam_is_unaligned else entry[1]
+    problem = None if trust_name else _name_skip(stem, file_type, options)
     if problem:
         return Skip(uri, problem)
-    folder, _, file_name = uri.rpartition("/")
-    folder += "/"
-    suffix, stem, entry = _match_suffix(file_name)
+    parsed = _user_parse(patterns, file_name, stem, suffix)
+    if isinstance(parsed, str) and not trust_name:
+        return Skip(uri, parsed)
+    if not isinstance(parsed, _Parsed):
+        parsed = _builtin_parse(stem, suffix) if file_type == "FASTQ" else _Parsed(stem, stem)
+    if not (trust_name or options.include_undetermined) and parsed.sample.lower() == "undetermined":
+        return Skip(uri, _UNDETERMINED_REASON)
+    return _role(uri, folder + "/", file_type, parsed)
+
+
+def _type_problem(file_name: str, suffix: str, stem: str, entry: tuple[str, str] | None) -> str | None:
     if entry is None:
         shown = suffix or "no extension"
-        return Skip(uri, f"unknown file type ({shown}): OmicsAutoLoad imports {_SUPPORTED}")
-    kind, value = entry
-    if kind == "skip":
-        return Skip(uri, value)
+        return f"unknown file type ({shown}): OmicsAutoLoad imports {_SUPPORTED}"
+    if entry[0] == "skip":
+        return entry[1]
     if file_name.startswith("._"):
-        return Skip(
-            uri,
-            "macOS resource-fork file (._ prefix): metadata written by Finder, not sequence data",
-        )
+        return "macOS resource-fork file (._ prefix): metadata written by Finder, not sequence data"
     if not stem:
-        return Skip(uri, f"nothing before the extension {suffix}: no name to give the read set")
-    file_type = "UBAM" if value == "BAM" and options.bam_is_unaligned else value
-    skip_reason = None if trust_name else _name_skip(stem, file_type, options)
-    if skip_reason:
-        return Skip(uri, skip_reason)
-    parsed = _user_parse(patterns, file_name, stem, suffix)
-    if isinstance(parsed, str):
-        return Skip(uri, parsed)
-    if parsed is None:
-        parsed = (
-            _builtin_parse(stem, suffix)
-            if file_type == "FASTQ"
-            else _Parsed(sample=stem, name=stem)
-        )
-    if (
-        not trust_name
-        and not options.include_undetermined
-        and parsed.sample.lower() == "undetermined"
-    ):
-        return Skip(uri, _UNDETERMINED_REASON)
-    return _role(uri, folder, file_type, parsed)
+        return f"nothing before the extension {suffix}: no name to give the read set"
+    return None
 
 
 _UNDETERMINED_REASON = (
@@ -613,10 +588,7 @@ def _object_problem(uri: str, size: int | None) -> str | None:
 
 def _name_skip(stem: str, file_type: str, options: AssemblyOptions) -> str | None:
     if file_type == "FASTQ" and _INDEX_READ.fullmatch(stem):
-        return (
-            "Illumina index read (I1/I2): not imported; HealthOmics read sets hold the"
-            " sequence reads R1/R2"
-        )
+        return "Illumina index read (I1/I2): not imported; HealthOmics read sets hold the sequence reads R1/R2"
     if file_type == "FASTQ" and _EXTRA_READ.fullmatch(stem):
         return (
             "third read (R3 or higher, e.g. a UMI or 10x read): a read set holds at most two reads;"
@@ -650,9 +622,10 @@ _SNIFF_LIMIT = 4 * 1024 * 1024
 
 
 def sniff_bam_header(first_bytes: bytes) -> str | None:
-    """ "BAM" (header lists reference sequences) or "UBAM" (none), from the first BGZF blocks.
+    """Whether a BAM is aligned, from its first BGZF blocks (a few KiB are usually enough).
 
-    None when the bytes are not a BAM or end before the answer.
+    "BAM" when the header lists reference sequences (@SQ lines or n_ref > 0), "UBAM" when
+    it lists none, None when the bytes are not a BAM or end before the answer.
     """
     data = _inflate_members(first_bytes)
     if len(data) < 8 or data[:4] != b"BAM\x01":
@@ -697,12 +670,12 @@ def _text_problem(value: str, api_field: str) -> str | None:
     length = len(value.encode("utf-16-le")) // 2
     if not low <= length <= high:
         shown = value if length <= 40 else value[:37] + "..."
-        return (
-            f"{api_field} {shown!r} is {length} characters long; HealthOmics allows {low} to {high}"
-        )
+        return f"{api_field} {shown!r} is {length} characters long; HealthOmics allows {low} to {high}"
     if api_field == "referenceArn":
         if not limits.REFERENCE_ARN_RE.fullmatch(value):
             return f"referenceArn {value!r} is not an ARN (pattern {limits.REFERENCE_ARN_PATTERN})"
+        return None
+    if value.isprintable():  # fast path: printable excludes every category C character
         return None
     for position, char in enumerate(value):
         if unicodedata.category(char)[0] not in limits.TEXT_UNICODE_CATEGORIES:
@@ -714,9 +687,14 @@ def _text_problem(value: str, api_field: str) -> str | None:
     return None
 
 
+def reference_arn_problem(reference_arn: str) -> str | None:
+    """Why `reference_arn` cannot be a source's referenceArn, or None when it can."""
+    return _text_problem(reference_arn, "referenceArn")
+
+
 def validate(read_set: ReadSet) -> list[str]:
     """Every way `read_set` breaks the StartReadSetImportJob source limits, as sentences."""
-    where = read_set.source1.rpartition("/")[2]
+    where = _file_name(read_set.source1)
     problems = [f"{where}: {p}" for p in _structure_problems(read_set)]
     values = {
         "subjectId": read_set.subject_id,
@@ -740,17 +718,13 @@ def validate(read_set: ReadSet) -> list[str]:
 def _structure_problems(read_set: ReadSet) -> list[str]:
     problems = []
     if read_set.file_type not in FILE_TYPES:
-        problems.append(
-            f"sourceFileType {read_set.file_type!r} is not one of {', '.join(FILE_TYPES)}"
-        )
+        problems.append(f"sourceFileType {read_set.file_type!r} is not one of {', '.join(FILE_TYPES)}")
     for label, uri in (("source1", read_set.source1), ("source2", read_set.source2)):
         problem = uri is not None and _uri_problem(uri)
         if problem:
             problems.append(f"{label} {uri!r}: {problem}")
     if read_set.source2 is not None and read_set.file_type != "FASTQ":
-        problems.append(
-            f"source2 is set but only FASTQ read sets have two files, not {read_set.file_type}"
-        )
+        problems.append(f"source2 is set but only FASTQ read sets have two files, not {read_set.file_type}")
     if read_set.source2 is not None and read_set.source2 == read_set.source1:
         problems.append("source1 and source2 are the same file")
     if read_set.file_type in limits.ALIGNED_FILE_TYPES and read_set.reference_arn is None:
@@ -759,11 +733,7 @@ def _structure_problems(read_set: ReadSet) -> list[str]:
 
 
 def _needs_reference(file_type: str) -> str:
-    hint = (
-        " (if this BAM is unaligned, set bam_is_unaligned or name it .unmapped.bam)"
-        if file_type == "BAM"
-        else ""
-    )
+    hint = " (if this BAM is unaligned, set bam_is_unaligned or name it .unmapped.bam)" if file_type == "BAM" else ""
     return (
         f"{file_type} needs a reference genome: give OmicsAutoLoad a reference"
         " (the construct's reference FASTA, or --reference-arn for the CLI);"
@@ -801,7 +771,7 @@ def assemble(
 
 
 def _grouping_problem(roles: Sequence[FileRole]) -> str | None:
-    names = ", ".join(role.uri.rpartition("/")[2] for role in roles)
+    names = ", ".join(_file_name(role.uri) for role in roles)
     if len(roles) > 2:
         return (
             f"conflict: {len(roles)} files claim one read set ({names}); nothing is guessed:"
@@ -847,13 +817,11 @@ def _read_set(roles: Sequence[FileRole], reference_arn: str | None) -> ReadSet:
 def _apply(read_set: ReadSet, first: FileRole, overrides: Mapping[str, str | None]) -> ReadSet:
     unknown = set(overrides) - set(OVERRIDE_FIELDS)
     if unknown:
-        raise ValueError(
-            f"unknown override keys {sorted(unknown)}; allowed: {', '.join(OVERRIDE_FIELDS)}"
-        )
+        raise ValueError(f"unknown override keys {sorted(unknown)}; allowed: {', '.join(OVERRIDE_FIELDS)}")
     given = {key: value for key, value in overrides.items() if value}
     if "sample_id" in given and "subject_id" not in given and first.subject_id == first.sample_id:
         given["subject_id"] = given["sample_id"]
-    return replace(read_set, **given)
+    return replace(read_set, **given) if given else read_set
 
 
 # ---------------------------------------------------------------- tags
@@ -903,7 +871,7 @@ def plan(
     objects: Iterable[str | tuple[str, int | None]],
     options: AssemblyOptions = AssemblyOptions(),
     *,
-    sample_sheet: Any = None,
+    sample_sheet: SampleSheet | None = None,
     reference_arn: str | None = None,
     tags: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Plan:
@@ -958,7 +926,7 @@ class _Planner:
 
     # -- sample sheet: rows pair files explicitly and win over names
 
-    def add_sheet_rows(self, sheet: Any) -> None:
+    def add_sheet_rows(self, sheet: SampleSheet) -> None:
         for row in sheet.rows:
             uris = [row.source1] + ([row.source2] if row.source2 else [])
             present = [uri for uri in uris if uri in self.listing]
@@ -970,17 +938,14 @@ class _Planner:
                 self._sheet_read_set(row, uris)
 
     def _partial_row(self, line: int, present: list[str], missing: list[str]) -> None:
-        self.warnings.append(
-            f"sample sheet line {line}: {', '.join(missing)} not in the listing; row not used"
-        )
+        self.warnings.append(f"sample sheet line {line}: {', '.join(missing)} not in the listing; row not used")
         for uri in present:
             self.skip(
                 uri,
-                f"sample sheet line {line} pairs it with {_file_name(missing[0])},"
-                " which is not in the listing",
+                f"sample sheet line {line} pairs it with {_file_name(missing[0])}, which is not in the listing",
             )
 
-    def _sheet_read_set(self, row: Any, uris: list[str]) -> None:
+    def _sheet_read_set(self, row: SampleSheetRow, uris: list[str]) -> None:
         roles: list[FileRole] = []
         for uri in uris:
             role = _classify(uri, self.listing[uri], self.options, trust_name=True)
@@ -994,13 +959,9 @@ class _Planner:
             roles.append(role)
         key = sheet_group_key(uris[0], roles[0].file_type, len(uris) == 2)
         mates = [1, 2] if len(roles) == 2 else [None]
-        roles = [
-            replace(role, group_key=key, mate=mate) for role, mate in zip(roles, mates, strict=True)
-        ]
+        roles = [replace(role, group_key=key, mate=mate) for role, mate in zip(roles, mates, strict=True)]
         overrides = _merged_tags(uris, self.tags) | row.overrides()
-        self.add(
-            assemble(roles, self.options, reference_arn=self.reference_arn, overrides=overrides)
-        )
+        self.add(assemble(roles, self.options, reference_arn=self.reference_arn, overrides=overrides))
 
     # -- everything else: pair by name within a folder
 
@@ -1022,16 +983,14 @@ class _Planner:
             self._orphan(roles[0])
             return
         if len(roles) == 2 and {role.mate for role in roles} != {1, 2}:
-            names = ", ".join(role.uri.rpartition("/")[2] for role in roles)
+            names = ", ".join(_file_name(role.uri) for role in roles)
             self.add([Skip(role.uri, _conflict(role, names)) for role in roles])
             return
         self._assemble(roles)
 
     def _assemble(self, roles: Sequence[FileRole]) -> None:
         overrides = _merged_tags([role.uri for role in _ordered(roles)], self.tags)
-        self.add(
-            assemble(roles, self.options, reference_arn=self.reference_arn, overrides=overrides)
-        )
+        self.add(assemble(roles, self.options, reference_arn=self.reference_arn, overrides=overrides))
 
     def _orphan(self, role: FileRole) -> None:
         if self.options.orphan_policy == "IMPORT_SINGLE":
@@ -1042,13 +1001,18 @@ class _Planner:
     def _orphan_reason(self, role: FileRole) -> str:
         mate, other = (role.mate, 3 - (role.mate or 1))
         partner = role.partner_uri or ""
-        expected = partner.rpartition("/")[2] or f"R{other}"
+        expected = _file_name(partner) or f"R{other}"
         head = f"R{mate} without its R{other} mate {expected} in the same folder"
         if partner in self.sheet_lines:
             return f"{head}: that file is used by sample sheet line {self.sheet_lines[partner]}"
         if partner in self.skipped:
             return f"{head}: that file was skipped ({self.skipped[partner].reason})"
-        return f"{head}; upload it, or set the orphan policy IMPORT_SINGLE to import it single-end"
+        if partner in self.listing:
+            return f"{head}: that file's name makes it part of another read set"
+        return (
+            f"{head}; upload it, or set the orphan policy IMPORT_SINGLE (--orphans import-single)"
+            " to import this file single-end"
+        )
 
     def result(self) -> Plan:
         read_sets, duplicates = _unique_group_keys(self.read_sets)
@@ -1076,8 +1040,7 @@ def _unique_group_keys(read_sets: list[ReadSet]) -> tuple[list[ReadSet], list[Sk
     skips = [
         Skip(
             uri,
-            f"conflict: another read set has the same id {read_set.group_key!r};"
-            " give them distinct names",
+            f"conflict: another read set has the same id {read_set.group_key!r}; give them distinct names",
         )
         for read_set in read_sets
         if counts[read_set.group_key] > 1
@@ -1095,13 +1058,6 @@ def batches(read_sets: Sequence[ReadSet], max_sources: int = 100) -> list[list[R
     Each source item carries its own referenceArn, so a job may mix references.
     """
     low, high = limits.SOURCES_PER_IMPORT_JOB
-    if (
-        isinstance(max_sources, bool)
-        or not isinstance(max_sources, int)
-        or not low <= max_sources <= high
-    ):
+    if isinstance(max_sources, bool) or not isinstance(max_sources, int) or not low <= max_sources <= high:
         raise ValueError(f"max_sources must be from {low} to {high}, not {max_sources!r}")
-    return [
-        list(read_sets[start : start + max_sources])
-        for start in range(0, len(read_sets), max_sources)
-    ]
+    return [list(read_sets[start : start + max_sources]) for start in range(0, len(read_sets), max_sources)]

@@ -1,20 +1,20 @@
 """The handlers' settings, read once per Lambda environment from the variables the construct sets.
 
-| variable                  | meaning                                                     | default                 |
-|---------------------------|-------------------------------------------------------------|-------------------------|
-| TABLE_NAME                | tracking table                                              | required                |
-| SEQUENCE_STORE_ID         | sequence store that receives the read sets                  | required for imports    |
-| IMPORT_ROLE_ARN           | service role HealthOmics assumes to read the objects        | required for imports    |
-| REFERENCE_PARAMETER_NAME  | SSM parameter holding the reference ARN (read at run time)  | "" (none)               |
-| REFERENCE_ARN             | static reference ARN                                        | "" (none)               |
-| ASSEMBLY_OPTIONS          | ``AssemblyOptions.to_json()``                               | the defaults            |
-| STATE_MACHINE_ARN         | import workflow (starter only)                              | ""                      |
-| METRICS_NAMESPACE         | CloudWatch namespace                                        | OmicsAutoLoad           |
-| ORPHAN_WINDOW_SECONDS     | how long a mate waits for its partner                       | 86400                   |
-| FIRST_POLL_SECONDS        | first status poll of an import job, after its start         | 300                     |
-| MAX_POLL_SECONDS          | longest interval between two polls of one job               | 21600                   |
-| LOG_IDENTIFIERS           | "true" logs subject/sample ids at INFO                       | false                   |
-| SAMPLE_SHEET_NAME         | sample sheet file name looked up in an object's folder      | omics-samplesheet.csv   |
+Variables (default in brackets):
+
+* TABLE_NAME - tracking table [required]
+* SEQUENCE_STORE_ID - sequence store that receives the read sets [required for imports]
+* IMPORT_ROLE_ARN - service role HealthOmics assumes to read the objects [required for imports]
+* REFERENCE_PARAMETER_NAME - SSM parameter holding the reference ARN, read at run time [""]
+* REFERENCE_ARN - static reference ARN [""]; both empty: BAM/CRAM files are SKIPPED
+* ASSEMBLY_OPTIONS - ``AssemblyOptions.to_json()`` [the defaults]
+* STATE_MACHINE_ARN - the import workflow (starter; completion uses it to check batches) [""]
+* METRICS_NAMESPACE - CloudWatch namespace [OmicsAutoLoad]
+* ORPHAN_WINDOW_SECONDS - how long a mate waits for its partner [86400]
+* FIRST_POLL_SECONDS - first status poll of an import job after its start [300]
+* MAX_POLL_SECONDS - longest interval between two polls of one job [21600]
+* LOG_IDENTIFIERS - "true" also logs subject/sample ids at INFO [false]
+* SAMPLE_SHEET_NAME - sample sheet looked up in an object's folder [omics-samplesheet.csv]
 """
 
 from __future__ import annotations

@@ -44,9 +44,7 @@ TEXT_UNICODE_CATEGORIES = frozenset({"L", "M", "Z", "S", "N", "P"})
 REFERENCE_ARN_PATTERN = "arn:.+"
 S3_URI_PATTERN = r"s3://([a-z0-9][a-z0-9-.]{1,61}[a-z0-9])/(.{1,1024})"
 # Java's `.` stops at every line terminator, Python's only at \n.
-S3_URI_RE = re.compile(
-    r"s3://([a-z0-9][a-z0-9-.]{1,61}[a-z0-9])/([^\n\r\u0085\u2028\u2029]{1,1024})"
-)
+S3_URI_RE = re.compile(r"s3://([a-z0-9][a-z0-9-.]{1,61}[a-z0-9])/([^\n\r\u0085\u2028\u2029]{1,1024})")
 REFERENCE_ARN_RE = re.compile(r"arn:[^\n\r\u0085\u2028\u2029]+")
 
 IMPORT_JOB_STATUSES: tuple[str, ...] = (

@@ -81,9 +81,7 @@ class SampleSheet:
             for uri in row.sources:
                 earlier = self._by_uri.get(uri)
                 if earlier is not None:
-                    problems.append(
-                        f"line {row.line}: {uri} is already used on line {earlier.line}"
-                    )
+                    problems.append(f"line {row.line}: {uri} is already used on line {earlier.line}")
                 self._by_uri.setdefault(uri, row)
         _raise_if(problems)
 
@@ -91,22 +89,15 @@ class SampleSheet:
     def parse(cls, text: str, base_uri: str | None = None) -> SampleSheet:
         """`base_uri`: the sheet's own S3 URI, or a folder URI ending in '/'; relative keys
         are resolved against that folder."""
-        if (
-            len(text) > MAX_SHEET_BYTES
-            or len(text.encode("utf-8", "surrogatepass")) > MAX_SHEET_BYTES
-        ):
-            raise SampleSheetError(
-                f"the sample sheet is larger than {MAX_SHEET_BYTES // (1024 * 1024)} MiB"
-            )
+        if len(text) > MAX_SHEET_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_SHEET_BYTES:
+            raise SampleSheetError(f"the sample sheet is larger than {MAX_SHEET_BYTES // (1024 * 1024)} MiB")
         folder = _folder_of(base_uri)
         return cls(_Reader(text.removeprefix("\ufeff"), folder).rows())
 
     @classmethod
     def from_bytes(cls, data: bytes, base_uri: str | None = None) -> SampleSheet:
         if len(data) > MAX_SHEET_BYTES:
-            raise SampleSheetError(
-                f"the sample sheet is larger than {MAX_SHEET_BYTES // (1024 * 1024)} MiB"
-            )
+            raise SampleSheetError(f"the sample sheet is larger than {MAX_SHEET_BYTES // (1024 * 1024)} MiB")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
@@ -172,9 +163,7 @@ class _Reader:
 
     def rows(self) -> list[SampleSheetRow]:
         first_line = self.text.split("\n", 1)[0]
-        reader = csv.reader(
-            io.StringIO(self.text, newline=""), delimiter=_sniff_delimiter(first_line)
-        )
+        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=_sniff_delimiter(first_line))
         try:
             columns = self._header(next(reader, None))
             rows = [row for row in self._body(reader, columns) if row is not None]
@@ -186,8 +175,7 @@ class _Reader:
     def _header(self, header: list[str] | None) -> list[str]:
         if not header or not any(cell.strip() for cell in header):
             raise SampleSheetError(
-                "the sample sheet is empty; its first line must name the columns "
-                + ", ".join(REQUIRED_COLUMNS)
+                "the sample sheet is empty; its first line must name the columns " + ", ".join(REQUIRED_COLUMNS)
             )
         columns = [cell.strip().lower() for cell in header]
         if columns[0].startswith("[header]") or columns[0].startswith("[data]"):
@@ -200,15 +188,9 @@ class _Reader:
 
     def _check_columns(self, columns: list[str]) -> None:
         allowed = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-        problems = [
-            f"unknown column {c!r}; allowed: {', '.join(allowed)}"
-            for c in columns
-            if c not in allowed
-        ]
+        problems = [f"unknown column {c!r}; allowed: {', '.join(allowed)}" for c in columns if c not in allowed]
         problems += [f"missing required column {c!r}" for c in REQUIRED_COLUMNS if c not in columns]
-        problems += [
-            f"column {c!r} appears twice" for c in sorted(set(columns)) if columns.count(c) > 1
-        ]
+        problems += [f"column {c!r} appears twice" for c in sorted(set(columns)) if columns.count(c) > 1]
         if problems:
             raise SampleSheetError("invalid sample sheet header (line 1): " + "; ".join(problems))
 
@@ -218,9 +200,7 @@ class _Reader:
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) > len(columns):
-                self.problems.append(
-                    f"line {line}: {len(cells)} cells but the header names {len(columns)} columns"
-                )
+                self.problems.append(f"line {line}: {len(cells)} cells but the header names {len(columns)} columns")
                 continue
             values = {column: cell.strip() for column, cell in zip(columns, cells, strict=False)}
             yield self._row(line, values)
@@ -275,8 +255,6 @@ class _Reader:
             uri = self.folder + value
         parts = split_s3_uri(uri)
         if parts is None or not parts[1] or uri.endswith("/"):
-            self.problems.append(
-                f"line {line}: {column} {value!r} is not an s3://bucket/key URI of a file"
-            )
+            self.problems.append(f"line {line}: {column} {value!r} is not an s3://bucket/key URI of a file")
             return ""
         return uri

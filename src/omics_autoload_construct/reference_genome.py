@@ -80,9 +80,7 @@ REFERENCE_NAME_LENGTH = (3, 255)
 RESOURCE_TYPE = "Custom::OmicsReference"
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-.]{1,61}[a-z0-9]")
-_REFERENCE_ARN = re.compile(
-    r"arn:aws[a-z-]*:omics:[a-z0-9-]+:\d{12}:referenceStore/(?P<store>\d+)/reference/\d+"
-)
+_REFERENCE_ARN = re.compile(r"arn:aws[a-z-]*:omics:[a-z0-9-]+:\d{12}:referenceStore/(?P<store>\d+)/reference/\d+")
 _SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]+")
 _SSM_SEGMENT = re.compile(r"[^A-Za-z0-9_.\-]+")
 
@@ -248,9 +246,7 @@ class ReferenceGenome(_ReferenceGenomeBase):
                 "omics.amazonaws.com",
                 conditions={
                     "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:*"
-                    },
+                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:*"},
                 },
             ),
         )
@@ -261,11 +257,15 @@ class ReferenceGenome(_ReferenceGenomeBase):
             self.import_role.add_to_policy(
                 iam.PolicyStatement(actions=["kms:Decrypt"], resources=[fasta_bucket.encryption_key.key_arn])
             )
+        _acknowledge_import_role(self.import_role)
 
         # The Provider and its two handlers.
         _defaults.allow_logs_service(encryption_key, self)
         handler_logs = _defaults.log_group(
-            self, "HandlerLogs", encryption_key=encryption_key, retention=log_retention,
+            self,
+            "HandlerLogs",
+            encryption_key=encryption_key,
+            retention=log_retention,
             removal_policy=removal_policy,
         )
         self.on_event_function = self._handler("OnEvent", ON_EVENT_HANDLER, handler_logs)
@@ -283,14 +283,20 @@ class ReferenceGenome(_ReferenceGenomeBase):
                     conditions={"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}},
                 )
             )
-            _acknowledge_handler(function)
+            _acknowledge_handler(function, reference_arns[1])
 
         framework_logs = _defaults.log_group(
-            self, "ProviderLogs", encryption_key=encryption_key, retention=log_retention,
+            self,
+            "ProviderLogs",
+            encryption_key=encryption_key,
+            retention=log_retention,
             removal_policy=removal_policy,
         )
         waiter_logs = _defaults.log_group(
-            self, "WaiterLogs", encryption_key=encryption_key, retention=log_retention,
+            self,
+            "WaiterLogs",
+            encryption_key=encryption_key,
+            retention=log_retention,
             removal_policy=removal_policy,
         )
         self.provider = cr.Provider(
@@ -308,7 +314,7 @@ class ReferenceGenome(_ReferenceGenomeBase):
             ),
             provider_function_env_encryption=encryption_key,
         )
-        _acknowledge_provider(self.provider)
+        _acknowledge_provider(self.provider, self.on_event_function, self.is_complete_function)
 
         properties = {
             "ReferenceStoreId": self.reference_store.reference_store_id,
@@ -409,7 +415,10 @@ class _ExistingReferenceGenome(_ReferenceGenomeBase):
         self.parameter = None
         if parameter_name is not None:
             self.parameter = ssm.StringParameter(
-                self, "Parameter", parameter_name=parameter_name, string_value=reference_arn,
+                self,
+                "Parameter",
+                parameter_name=parameter_name,
+                string_value=reference_arn,
                 description="ARN of a HealthOmics reference",
             )
 
@@ -499,7 +508,9 @@ def _timing_problems(total_timeout: Duration, query_interval: Duration) -> list[
     total = total_timeout.to_seconds(integral=False)
     interval = query_interval.to_seconds(integral=False)
     if interval < 1 or not float(interval).is_integer():
-        problems.append(f"query_interval {query_interval.to_human_string()} must be a whole number of seconds, at least 1")
+        problems.append(
+            f"query_interval {query_interval.to_human_string()} must be a whole number of seconds, at least 1"
+        )
     if total > MAX_TOTAL_TIMEOUT.to_seconds():
         problems.append(
             f"total_timeout {total_timeout.to_human_string()} exceeds 1 hour, the longest CloudFormation waits "
@@ -518,14 +529,104 @@ def _timing_problems(total_timeout: Duration, query_interval: Duration) -> list[
     return problems
 
 
-def _acknowledge_handler(function: lambda_.Function) -> None:
+def _nag_text(scope: Construct, value: str) -> str:
+    """A token rendered the way cdk-nag names it in a granular finding id."""
+
+    def render(node: object) -> str:
+        if isinstance(node, str):
+            return node
+        if isinstance(node, dict) and "Ref" in node:
+            return f"<{node['Ref']}>"
+        if isinstance(node, dict) and "Fn::GetAtt" in node:
+            return "<" + ".".join(node["Fn::GetAtt"]) + ">"
+        if isinstance(node, dict) and "Fn::Join" in node:
+            separator, parts = node["Fn::Join"]
+            return str(separator).join(render(part) for part in parts)
+        raise ValueError(f"cannot render {node!r}")
+
+    return render(Stack.of(scope).resolve(value))
+
+
+def _acknowledge_handler(function: lambda_.Function, reference_arns: str) -> None:
     from ._functions import acknowledge_function_findings
 
     acknowledge_function_findings(function)
+    _nag.acknowledge(
+        function,
+        {_nag.HIPAA: ["LambdaDLQ"], _nag.NIST: ["LambdaDLQ"]},
+        "Only the Provider framework invokes this function, synchronously; a dead-letter "
+        "queue receives only failed asynchronous invocations and would stay empty. A "
+        "failure reaches CloudFormation as a failed deployment.",
+    )
+    _nag.acknowledge(
+        function.role or function,
+        {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{_nag_text(function, reference_arns)}]"]},
+        "Reference ids are assigned by HealthOmics when the import completes: the handler "
+        "may only read (and, with removal policy DESTROY, delete) references of this one "
+        "reference store.",
+    )
 
 
-def _acknowledge_provider(provider: cr.Provider) -> None:
-    """The Provider framework's own functions and state machine (CDK code, not ours)."""
+def _acknowledge_import_role(role: iam.Role) -> None:
+    _nag.acknowledge(
+        role,
+        {_nag.HIPAA: ["IAMNoInlinePolicy"], _nag.NIST: ["IAMNoInlinePolicy"]},
+        "The import role exists only to let HealthOmics read this one FASTA object; its "
+        "inline policy lives and dies with it and cannot be attached elsewhere.",
+    )
+
+
+def _acknowledge_provider(provider: cr.Provider, *functions: lambda_.Function) -> None:
+    """Findings on the CDK Provider framework's own functions and state machine."""
+    # The waiter invokes the framework's isComplete and onTimeout functions.
+    waited = [
+        child
+        for child in provider.node.find_all()
+        if isinstance(child, lambda_.Function) and child.node.id in ("framework-isComplete", "framework-onTimeout")
+    ]
+    invoked = [_nag_text(f, f.function_arn) + ":*" for f in (*functions, *waited)]
+    reason = (
+        "AWS CDK's custom resource Provider framework (aws_cdk.custom_resources.Provider): "
+        "its functions, roles and waiter state machine are generated by CDK and cannot be "
+        "configured further. "
+    )
+    _nag.acknowledge(
+        provider,
+        {
+            _nag.AWS_SOLUTIONS: [
+                "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
+            ]
+        },
+        reason + "The AWS managed basic execution policy only allows writing to CloudWatch Logs.",
+    )
+    _nag.acknowledge(
+        provider,
+        {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{arn}]" for arn in invoked]},
+        reason + "The framework invokes the handler functions (any version, hence ':*') "
+        "that this construct created, and nothing else.",
+    )
+    _nag.acknowledge(
+        provider,
+        {_nag.AWS_SOLUTIONS: ["IAM5[Resource::*]"]},
+        reason + "Step Functions log delivery (logs:CreateLogDelivery and related actions) "
+        "supports no resource-level permission.",
+    )
+    _nag.acknowledge(
+        provider,
+        {_nag.AWS_SOLUTIONS: ["SF2"]},
+        reason + "The waiter only calls the isComplete function every query interval; its "
+        "executions are logged (level ALL, without execution data).",
+    )
+    _nag.acknowledge(
+        provider,
+        {
+            _nag.HIPAA: ["IAMNoInlinePolicy", "LambdaConcurrency", "LambdaDLQ", "LambdaInsideVPC"],
+            _nag.NIST: ["IAMNoInlinePolicy", "LambdaConcurrency", "LambdaDLQ", "LambdaInsideVPC"],
+        },
+        reason + "The framework functions run only during deployments, are invoked by "
+        "CloudFormation and Step Functions, call only AWS APIs and report failures to "
+        "CloudFormation.",
+    )
 
 
 __all__ = [

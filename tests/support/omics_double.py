@@ -31,6 +31,7 @@ import heapq
 import random
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -51,12 +52,6 @@ SERVED = {
     "StartReferenceImportJob", "GetReferenceImportJob", "ListReferenceImportJobs",
     "GetReferenceMetadata", "ListReferences", "DeleteReference",
     "GetSequenceStore", "GetReferenceStore",
-}
-ERROR_STATUS = {
-    "ValidationException": 400, "AccessDeniedException": 403,
-    "ResourceNotFoundException": 404, "ConflictException": 409,
-    "ServiceQuotaExceededException": 402, "ThrottlingException": 429,
-    "InternalServerException": 500, "RequestTimeoutException": 408,
 }
 
 
@@ -86,9 +81,10 @@ def _show(value: Any) -> str:
 
 def shape_errors(shape, value: Any, path: str = "", *, output: bool = False) -> list[str]:
     """Constraint violations of ``value`` against a botocore shape, in the service's
-    Coral wording (``Value 'x' at 'sources.1.member.sampleId' failed to satisfy ...``).
-    With ``output=True`` also checks what botocore checks on input (required, types,
-    unknown keys, min lengths), because nothing else checks responses."""
+    Coral wording (``Value 'x' at 'sources.1.member.sampleId' failed to satisfy ...``):
+    required members, unknown members, container/string/number types, enums, lengths,
+    ranges and patterns. ``output=True`` also demands datetimes/bools where the model
+    says timestamp/boolean (input timestamps may be strings or numbers)."""
     errors: list[str] = []
 
     def fail(rule: str) -> None:
@@ -96,12 +92,12 @@ def shape_errors(shape, value: Any, path: str = "", *, output: bool = False) -> 
 
     md, kind = shape.metadata, shape.type_name
     if kind == "structure":
-        if output and not isinstance(value, dict):
+        if not isinstance(value, dict):
             return [f"'{path}' must be a structure, got {type(value).__name__}"]
-        for key in value if output else ():
+        for key in value:
             if key not in shape.members:
                 errors.append(f"'{path}' has unknown member '{key}'")
-        for name in shape.required_members if output else ():
+        for name in shape.required_members:
             if value.get(name) is None:
                 errors.append(f"'{path}.{name}' is required".replace("'.", "'"))
         for name, member in shape.members.items():
@@ -110,7 +106,7 @@ def shape_errors(shape, value: Any, path: str = "", *, output: bool = False) -> 
                 errors += shape_errors(member, value[name], sub, output=output)
         return errors
     if kind in ("list", "map", "string"):
-        expected = {"list": (list, tuple), "map": dict, "string": str}[kind]
+        expected: Any = {"list": (list, tuple), "map": dict, "string": str}[kind]
         if not isinstance(value, expected):
             return [f"'{path}' must be a {kind}, got {type(value).__name__}"]
         if "min" in md and len(value) < md["min"]:
@@ -161,11 +157,18 @@ class OmicsDouble:
         max_concurrent_import_jobs: int | None = None,
         job_duration_seconds: float = 60.0,
         drop_event_fraction: float = 0.0,
+        tps_limit: float | None = None,
     ):
+        """See the module docstring. Additions to the agreed API: ``tps_limit`` (per
+        operation, over any 1 s of simulated time; above it -> ThrottlingException, like
+        the service's per-API TPS quotas), ``attach()``, ``patch_boto3()``, ``now()``,
+        ``jobs``, ``dropped_events``, ``active_jobs()``, ``sequence_stores``,
+        ``reference_stores``."""
         self.region, self.account = region, account
         self._clock = clock or (lambda: EPOCH)
         self._offset = 0.0
         self.throttle_fraction = throttle_fraction
+        self.tps_limit = tps_limit
         self.max_concurrent_import_jobs = max_concurrent_import_jobs
         self.job_duration_seconds = job_duration_seconds
         self.drop_event_fraction = drop_event_fraction
@@ -175,6 +178,8 @@ class OmicsDouble:
         self._counter = 0
         self.calls: list[tuple[str, dict]] = []
         self._call_times: list[float] = []
+        self._recent: dict[str, deque[float]] = {}  # per-operation call times, last second
+        self._active: set[str] = set()  # ids of SUBMITTED / IN_PROGRESS / CANCELLING jobs
         self._events: list[dict] = []
         self.dropped_events: list[dict] = []
         self.sequence_stores: dict[str, dict] = {}
@@ -182,11 +187,10 @@ class OmicsDouble:
         self.jobs: dict[str, dict] = {}  # read-set and reference import jobs, by id
         self._read_sets: dict[str, dict] = {}
         self._references: dict[str, dict] = {}
-        self._tokens: dict[tuple[str, str, str], str] = {}  # (op, store, clientToken) -> job
+        self._tokens: dict[tuple[str, str, str], str] = {}  # (kind, store, clientToken) -> job id
         self._failures: list[tuple[Callable[[dict], bool], str]] = []
         self._fail_next: list[str] = []
         self._timeline: list[tuple[float, int, str]] = []  # heap of (due, seq, job id)
-        self._jobs_started = 0
         self.peak_concurrent_jobs = 0
         self._lock = threading.RLock()  # handlers may call from several threads
 
@@ -198,9 +202,9 @@ class OmicsDouble:
 
     def attach(self, client) -> None:
         """Serve another ``omics`` client (e.g. one the code under test created itself)."""
-        events = client.meta.events
-        events.register("before-parameter-build.omics", self._capture, unique_id="omics-double-in")
-        events.register("before-call.omics", self._serve, unique_id="omics-double-call")
+        events, tag = client.meta.events, f"omics-double-{id(self)}"
+        events.register("before-parameter-build.omics", self._capture, unique_id=tag + "-in")
+        events.register("before-call.omics", self._serve, unique_id=tag + "-call")
 
     @contextmanager
     def patch_boto3(self) -> Iterator[OmicsDouble]:
@@ -222,6 +226,8 @@ class OmicsDouble:
         return self._clock() + self._offset
 
     def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("the simulated clock only moves forward")
         with self._lock:
             self._offset += seconds
             self._sync()
@@ -266,13 +272,21 @@ class OmicsDouble:
     def fail_source(self, predicate: Callable[[dict], bool] | str, message: str) -> None:
         """Sources matching ``predicate`` (a request source item) end FAILED with
         ``message``; a string matches as a substring of source1 / sourceFile."""
+        self._check_message(message)
         if isinstance(predicate, str):
             needle = predicate
             predicate = lambda src: needle in _source_uri(src)  # noqa: E731
         self._failures.append((predicate, message))
 
     def fail_next_job(self, message: str) -> None:
+        """The next job started (read set or reference) ends FAILED with ``message``."""
+        self._check_message(message)
         self._fail_next.append(message)
+
+    def _check_message(self, message: str) -> None:
+        shape = self.client.meta.service_model.shape_for("JobStatusMessage")
+        if errors := shape_errors(shape, message, "statusMessage"):
+            raise ValueError(f"the service could not report this message: {errors}")
 
     def cancel_job(self, job_id: str) -> None:
         """CANCELLING now, CANCELLED one simulated second later (no-op once terminal)."""
@@ -300,7 +314,8 @@ class OmicsDouble:
         return best
 
     def active_jobs(self) -> int:
-        return sum(1 for j in self.jobs.values() if j["status"] in ACTIVE_JOB)
+        """Import jobs (read set + reference: one shared quota) not yet terminal."""
+        return len(self._active)
 
     # ----------------------------------------------------------------- botocore hooks
     def _capture(self, params, model, context, **_):
@@ -317,9 +332,10 @@ class OmicsDouble:
     def _answer(self, model, op: str, params: dict):
         self._sync()
         self.calls.append((op, params))
-        self._call_times.append(self.now())
+        now = self.now()
+        self._call_times.append(now)
         try:
-            if self._throttle_rng.random() < self.throttle_fraction:
+            if self._throttle_rng.random() < self.throttle_fraction or self._over_tps(op, now):
                 raise ServiceError("ThrottlingException", "Rate exceeded")
             errors = shape_errors(model.input_shape, params)
             if errors:
@@ -328,12 +344,23 @@ class OmicsDouble:
                 raise ServiceError("ValidationException", head + "; ".join(errors))
             body = getattr(self, "_op_" + op)(params, model.output_shape)
         except ServiceError as err:
-            status = ERROR_STATUS[err.code]
+            status = model.service_model.shape_for(err.code).metadata["error"]["httpStatusCode"]
             parsed = {"Error": {"Code": err.code, "Message": err.message}, "message": err.message}
             return self._http(status, parsed, err.code)
         problems = shape_errors(model.output_shape, body, output=True)
         assert not problems, f"OmicsDouble built an invalid {op} response: {problems}"
         return self._http(200, body)
+
+    def _over_tps(self, op: str, now: float) -> bool:
+        if self.tps_limit is None:
+            return False
+        recent = self._recent.setdefault(op, deque())
+        while recent and recent[0] <= now - 1.0:
+            recent.popleft()
+        if len(recent) >= self.tps_limit:
+            return True
+        recent.append(now)  # only accepted calls count against the quota
+        return False
 
     def _http(self, status: int, parsed: dict, error_code: str | None = None):
         headers = {"x-amzn-requestid": str(uuid.UUID(int=self._id_rng.getrandbits(128)))}
@@ -372,11 +399,11 @@ class OmicsDouble:
         return ref if ref and ref["status"] == "ACTIVE" else None
 
     def _emit(self, detail_type: str, t: float, detail: dict) -> None:
-        event = {
+        event: dict[str, Any] = {
             "version": "0", "id": str(uuid.UUID(int=self._id_rng.getrandbits(128), version=4)),
             "detail-type": detail_type, "source": "aws.omics", "account": self.account,
-            "time": self._ts(t).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": self.region,
-            "resources": [], "detail": {"omicsVersion": "1.0.0", **detail},
+            "time": datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region, "resources": [], "detail": {"omicsVersion": "1.0.0", **detail},
         }
         if self._drop_rng.random() < self.drop_event_fraction:
             self.dropped_events.append(event)
@@ -385,7 +412,10 @@ class OmicsDouble:
 
     def _set_status(self, job: dict, status: str, t: float, message: str | None = None) -> None:
         job["status"], job["statusMessage"] = status, message
-        if status not in ACTIVE_JOB:
+        if status in ACTIVE_JOB:
+            self._active.add(job["id"])
+        else:
+            self._active.discard(job["id"])
             job["completionTime"] = t
         store_key = "sequenceStoreId" if job["kind"] == "readSet" else "referenceStoreId"
         detail = {"id": job["id"], store_key: job["storeId"], "status": status}
@@ -491,8 +521,8 @@ class OmicsDouble:
             raise ServiceError("ServiceQuotaExceededException",
                                f"Concurrent import jobs quota exceeded ({quota})")
         if kind == "reference" and any(
-            j["kind"] == "reference" and j["storeId"] == store and j["status"] in ACTIVE_JOB
-            for j in self.jobs.values()
+            self.jobs[j]["kind"] == "reference" and self.jobs[j]["storeId"] == store
+            for j in self._active
         ):
             raise ServiceError(
                 "ServiceQuotaExceededException",
@@ -500,9 +530,8 @@ class OmicsDouble:
                 "only one reference import job can run at a time per reference store")
         job_id, now = self._new_id(), self.now()
         sources = []
-        for req in params["sources"]:
-            item = {k: v for k, v in req.items() if k != "referenceArn" or kind == "readSet"}
-            sources.append({**copy.deepcopy(item), "status": "NOT_STARTED", "_request": req})
+        for req in params["sources"]:  # "_request": what fail_source predicates see
+            sources.append({**copy.deepcopy(req), "status": "NOT_STARTED", "_request": req})
         job = {
             "id": job_id, "kind": kind, "storeId": store, "roleArn": params["roleArn"],
             "status": "SUBMITTED", "statusMessage": None, "creationTime": now,
@@ -534,7 +563,7 @@ class OmicsDouble:
         if token is not None and (not token.isdigit() or int(token) > len(items)):
             raise ServiceError("ValidationException", f"Invalid nextToken '{_show(token)}'")
         start = int(token or 0)
-        out = {key: items[start:start + size]}
+        out: dict[str, Any] = {key: items[start:start + size]}
         if start + size < len(items):
             out["nextToken"] = str(start + size)
         return out
