@@ -165,3 +165,43 @@ def test_every_bad_prop_is_reported_at_once():
     message = str(error.value)
     for fragment in ("bucket_props", "reference", "(unclosed", "101", "key_prefix"):
         assert fragment in message, fragment
+
+
+def test_post_import_tagging_may_touch_only_the_watched_objects():
+    template = maximal_template()
+    (policy,) = [
+        p for k, p in resources_of_type(template, "AWS::IAM::Policy").items() if "FinalizeFunction" in k
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (tagging,) = [s for s in statements if "s3:PutObjectTagging" in s["Action"]]
+    assert json.dumps(tagging["Resource"]).endswith('"/runs/*"]]}')
+    assert not [s for s in statements if "s3:DeleteObject" in s["Action"]]
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    finalize = next(f for k, f in functions.items() if "FinalizeFunction" in k)
+    assert finalize["Properties"]["Environment"]["Variables"]["POST_IMPORT_ACTION"] == "TAG"
+
+
+def test_transition_adds_a_lifecycle_rule_on_the_imported_tag():
+    from aws_cdk.assertions import Match, Template
+
+    from omics_autoload_construct import PostImportAction
+
+    stack = cdk.Stack(cdk.App(), "Transition")
+    OmicsAutoLoad(stack, "AutoLoad", post_import_action=PostImportAction.TRANSITION, dashboard=False)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "TagFilters": [{"Key": "omics-autoload:imported", "Value": "true"}],
+                                "Transitions": [{"StorageClass": "GLACIER_IR", "TransitionInDays": 0}],
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )

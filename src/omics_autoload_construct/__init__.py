@@ -1,6 +1,6 @@
 """omics-autoload-construct: import sequencing data from Amazon S3 into AWS HealthOmics."""
 
-from .import_workflow import ImportWorkflow
+from .import_workflow import ImportWorkflow, PostImportAction
 from .intake import Intake, TriggerMode
 from .omics_autoload import OmicsAutoLoad, OrphanPolicy
 from .starter import Starter
@@ -12,6 +12,7 @@ __all__ = [
     "Intake",
     "OmicsAutoLoad",
     "OrphanPolicy",
+    "PostImportAction",
     "ReferenceStore",
     "SequenceStore",
     "Starter",

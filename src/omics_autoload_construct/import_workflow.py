@@ -12,6 +12,8 @@ ten-minute import and for a three-day one.
 
 from __future__ import annotations
 
+import enum
+
 from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -27,6 +29,22 @@ from constructs import Construct
 from . import _defaults, _functions, _nag
 from .intake import dead_letter_queue
 from .stores import SequenceStore
+
+
+class PostImportAction(enum.Enum):
+    """What happens to a source object once its read set is ACTIVE (never on failure)."""
+
+    KEEP = "KEEP"
+    """Leave the object as it is (default)."""
+    TAG = "TAG"
+    """Tag it ``omics-autoload:read-set-id=<id>`` and ``omics-autoload:imported=true``."""
+    TRANSITION = "TRANSITION"
+    """Tag it as with TAG; a lifecycle rule on the tag moves it to a cheaper storage class
+    (added to buckets the construct creates; add it yourself to your own bucket)."""
+    DELETE = "DELETE"
+    """Delete it. On a versioned bucket this adds a delete marker: the data stays
+    recoverable until a lifecycle rule expires noncurrent versions."""
+
 
 TRANSIENT_ERRORS = ["OmicsThrottled", "OmicsUnavailable"]
 QUOTA_ERRORS = ["OmicsQuotaExceeded"]
@@ -52,6 +70,7 @@ class ImportWorkflow(Construct):
         max_import_duration: Duration = Duration.days(7),
         poll_interval: Duration = Duration.minutes(5),
         metrics_namespace: str = "OmicsAutoLoad",
+        post_import_action: PostImportAction = PostImportAction.KEEP,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
         """
@@ -74,6 +93,8 @@ class ImportWorkflow(Construct):
             orphaned mates. Each job is polled after ``FIRST_POLL_SECONDS`` and then at
             doubling intervals. Default: 5 minutes.
         :param metrics_namespace: CloudWatch namespace. Default: ``OmicsAutoLoad``.
+        :param post_import_action: what to do with a source object once its read set is
+            ACTIVE. Default: ``PostImportAction.KEEP``.
         :param log_retention: Default: one year.
         """
         super().__init__(scope, id)
@@ -83,7 +104,11 @@ class ImportWorkflow(Construct):
         _functions.acknowledge_object_wildcard(self.import_role, bucket, key_prefix)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
 
-        env = {**environment, "IMPORT_ROLE_ARN": self.import_role.role_arn}
+        env = {
+            **environment,
+            "IMPORT_ROLE_ARN": self.import_role.role_arn,
+            "POST_IMPORT_ACTION": post_import_action.value,
+        }
         state_machine_name = Names.unique_resource_name(self, max_length=80, separator="-")
         state_machine_arn = stack.format_arn(
             service="states",
@@ -131,6 +156,7 @@ class ImportWorkflow(Construct):
             "FinalizeFunction", "import_finalize", "records the outcome of each file", timeout=300
         )
         _functions.allow_put_metrics(self.finalize_function, metrics_namespace)
+        self._grant_post_import_action(post_import_action, bucket, key_prefix, sequence_store)
         self.completion_function = function(
             "CompletionFunction", "completion", "hands finished jobs back to their workflow", timeout=300
         )
@@ -210,6 +236,40 @@ class ImportWorkflow(Construct):
             schedule=events.Schedule.rate(poll_interval),
             targets=[targets.LambdaFunction(self.completion_function, retry_attempts=2)],
         )
+
+    def _grant_post_import_action(
+        self, action: PostImportAction, bucket: s3.IBucket, key_prefix: str | None, store: SequenceStore
+    ) -> None:
+        if action is PostImportAction.KEEP:
+            return
+        # The read set must be ACTIVE before its sources are touched.
+        self.finalize_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["omics:GetReadSetMetadata"], resources=[f"{store.sequence_store_arn}/readSet/*"]
+            )
+        )
+        object_actions = (
+            ["s3:DeleteObject"]
+            if action is PostImportAction.DELETE
+            else [
+                "s3:PutObjectTagging",
+                "s3:PutObjectVersionTagging",
+                "s3:GetObjectTagging",
+                "s3:GetObjectVersionTagging",
+            ]
+        )
+        self.finalize_function.add_to_role_policy(
+            iam.PolicyStatement(actions=object_actions, resources=[bucket.arn_for_objects(f"{key_prefix or ''}*")])
+        )
+        _functions.acknowledge_object_wildcard(self.finalize_function, bucket, key_prefix)
+        store_resource = store.node.default_child
+        if store_resource is not None:
+            store_arn = f"<{Stack.of(self).get_logical_id(store_resource)}.Arn>"  # type: ignore[arg-type]
+            _nag.acknowledge(
+                self.finalize_function.role or self.finalize_function,
+                {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{store_arn}/readSet/*]"]},
+                "Read sets are created by the imports; reading their metadata is limited to this sequence store.",
+            )
 
     def _definition(
         self, retry_interval: Duration, quota_retry_interval: Duration, max_import_duration: Duration

@@ -113,7 +113,7 @@ def maximal_outdir() -> Path:
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_s3 as s3
 
-    from omics_autoload_construct import OmicsAutoLoad, OrphanPolicy, TriggerMode
+    from omics_autoload_construct import OmicsAutoLoad, OrphanPolicy, PostImportAction, TriggerMode
 
     outdir = Path(tempfile.mkdtemp(prefix="omics-maximal-"))
     app = _example_module().build_app(outdir=str(outdir))
@@ -155,6 +155,7 @@ def maximal_outdir() -> Path:
         alarms=True,
         dashboard_name="omics-autoload-maximal",
         log_identifiers=True,
+        post_import_action=PostImportAction.TAG,
     )
     try:
         app.synth()
