@@ -49,7 +49,7 @@ def _policy_statements(template, role_fragment):
 
 def test_import_role_reads_only_the_prefix_and_decrypts_with_the_bucket_key():
     template = maximal_template()
-    (role_id,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if "ImportRole" in k]
+    (role_id,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if "ImportWorkflowImportRole" in k]
     role = template["Resources"][role_id]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "omics.amazonaws.com"}
@@ -67,7 +67,7 @@ def test_only_the_start_function_may_pass_the_import_role_and_only_to_omics():
     passers = []
     for policy in resources_of_type(template, "AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            if "iam:PassRole" in statement["Action"]:
+            if "iam:PassRole" in statement["Action"] and "ImportWorkflowImportRole" in json.dumps(statement):
                 passers.append((json.dumps(policy["Properties"]["Roles"]), statement))
     assert len(passers) == 1
     roles, statement = passers[0]
@@ -119,7 +119,12 @@ def test_handlers_get_the_options_reference_and_topic():
     functions = resources_of_type(template, "AWS::Lambda::Function")
     start = next(f for k, f in functions.items() if "StartFunction" in k)
     env = start["Properties"]["Environment"]["Variables"]
-    assert env["REFERENCE_ARN"] == REFERENCE_ARN
+    assert env["REFERENCE_ARN"] == ""
+    ((parameter_id, parameter),) = resources_of_type(template, "AWS::SSM::Parameter").items()
+    assert env["REFERENCE_PARAMETER_NAME"] == parameter["Properties"]["Name"]
+    (policy,) = [p for k, p in resources_of_type(template, "AWS::IAM::Policy").items() if "StartFunction" in k]
+    reads = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "ssm:GetParameter" in s["Action"]]
+    assert reads and parameter_id in json.dumps(reads)
     options = json.loads(env["ASSEMBLY_OPTIONS"])
     assert options["orphan_policy"] == "IMPORT_SINGLE" and options["max_sources_per_job"] == 50
     assert env["LOG_IDENTIFIERS"] == "true"
@@ -203,5 +208,21 @@ def test_transition_adds_a_lifecycle_rule_on_the_imported_tag():
                     ]
                 )
             }
+        },
+    )
+
+
+def test_a_static_reference_arn_is_passed_as_it_is():
+    from aws_cdk.assertions import Match, Template
+
+    stack = cdk.Stack(cdk.App(), "Static")
+    OmicsAutoLoad(stack, "AutoLoad", reference_arn=REFERENCE_ARN, dashboard=False)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "omics_autoload_runtime.import_start.handler",
+            "Environment": {
+                "Variables": Match.object_like({"REFERENCE_ARN": REFERENCE_ARN, "REFERENCE_PARAMETER_NAME": ""})
+            },
         },
     )

@@ -131,19 +131,13 @@ def grant_read_objects(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefix: 
 
 def acknowledge_object_wildcard(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefix: str | None) -> None:
     scope = grantee.role if isinstance(grantee, lambda_.Function) and grantee.role else grantee
+    objects = _nag.rendered(bucket, bucket.arn_for_objects(f"{key_prefix or ''}*"))
     _nag.acknowledge(
         scope,  # type: ignore[arg-type]
-        {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::<{_logical_id(bucket)}.Arn>/{key_prefix or ''}*]"]},
+        {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{objects}]"]},
         "Sequencing files are not known at deployment; read access is limited to objects "
         "of the watched bucket (and key prefix), read actions only.",
     )
-
-
-def _logical_id(bucket: s3.IBucket) -> str:
-    from aws_cdk import Stack
-
-    child = bucket.node.default_child
-    return Stack.of(bucket).get_logical_id(child) if child is not None else bucket.node.id  # type: ignore[arg-type]
 
 
 def acknowledge_queue_grant(function: lambda_.Function) -> None:

@@ -6,7 +6,7 @@ run cdk-nag on their app see none of these findings; they see everything else.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
 AWS_SOLUTIONS = "AwsSolutions"
@@ -19,3 +19,21 @@ def acknowledge(scope: IConstruct, rules: dict[str, list[str]], reason: str) -> 
     for pack, ids in rules.items():
         for rule in ids:
             Validations.of(scope).acknowledge(Acknowledgment(id=f"{pack}::{pack}-{rule}", reason=reason))
+
+
+def rendered(scope: IConstruct, value: str) -> str:
+    """A token rendered the way cdk-nag names it in a granular finding id."""
+
+    def render(node: object) -> str:
+        if isinstance(node, str):
+            return node
+        if isinstance(node, dict) and "Ref" in node:
+            return f"<{node['Ref']}>"
+        if isinstance(node, dict) and "Fn::GetAtt" in node:
+            return "<" + ".".join(node["Fn::GetAtt"]) + ">"
+        if isinstance(node, dict) and "Fn::Join" in node:
+            separator, parts = node["Fn::Join"]
+            return str(separator).join(render(part) for part in parts)
+        raise ValueError(f"cannot render {node!r}")
+
+    return render(Stack.of(scope).resolve(value))

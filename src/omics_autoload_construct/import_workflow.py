@@ -28,7 +28,7 @@ from constructs import Construct
 
 from . import _defaults, _functions, _nag
 from .intake import dead_letter_queue
-from .stores import SequenceStore
+from .stores import ISequenceStore
 
 
 class PostImportAction(enum.Enum):
@@ -61,7 +61,7 @@ class ImportWorkflow(Construct):
         *,
         bucket: s3.IBucket,
         table: dynamodb.ITable,
-        sequence_store: SequenceStore,
+        sequence_store: ISequenceStore,
         environment: dict[str, str],
         key_prefix: str | None = None,
         encryption_key: kms.IKey | None = None,
@@ -167,6 +167,23 @@ class ImportWorkflow(Construct):
                     resources=[state_machine_arn],
                 )
             )
+        # The sweep checks whether a batch's execution still runs before freeing its read sets.
+        self.execution_arn_pattern = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.completion_function.add_environment("STATE_MACHINE_ARN", state_machine_arn)
+        self.completion_function.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[self.execution_arn_pattern])
+        )
+        _functions.allow_put_metrics(self.completion_function, metrics_namespace)
+        _nag.acknowledge(
+            self.completion_function.role or self.completion_function,
+            {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{_nag.rendered(self, self.execution_arn_pattern)}]"]},
+            "Execution names are made at run time; DescribeExecution is limited to this state machine's executions.",
+        )
 
         self.state_machine = sfn.StateMachine(
             self,
@@ -200,7 +217,7 @@ class ImportWorkflow(Construct):
                 _nag.AWS_SOLUTIONS: [
                     "IAM5[Resource::*]",
                     *(
-                        f"IAM5[Resource::<{stack.get_logical_id(fn.node.default_child)}.Arn>:*]"
+                        f"IAM5[Resource::{_nag.rendered(self, fn.function_arn)}:*]"
                         for fn in (self.start_function, self.wait_function, self.finalize_function)
                     ),
                 ],
@@ -238,7 +255,7 @@ class ImportWorkflow(Construct):
         )
 
     def _grant_post_import_action(
-        self, action: PostImportAction, bucket: s3.IBucket, key_prefix: str | None, store: SequenceStore
+        self, action: PostImportAction, bucket: s3.IBucket, key_prefix: str | None, store: ISequenceStore
     ) -> None:
         if action is PostImportAction.KEEP:
             return
@@ -262,14 +279,11 @@ class ImportWorkflow(Construct):
             iam.PolicyStatement(actions=object_actions, resources=[bucket.arn_for_objects(f"{key_prefix or ''}*")])
         )
         _functions.acknowledge_object_wildcard(self.finalize_function, bucket, key_prefix)
-        store_resource = store.node.default_child
-        if store_resource is not None:
-            store_arn = f"<{Stack.of(self).get_logical_id(store_resource)}.Arn>"  # type: ignore[arg-type]
-            _nag.acknowledge(
-                self.finalize_function.role or self.finalize_function,
-                {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{store_arn}/readSet/*]"]},
-                "Read sets are created by the imports; reading their metadata is limited to this sequence store.",
-            )
+        _nag.acknowledge(
+            self.finalize_function.role or self.finalize_function,
+            {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{_nag.rendered(self, store.sequence_store_arn)}/readSet/*]"]},
+            "Read sets are created by the imports; reading their metadata is limited to this sequence store.",
+        )
 
     def _definition(
         self, retry_interval: Duration, quota_retry_interval: Duration, max_import_duration: Duration
@@ -278,7 +292,6 @@ class ImportWorkflow(Construct):
             self,
             "RecordFailure",
             lambda_function=self.finalize_function,
-            payload=sfn.TaskInput.from_json_path_at("$"),
             payload_response_only=True,
             result_path=sfn.JsonPath.DISCARD,
         ).next(sfn.Fail(self, "ImportFailed", error="ImportFailed", cause="see each file's reason in the table"))
@@ -299,7 +312,6 @@ class ImportWorkflow(Construct):
             self,
             "StartImport",
             lambda_function=self.start_function,
-            payload=sfn.TaskInput.from_json_path_at("$"),
             payload_response_only=True,
         )
         start.add_retry(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -20,8 +20,9 @@ from omics_autoload_runtime.assembly import AssemblyOptions
 from . import _defaults, _functions, monitoring
 from .import_workflow import ImportWorkflow, PostImportAction
 from .intake import Intake, TriggerMode
+from .reference_genome import IReferenceGenome
 from .starter import Starter
-from .stores import SequenceStore
+from .stores import ISequenceStore, SequenceStore
 from .tracking_table import TrackingTable
 
 
@@ -32,15 +33,6 @@ class OrphanPolicy(enum.Enum):
     """Not imported; recorded with a reason naming the missing mate (default)."""
     IMPORT_SINGLE = "IMPORT_SINGLE"
     """Imported as a single-end read set."""
-
-
-class IReferenceSource(Protocol):
-    """What the pipeline needs of a reference genome (``ReferenceGenome`` provides it)."""
-
-    @property
-    def parameter_name(self) -> str: ...
-
-    def grant_read(self, grantee: iam.IGrantable) -> Any: ...
 
 
 class OmicsAutoLoad(Construct):
@@ -66,8 +58,8 @@ class OmicsAutoLoad(Construct):
         trigger_mode: TriggerMode = TriggerMode.S3_NOTIFICATIONS,
         key_prefix: str | None = None,
         key_suffixes: Sequence[str] = (),
-        sequence_store: SequenceStore | None = None,
-        reference: IReferenceSource | None = None,
+        sequence_store: ISequenceStore | None = None,
+        reference: IReferenceGenome | None = None,
         reference_arn: str | None = None,
         read_set_patterns: Sequence[str] = (),
         include_undetermined: bool = False,
@@ -114,8 +106,9 @@ class OmicsAutoLoad(Construct):
             one is recorded, imported or skipped with a reason.
         :param sequence_store: the store that receives the read sets. Default: a new
             ``SequenceStore``.
-        :param reference: the reference genome BAM and CRAM files were aligned to (a
-            ``ReferenceGenome``); its ARN is read from SSM at run time. Default: none.
+        :param reference: the reference genome BAM and CRAM files were aligned to: a
+            ``ReferenceGenome``, or ``ReferenceGenome.from_reference_arn`` /
+            ``from_parameter_name``; an ARN kept in SSM is read at run time. Default: none.
         :param reference_arn: a reference ARN to use as it is, instead of ``reference``.
             Default: none. With neither, BAM and CRAM files are skipped with a reason;
             FASTQ and uBAM import fine.
@@ -213,7 +206,7 @@ class OmicsAutoLoad(Construct):
             server_access_logs_bucket=self.access_logs_bucket,
             overrides=bucket_props,
         )
-        self.sequence_store = sequence_store or SequenceStore(
+        self.sequence_store: ISequenceStore = sequence_store or SequenceStore(
             self, "SequenceStore", encryption_key=self.encryption_key, removal_policy=removal_policy
         )
         self.tracking = TrackingTable(
@@ -225,8 +218,11 @@ class OmicsAutoLoad(Construct):
             "TABLE_NAME": self.table.table_name,
             "SEQUENCE_STORE_ID": self.sequence_store.sequence_store_id,
             "ASSEMBLY_OPTIONS": options.to_json(),
-            "REFERENCE_PARAMETER_NAME": reference.parameter_name if reference else "",
-            "REFERENCE_ARN": reference_arn or "",
+            # With a parameter, the ARN is read at run time so a re-imported reference is
+            # picked up without redeploying the functions.
+            "REFERENCE_PARAMETER_NAME": (reference.parameter_name or "") if reference else "",
+            "REFERENCE_ARN": reference_arn
+            or (reference.reference_arn if reference is not None and reference.parameter_name is None else ""),
             "METRICS_NAMESPACE": metrics_namespace,
             "ORPHAN_WINDOW_SECONDS": str(int(orphan_window.to_seconds())),
             "FIRST_POLL_SECONDS": str(int(first_poll_delay.to_seconds())),

@@ -22,7 +22,12 @@ Lifecycle
   HealthOmics cannot change a reference's description after the import: change the name
   to import again with a new description. Overwriting the FASTA object under the same key
   imports nothing either: change the key or the name.
-- Delete keeps the reference (RETAIN) or deletes it and waits until it is gone (DESTROY).
+- Delete keeps the reference (RETAIN) or deletes it and waits until it is gone (DESTROY),
+  so that a reference store deleted in the same deployment is empty by then. If
+  HealthOmics refuses the deletion (e.g. ``ConflictException``), the stack deletion
+  fails with its message.
+- The no-op check reads the physical id only: a reference deleted outside CloudFormation
+  is not re-imported until the FASTA or the name changes.
 - A failed import fails the deployment with the job's status message.
 - A reference store runs one reference import at a time: while another import runs,
   the handler waits and retries the start at each poll instead of failing.
@@ -33,11 +38,12 @@ Timing
 Provider's waiter state machine. CloudFormation waits at most one hour for a custom
 resource (``ServiceTimeout`` 1-3600 s, and the Provider documents a one-hour maximum), so
 ``total_timeout`` cannot exceed one hour; 55 minutes lets the Provider report the timeout
-itself, inside CloudFormation's hour. AWS publishes no duration for reference imports; a
-human assembly (GRCh38, ~3.1 Gbases, ~0.9 GB gzipped) is expected to take minutes to
-tens of minutes. If an import outlives the deployment, the job keeps running: deploy again
-and the handler adopts the running (or finished) job of this resource instead of starting
-another. A 30 s interval adds at most 30 s to a deployment and costs ~110 short Lambda
+itself, inside CloudFormation's hour. We found no published duration for reference
+imports; plan for tens of minutes for a human assembly (GRCh38: ~3.1 Gbases, ~3 GB of
+FASTA). If an import outlives the deployment, the deployment fails but the job keeps
+running: deploy again and the handler adopts the running (or finished) job of this
+resource instead of starting another. A longer wait per deployment is not possible with
+a custom resource. A 30 s interval adds at most 30 s to a deployment and costs ~110 short Lambda
 calls per hour of import, well within the 25,000-event history of the waiter's state
 machine and the ~5 TPS GetReferenceImportJob quota.
 """
@@ -63,10 +69,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, Node
 
 from . import _defaults, _lambda_code, _nag
-from .stores import IReferenceStore, ReferenceStore, text_problems
+from .stores import IReferenceStore, ReferenceStore, _text_problems
 
 #: Default time between two ``isComplete`` polls.
 DEFAULT_QUERY_INTERVAL = Duration.seconds(30)
@@ -107,6 +113,11 @@ class IReferenceGenome(Protocol):
     """
 
     @property
+    def node(self) -> Node:
+        """The construct tree node."""
+        ...
+
+    @property
     def reference_arn(self) -> str:
         """The reference ARN (usually a token, resolved at deployment)."""
         ...
@@ -131,24 +142,13 @@ class IReferenceGenome(Protocol):
         ...
 
 
-class _ReferenceGenomeBase(Construct):
-    reference_arn: str
-    parameter: ssm.IStringParameter | None
-    parameter_name: str | None
-    reference_store_arn: str | None
-
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to read the parameter that holds the reference ARN.
-
-        Grants ``ssm:GetParameter``-style reads on that one parameter and nothing else;
-        without a parameter there is nothing to read and nothing is granted.
-        """
-        if self.parameter is None:
-            return iam.Grant.drop(grantee, "read the reference ARN (no parameter to read)")
-        return self.parameter.grant_read(grantee)
+def _grant_read(parameter: ssm.IStringParameter | None, grantee: iam.IGrantable) -> iam.Grant:
+    if parameter is None:
+        return iam.Grant.drop(grantee, "read the reference ARN (no parameter to read)")
+    return parameter.grant_read(grantee)
 
 
-class ReferenceGenome(_ReferenceGenomeBase):
+class ReferenceGenome(Construct):
     """A FASTA reference imported from S3 into HealthOmics, its ARN published in SSM.
 
     Example::
@@ -168,6 +168,19 @@ class ReferenceGenome(_ReferenceGenomeBase):
     See the module documentation for the update, delete and timeout semantics.
     """
 
+    parameter: ssm.StringParameter
+    """The SSM parameter that CloudFormation keeps equal to ``reference_arn``."""
+    parameter_name: str
+    """Name of that parameter: what the pipeline reads at run time."""
+    reference_arn: str
+    """ARN of the imported reference (the custom resource's ``ReferenceArn`` attribute)."""
+    reference_id: str
+    """Id of the imported reference (its ``ReferenceId`` attribute)."""
+    reference_store: IReferenceStore
+    """The store that holds the reference."""
+    reference_store_arn: str
+    """ARN of that store."""
+
     def __init__(
         self,
         scope: Construct,
@@ -186,8 +199,10 @@ class ReferenceGenome(_ReferenceGenomeBase):
         log_retention: logs.RetentionDays = _defaults.DEFAULT_LOG_RETENTION,
     ) -> None:
         """
-        :param fasta_bucket: the bucket that holds the FASTA. Its KMS key, if it has
-            one, may be used to decrypt the object.
+        :param fasta_bucket: the bucket that holds the FASTA. When its objects are
+            encrypted with a KMS key, the bucket must carry that key (a bucket made in
+            CDK does; import one with ``Bucket.from_bucket_attributes(encryption_key=...)``)
+            so that the import role may decrypt the FASTA.
         :param fasta_key: key of the FASTA object: ``.fa``, ``.fasta``, ``.fa.gz`` or
             ``.fasta.gz``. Only this object is readable by the import role.
         :param reference_store: where the reference goes. Default: a new
@@ -218,9 +233,9 @@ class ReferenceGenome(_ReferenceGenomeBase):
         name = reference_name if reference_name is not None else _name_from_key(fasta_key)
         problems = _fasta_problems(fasta_bucket, fasta_key)
         problems += _name_problems(reference_name, name, fasta_key)
-        problems += text_problems("description", description, 1, 255)
+        problems += _text_problems("description", description, 1, 255)
         if parameter_name is not None:
-            problems += parameter_name_problems(parameter_name)
+            problems += _parameter_name_problems(parameter_name)
         problems += _timing_problems(total_timeout, query_interval)
         if removal_policy == RemovalPolicy.SNAPSHOT:
             problems.append("removal_policy SNAPSHOT is not supported for a reference: use RETAIN or DESTROY")
@@ -230,7 +245,7 @@ class ReferenceGenome(_ReferenceGenomeBase):
         destroy = removal_policy == RemovalPolicy.DESTROY
         stack = Stack.of(self)
 
-        self.reference_store: IReferenceStore = reference_store or ReferenceStore(
+        self.reference_store = reference_store or ReferenceStore(
             self, "ReferenceStore", encryption_key=encryption_key, removal_policy=removal_policy
         )
         self.reference_store_arn = self.reference_store.reference_store_arn
@@ -268,8 +283,8 @@ class ReferenceGenome(_ReferenceGenomeBase):
             retention=log_retention,
             removal_policy=removal_policy,
         )
-        self.on_event_function = self._handler("OnEvent", ON_EVENT_HANDLER, handler_logs)
-        self.is_complete_function = self._handler("IsComplete", IS_COMPLETE_HANDLER, handler_logs)
+        self.on_event_function = self._handler("OnEvent", ON_EVENT_HANDLER, handler_logs, encryption_key)
+        self.is_complete_function = self._handler("IsComplete", IS_COMPLETE_HANDLER, handler_logs, encryption_key)
         store_arn = self.reference_store.reference_store_arn
         reference_arns = [store_arn, f"{store_arn}/reference/*"]
         for function, deletes in ((self.on_event_function, destroy), (self.is_complete_function, False)):
@@ -339,17 +354,18 @@ class ReferenceGenome(_ReferenceGenomeBase):
 
         self.reference_arn = self.custom_resource.get_att_string("ReferenceArn")
         self.reference_id = self.custom_resource.get_att_string("ReferenceId")
-        self.parameter_name = parameter_name or default_parameter_name(self)
-        self.string_parameter = ssm.StringParameter(
+        self.parameter_name = parameter_name or _default_parameter_name(self)
+        self.parameter = ssm.StringParameter(
             self,
             "Parameter",
             parameter_name=self.parameter_name,
             string_value=self.reference_arn,
             description=f"ARN of the HealthOmics reference {name}"[:1024],
         )
-        self.parameter = self.string_parameter
 
-    def _handler(self, id: str, handler: str, log_group: logs.ILogGroup) -> lambda_.Function:
+    def _handler(
+        self, id: str, handler: str, log_group: logs.ILogGroup, encryption_key: kms.IKey | None
+    ) -> lambda_.Function:
         return lambda_.Function(
             self,
             id,
@@ -359,11 +375,19 @@ class ReferenceGenome(_ReferenceGenomeBase):
             handler=handler,
             description=f"omics-autoload-construct: reference import custom resource ({id})",
             environment={"AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "6"},
+            environment_encryption=encryption_key,
             timeout=Duration.minutes(2),
             memory_size=256,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
         )
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to read the SSM parameter that holds the reference ARN.
+
+        Grants the SSM read actions on that one parameter and nothing else.
+        """
+        return _grant_read(self.parameter, grantee)
 
     @staticmethod
     def from_reference_arn(
@@ -382,7 +406,7 @@ class ReferenceGenome(_ReferenceGenomeBase):
                 "arn:aws:omics:<region>:<account>:referenceStore/<id>/reference/<id>"
             )
         if parameter_name is not None:
-            problems += parameter_name_problems(parameter_name)
+            problems += _parameter_name_problems(parameter_name)
         if problems:
             raise ValueError("invalid ReferenceGenome.from_reference_arn props:\n- " + "\n- ".join(problems))
         return _ExistingReferenceGenome(scope, id, reference_arn=reference_arn, parameter_name=parameter_name)
@@ -396,13 +420,22 @@ class ReferenceGenome(_ReferenceGenomeBase):
 
         :param parameter_name: name of the existing ``String`` parameter.
         """
-        problems = parameter_name_problems(parameter_name)
+        problems = _parameter_name_problems(parameter_name)
         if problems:
             raise ValueError("invalid ReferenceGenome.from_parameter_name props:\n- " + "\n- ".join(problems))
         return _ParameterReferenceGenome(scope, id, parameter_name)
 
 
-class _ExistingReferenceGenome(_ReferenceGenomeBase):
+class _ExistingReferenceGenome(Construct):
+    reference_arn: str
+    reference_store_arn: str
+    parameter: ssm.IStringParameter | None
+    parameter_name: str | None
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        # Without a parameter there is nothing to read: nothing is granted.
+        return _grant_read(self.parameter, grantee)
+
     def __init__(self, scope: Construct, id: str, *, reference_arn: str, parameter_name: str | None) -> None:
         super().__init__(scope, id)
         self.reference_arn = reference_arn
@@ -423,10 +456,22 @@ class _ExistingReferenceGenome(_ReferenceGenomeBase):
             )
 
 
-class _ParameterReferenceGenome(_ReferenceGenomeBase):
+class _ParameterReferenceGenome(Construct):
+    reference_arn: str
+    reference_store_arn: None
+    parameter: ssm.IStringParameter
+    parameter_name: str
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        return _grant_read(self.parameter, grantee)
+
     def __init__(self, scope: Construct, id: str, parameter_name: str) -> None:
         super().__init__(scope, id)
-        self.parameter = ssm.StringParameter.from_string_parameter_name(self, "Parameter", parameter_name)
+        # A dynamic reference ({{resolve:ssm:...}}) rather than a template parameter, which
+        # would sit unreferenced (cfn-lint W2001) when only grant_read is used.
+        self.parameter = ssm.StringParameter.from_string_parameter_attributes(
+            self, "Parameter", parameter_name=parameter_name, force_dynamic_reference=True
+        )
         self.parameter_name = parameter_name
         self.reference_arn = self.parameter.string_value
         self.reference_store_arn = None
@@ -435,7 +480,7 @@ class _ParameterReferenceGenome(_ReferenceGenomeBase):
 # --------------------------------------------------------------------------- helpers
 
 
-def default_parameter_name(scope: Construct) -> str:
+def _default_parameter_name(scope: Construct) -> str:
     """``/omics-autoload/<construct path>/reference-arn``, made a valid SSM name.
 
     SSM allows 15 levels: deeper construct paths keep their first and last levels.
@@ -446,7 +491,7 @@ def default_parameter_name(scope: Construct) -> str:
     return "/" + "/".join(["omics-autoload", *segments, "reference-arn"])
 
 
-def parameter_name_problems(name: str) -> list[str]:
+def _parameter_name_problems(name: str) -> list[str]:
     """What SSM would reject in a parameter name (not checked when it is a token)."""
     if Token.is_unresolved(name):
         return []
@@ -494,10 +539,10 @@ def _fasta_problems(bucket: s3.IBucket, key: str) -> list[str]:
 def _name_problems(given: str | None, name: str | None, fasta_key: str) -> list[str]:
     low, high = REFERENCE_NAME_LENGTH
     if given is not None:
-        return text_problems("reference_name", given, low, high)
+        return _text_problems("reference_name", given, low, high)
     if name is None:
         return ["reference_name is required when fasta_key is a token (it cannot be derived)"]
-    problems = text_problems(f"reference_name (derived from fasta_key {fasta_key!r})", name, low, high)
+    problems = _text_problems(f"reference_name (derived from fasta_key {fasta_key!r})", name, low, high)
     if problems:
         problems.append("give reference_name explicitly")
     return problems
@@ -507,7 +552,8 @@ def _timing_problems(total_timeout: Duration, query_interval: Duration) -> list[
     problems = []
     total = total_timeout.to_seconds(integral=False)
     interval = query_interval.to_seconds(integral=False)
-    if interval < 1 or not float(interval).is_integer():
+    interval_ok = interval >= 1 and float(interval).is_integer()
+    if not interval_ok:
         problems.append(
             f"query_interval {query_interval.to_human_string()} must be a whole number of seconds, at least 1"
         )
@@ -521,30 +567,12 @@ def _timing_problems(total_timeout: Duration, query_interval: Duration) -> list[
             f"total_timeout {total_timeout.to_human_string()} is shorter than query_interval "
             f"{query_interval.to_human_string()}"
         )
-    elif interval >= 1 and total % interval:
+    elif interval_ok and total % interval:
         problems.append(
             f"total_timeout {total_timeout.to_human_string()} must be a whole multiple of query_interval "
             f"{query_interval.to_human_string()} (the Provider retries total/interval times)"
         )
     return problems
-
-
-def _nag_text(scope: Construct, value: str) -> str:
-    """A token rendered the way cdk-nag names it in a granular finding id."""
-
-    def render(node: object) -> str:
-        if isinstance(node, str):
-            return node
-        if isinstance(node, dict) and "Ref" in node:
-            return f"<{node['Ref']}>"
-        if isinstance(node, dict) and "Fn::GetAtt" in node:
-            return "<" + ".".join(node["Fn::GetAtt"]) + ">"
-        if isinstance(node, dict) and "Fn::Join" in node:
-            separator, parts = node["Fn::Join"]
-            return str(separator).join(render(part) for part in parts)
-        raise ValueError(f"cannot render {node!r}")
-
-    return render(Stack.of(scope).resolve(value))
 
 
 def _acknowledge_handler(function: lambda_.Function, reference_arns: str) -> None:
@@ -560,7 +588,7 @@ def _acknowledge_handler(function: lambda_.Function, reference_arns: str) -> Non
     )
     _nag.acknowledge(
         function.role or function,
-        {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{_nag_text(function, reference_arns)}]"]},
+        {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{_nag.rendered(function, reference_arns)}]"]},
         "Reference ids are assigned by HealthOmics when the import completes: the handler "
         "may only read (and, with removal policy DESTROY, delete) references of this one "
         "reference store.",
@@ -584,7 +612,7 @@ def _acknowledge_provider(provider: cr.Provider, *functions: lambda_.Function) -
         for child in provider.node.find_all()
         if isinstance(child, lambda_.Function) and child.node.id in ("framework-isComplete", "framework-onTimeout")
     ]
-    invoked = [_nag_text(f, f.function_arn) + ":*" for f in (*functions, *waited)]
+    invoked = [_nag.rendered(f, f.function_arn) + ":*" for f in (*functions, *waited)]
     reason = (
         "AWS CDK's custom resource Provider framework (aws_cdk.custom_resources.Provider): "
         "its functions, roles and waiter state machine are generated by CDK and cannot be "
@@ -635,5 +663,4 @@ __all__ = [
     "MAX_TOTAL_TIMEOUT",
     "IReferenceGenome",
     "ReferenceGenome",
-    "default_parameter_name",
 ]

@@ -17,7 +17,7 @@ from aws_cdk import ArnFormat, RemovalPolicy, Resource, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_omics as omics
-from constructs import Construct
+from constructs import Construct, Node
 
 #: The service's text pattern ``[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]+``: no control characters.
 _TEXT_CATEGORIES = frozenset("LMZSNP")
@@ -28,21 +28,19 @@ _ACCESS_LOG_LOCATION = re.compile(rf"s3://{_BUCKET}/?((.{{1,800}})/)?")
 E_TAG_ALGORITHM_FAMILIES = ("MD5up", "SHA256up", "SHA512up")
 
 
-def is_service_text(value: str) -> bool:
+def _is_service_text(value: str) -> bool:
     """Whether every character is allowed by the HealthOmics text pattern (no control chars)."""
     return all(unicodedata.category(c)[0] in _TEXT_CATEGORIES for c in value)
 
 
-def text_problems(label: str, value: str | None, low: int, high: int) -> list[str]:
+def _text_problems(label: str, value: str | None, low: int, high: int) -> list[str]:
     """Problems of a HealthOmics name/description: length ``low..high``, no control chars."""
     if value is None or Token.is_unresolved(value):
         return []
     problems = []
     if not low <= len(value) <= high:
-        problems.append(
-            f"{label} {value!r} must be {low}-{high} characters long (it has {len(value)})"
-        )
-    if not is_service_text(value):
+        problems.append(f"{label} {value!r} must be {low}-{high} characters long (it has {len(value)})")
+    if not _is_service_text(value):
         problems.append(f"{label} {value!r} must not contain control characters (tabs, newlines)")
     return problems
 
@@ -75,6 +73,11 @@ def _grant(grantee: iam.IGrantable, store_arn: str, actions: tuple[str, ...]) ->
 @runtime_checkable
 class ISequenceStore(Protocol):
     """A sequence store, created here (:class:`SequenceStore`) or imported by id."""
+
+    @property
+    def node(self) -> Node:
+        """The construct tree node."""
+        ...
 
     @property
     def sequence_store_id(self) -> str:
@@ -136,12 +139,9 @@ class SequenceStore(Resource):
             it leaves the stack. Default: RETAIN.
         """
         super().__init__(scope, id)
-        problems = text_problems("sequence_store_name", sequence_store_name, 1, 127)
-        problems += text_problems("description", description, 1, 255)
-        if (
-            e_tag_algorithm_family is not None
-            and e_tag_algorithm_family not in E_TAG_ALGORITHM_FAMILIES
-        ):
+        problems = _text_problems("sequence_store_name", sequence_store_name, 1, 127)
+        problems += _text_problems("description", description, 1, 255)
+        if e_tag_algorithm_family is not None and e_tag_algorithm_family not in E_TAG_ALGORITHM_FAMILIES:
             problems.append(
                 f"e_tag_algorithm_family {e_tag_algorithm_family!r} must be one of "
                 + ", ".join(E_TAG_ALGORITHM_FAMILIES)
@@ -152,17 +152,13 @@ class SequenceStore(Resource):
         ):
             if uri is not None and not Token.is_unresolved(uri) and not pattern.fullmatch(uri):
                 problems.append(
-                    f"{label} {uri!r} must be s3://<bucket>/ or s3://<bucket>/<prefix>/ "
-                    "(a prefix ends with '/')"
+                    f"{label} {uri!r} must be s3://<bucket>/ or s3://<bucket>/<prefix>/ (a prefix ends with '/')"
                 )
         if propagated_set_level_tags is not None and len(propagated_set_level_tags) > 50:
-            problems.append(
-                f"propagated_set_level_tags has {len(propagated_set_level_tags)} keys: at most 50"
-            )
+            problems.append(f"propagated_set_level_tags has {len(propagated_set_level_tags)} keys: at most 50")
         if removal_policy == RemovalPolicy.SNAPSHOT:
             problems.append(
-                "removal_policy SNAPSHOT is not supported by AWS::Omics::SequenceStore: "
-                "use RETAIN or DESTROY"
+                "removal_policy SNAPSHOT is not supported by AWS::Omics::SequenceStore: use RETAIN or DESTROY"
             )
         _raise("SequenceStore", problems)
 
@@ -214,9 +210,7 @@ class SequenceStore(Resource):
         :param sequence_store_id: the store id: 10-36 digits.
         """
         problems = []
-        if not Token.is_unresolved(sequence_store_id) and not re.fullmatch(
-            r"[0-9]{10,36}", sequence_store_id
-        ):
+        if not Token.is_unresolved(sequence_store_id) and not re.fullmatch(r"[0-9]{10,36}", sequence_store_id):
             problems.append(f"sequence_store_id {sequence_store_id!r} must be 10-36 digits")
         _raise("SequenceStore.from_sequence_store_id", problems)
         return _ImportedSequenceStore(scope, id, sequence_store_id)
@@ -243,6 +237,11 @@ class _ImportedSequenceStore(Resource):
 @runtime_checkable
 class IReferenceStore(Protocol):
     """A reference store, created here (:class:`ReferenceStore`) or imported by id."""
+
+    @property
+    def node(self) -> Node:
+        """The construct tree node."""
+        ...
 
     @property
     def reference_store_id(self) -> str:
@@ -289,12 +288,11 @@ class ReferenceStore(Resource):
             only be deleted once it holds no reference). Default: RETAIN.
         """
         super().__init__(scope, id)
-        problems = text_problems("reference_store_name", reference_store_name, 1, 127)
-        problems += text_problems("description", description, 1, 255)
+        problems = _text_problems("reference_store_name", reference_store_name, 1, 127)
+        problems += _text_problems("description", description, 1, 255)
         if removal_policy == RemovalPolicy.SNAPSHOT:
             problems.append(
-                "removal_policy SNAPSHOT is not supported by AWS::Omics::ReferenceStore: "
-                "use RETAIN or DESTROY"
+                "removal_policy SNAPSHOT is not supported by AWS::Omics::ReferenceStore: use RETAIN or DESTROY"
             )
         _raise("ReferenceStore", problems)
 
@@ -329,17 +327,13 @@ class ReferenceStore(Resource):
         return _grant(grantee, self.reference_store_arn, actions)
 
     @staticmethod
-    def from_reference_store_id(
-        scope: Construct, id: str, reference_store_id: str
-    ) -> IReferenceStore:
+    def from_reference_store_id(scope: Construct, id: str, reference_store_id: str) -> IReferenceStore:
         """Refer to a reference store made elsewhere (in this stack's account and Region).
 
         :param reference_store_id: the store id: 10-36 digits.
         """
         problems = []
-        if not Token.is_unresolved(reference_store_id) and not re.fullmatch(
-            r"[0-9]{10,36}", reference_store_id
-        ):
+        if not Token.is_unresolved(reference_store_id) and not re.fullmatch(r"[0-9]{10,36}", reference_store_id):
             problems.append(f"reference_store_id {reference_store_id!r} must be 10-36 digits")
         _raise("ReferenceStore.from_reference_store_id", problems)
         return _ImportedReferenceStore(scope, id, reference_store_id)

@@ -108,12 +108,19 @@ REFERENCE_ARN = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/
 @functools.cache
 def maximal_outdir() -> Path:
     """Every option on: the user's own KMS-encrypted bucket, EventBridge trigger, prefix and
-    suffix filters, a static reference, alarms with notifications, custom patterns."""
+    suffix filters, an imported reference genome, alarms with notifications, custom patterns."""
     import aws_cdk as cdk
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_s3 as s3
 
-    from omics_autoload_construct import OmicsAutoLoad, OrphanPolicy, PostImportAction, TriggerMode
+    from omics_autoload_construct import (
+        OmicsAutoLoad,
+        OrphanPolicy,
+        PostImportAction,
+        ReferenceGenome,
+        ReferenceStore,
+        TriggerMode,
+    )
 
     outdir = Path(tempfile.mkdtemp(prefix="omics-maximal-"))
     app = _example_module().build_app(outdir=str(outdir))
@@ -147,7 +154,14 @@ def maximal_outdir() -> Path:
         trigger_mode=TriggerMode.EVENTBRIDGE,
         key_prefix="runs/",
         key_suffixes=[".fastq.gz", ".bam"],
-        reference_arn=REFERENCE_ARN,
+        reference=ReferenceGenome(
+            stack,
+            "Reference",
+            fasta_bucket=bucket,
+            fasta_key="references/GRCh38.fasta.gz",
+            reference_store=ReferenceStore(stack, "References", encryption_key=key),
+            encryption_key=key,
+        ),
         encryption_key=key,
         read_set_patterns=[r"^(?P<sample>[A-Z]{2}\d+)-(?P<mate>[12])\.fq\.gz$"],
         orphan_policy=OrphanPolicy.IMPORT_SINGLE,

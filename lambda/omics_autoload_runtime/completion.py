@@ -1,0 +1,304 @@
+"""completion: wakes waiting workflows when their import jobs end, and keeps the pipeline moving.
+
+Two triggers (told apart by ``detail-type``):
+
+* ``Read Set Import Job Status Change`` (source ``aws.omics``) with a terminal status:
+  the job item gives the task token; SendTaskSuccess ``{"jobId", "status"}``; job DONE.
+  Unknown jobs (not ours), DONE jobs and vanished tasks are ignored: duplicate and late
+  events are harmless.
+* ``Scheduled Event``: the sweep. Events are best effort, so it
+  - polls IMPORTING jobs whose ``nextPollAt`` is due (at most MAX_GETS_PER_SECOND
+    GetReadSetImportJob calls a second, a bounded number per run); not finished ->
+    next poll after min(FIRST_POLL_SECONDS * 2**pollCount, MAX_POLL_SECONDS);
+  - resolves orphans: WAITING_FOR_MATE read sets older than ORPHAN_WINDOW_SECONDS are
+    ORPHANED (policy REPORT: their file SKIPPED, naming the missing mate) or QUEUED as
+    single-end (policy IMPORT_SINGLE);
+  - un-sticks read sets: QUEUED for 15 minutes without a batch (a lost stream record)
+    are touched so the stream carries them again; STARTING for 15 minutes whose batch
+    workflow is not running go back to QUEUED.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import aws, config, limits, tracking
+from .import_wait import wake
+from .tracking import ConditionFailed, Tracking
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+IMPORT_JOB_EVENT = "Read Set Import Job Status Change"
+MAX_GETS_PER_SECOND = 4.0
+MAX_POLLS_PER_SWEEP = 100
+MAX_FIXES_PER_SWEEP = 200
+RESERVED_MILLIS = 10_000  # stop sweeping when less than this is left of the invocation
+HEAL_AFTER_SECONDS = 60  # a WAITING_FOR_MATE pair with both files older than this is re-queued
+
+_sleep = time.sleep  # tests replace it
+_monotonic = time.monotonic
+
+
+class _Pacer:
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second
+        self.last: float | None = None
+
+    def wait(self) -> None:
+        if self.last is not None:
+            pause = self.last + self.interval - _monotonic()
+            if pause > 0:
+                _sleep(pause)
+        self.last = _monotonic()
+
+
+class Completion:
+    def __init__(self, cfg: config.Config, context: Any = None):
+        self.cfg = cfg
+        self.context = context
+        self.tracking = Tracking(cfg.table_name)
+        self.stats: dict[str, int] = {}
+
+    def _bump(self, name: str, amount: int = 1) -> None:
+        self.stats[name] = self.stats.get(name, 0) + amount
+
+    def _time_left(self) -> bool:
+        getter = getattr(self.context, "get_remaining_time_in_millis", None)
+        return getter is None or getter() > RESERVED_MILLIS
+
+    # ------------------------------------------------------------ events
+
+    def on_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        detail = event.get("detail") or {}
+        job_id = str(detail.get("id") or detail.get("importJobId") or "")
+        status = str(detail.get("status") or "")
+        store = detail.get("sequenceStoreId")
+        if status not in limits.IMPORT_JOB_TERMINAL_STATUSES or not job_id:
+            return {"ignored": f"status {status or 'missing'}"}
+        if store and self.cfg.sequence_store_id and store != self.cfg.sequence_store_id:
+            return {"ignored": "another sequence store"}
+        job = self.tracking.get_job(job_id)
+        if job is None:
+            return {"ignored": "not a job of this pipeline"}
+        if job.get("status") != tracking.IMPORTING:
+            return {"ignored": "job already resolved"}
+        if not job.get("taskToken"):
+            # The workflow has not parked yet; import_wait checks the job right after parking.
+            return {"ignored": "workflow not waiting yet"}
+        self._resolve(job, status)
+        return {"jobId": job_id, "status": status}
+
+    def _resolve(self, job: Mapping[str, Any], status: str) -> None:
+        job_id = job["importJobId"]
+        woken = wake(job["taskToken"], job_id, status)
+        self.tracking.job_done(job_id, status)
+        self._bump("woken" if woken else "gone")
+        LOG.info("job %s %s: workflow %s", job_id, status, "woken" if woken else "already gone")
+
+    # ------------------------------------------------------------ sweep
+
+    def sweep(self) -> dict[str, int]:
+        self._poll_jobs()
+        self._orphans()
+        self._stuck()
+        return self.stats
+
+    def _poll_jobs(self) -> None:
+        moment = tracking.now()
+        pacer = _Pacer(MAX_GETS_PER_SECOND)
+        due = self.tracking.table.query_status(
+            tracking.IMPORTING,
+            kind=tracking.KIND_JOB,
+            filter_expression="#nextPollAt <= :now",
+            values={":now": int(moment)},
+        )
+        omics = aws.client("omics")
+        for job in due:
+            if self.stats.get("polled", 0) >= MAX_POLLS_PER_SWEEP or not self._time_left():
+                self._bump("deferred")
+                return
+            if not job.get("taskToken"):
+                continue
+            job_id = job["importJobId"]
+            pacer.wait()
+            self._bump("polled")
+            try:
+                found = omics.get_read_set_import_job(id=job_id, sequenceStoreId=self.cfg.sequence_store_id)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                if code == "ResourceNotFoundException":
+                    self._vanished(job)
+                    continue
+                LOG.warning("job %s: poll failed (%s); stopping this sweep's polls", job_id, code)
+                self._bump("pollErrors")
+                return
+            except BotoCoreError as error:
+                LOG.warning("job %s: poll failed (%s)", job_id, error)
+                self._bump("pollErrors")
+                return
+            status = found.get("status", "")
+            if status in limits.IMPORT_JOB_TERMINAL_STATUSES:
+                self._resolve(job, status)
+                continue
+            count = int(job.get("pollCount") or 0)
+            delay = min(self.cfg.first_poll_seconds * 2**count, self.cfg.max_poll_seconds)
+            self.tracking.reschedule_poll(job_id, moment + delay, count + 1)
+
+    def _vanished(self, job: Mapping[str, Any]) -> None:
+        job_id = job["importJobId"]
+        try:
+            aws.client("stepfunctions").send_task_failure(
+                taskToken=job["taskToken"],
+                error="ImportJobNotFound",
+                cause=f"HealthOmics no longer knows import job {job_id}",
+            )
+        except ClientError as error:
+            LOG.info("job %s: could not fail the task (%s)", job_id, error)
+        self.tracking.job_done(job_id, "NOT_FOUND")
+        self._bump("vanished")
+
+    def _orphans(self) -> None:
+        window = self.cfg.orphan_window_seconds
+        moment = tracking.now()
+        hours = window / 3600
+        waited = f"{hours:g} h" if hours >= 1 else f"{window} s"
+        waiting = self.tracking.table.query_status(
+            tracking.WAITING_FOR_MATE,
+            updated_before=tracking.iso(moment - HEAL_AFTER_SECONDS),
+            kind=tracking.KIND_READSET,
+        )
+        for read_set in waiting:
+            if self.stats.get("orphans", 0) >= MAX_FIXES_PER_SWEEP or not self._time_left():
+                return
+            files = tracking.readset_files(read_set)
+            if len(files) == 2:  # both mates in, yet not queued: an interrupted intake
+                if self.tracking.queue_pair(read_set["pk"]):
+                    self.tracking.set_objects_of(read_set, tracking.QUEUED, expect=(tracking.WAITING_FOR_MATE,))
+                    self._bump("healed")
+                continue
+            age = moment - (tracking.parse_iso(read_set.get("updatedAt")) or moment)
+            if len(files) != 1 or age < window:
+                continue
+            entry = files[0]
+            present = 1 if read_set.get("file1") else 2
+            missing = 3 - present
+            try:
+                role = json.loads(entry.get("role") or "{}")
+            except ValueError:
+                role = {}
+            partner = (role.get("partner_uri") or "").rpartition("/")[2] or f"its R{missing} file"
+            head = f"R{present} without its R{missing} mate {partner} after {waited}"
+            self._bump("orphans")
+            if self.cfg.assembly_options.orphan_policy == "IMPORT_SINGLE":
+                self._import_single(read_set, missing, f"{head}: imported single-end (orphan policy IMPORT_SINGLE)")
+            else:
+                self._report_orphan(
+                    read_set,
+                    missing,
+                    f"{head}: not imported; upload the mate (the pair is then imported)"
+                    " or set the orphan policy IMPORT_SINGLE",
+                )
+
+    def _orphan_update(self, read_set: Mapping[str, Any], missing: int, fields: Mapping[str, Any]) -> bool:
+        try:
+            self.tracking.table.update(
+                read_set["pk"],
+                tracking.READSET_SK,
+                set={**fields, "updatedAt": tracking.iso()},
+                condition=f"#status = :waiting AND attribute_not_exists(#file{missing})",
+                values={":waiting": tracking.WAITING_FOR_MATE},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def _import_single(self, read_set: Mapping[str, Any], missing: int, reason: str) -> None:
+        stamp = tracking.iso()
+        if self._orphan_update(
+            read_set,
+            missing,
+            {"status": tracking.QUEUED, "singleEnd": True, "queuedAt": stamp, "reason": reason},
+        ):
+            self.tracking.set_objects_of(read_set, tracking.QUEUED, expect=(tracking.WAITING_FOR_MATE,), reason=reason)
+            LOG.info("%s: orphan queued single-end", read_set["pk"])
+
+    def _report_orphan(self, read_set: Mapping[str, Any], missing: int, reason: str) -> None:
+        if self._orphan_update(read_set, missing, {"status": tracking.ORPHANED, "reason": reason}):
+            moved = self.tracking.set_objects_of(
+                read_set, tracking.SKIPPED, expect=(tracking.WAITING_FOR_MATE,), reason=reason
+            )
+            from .metrics import Metrics
+
+            metrics = Metrics(self.cfg.metrics_namespace)
+            metrics.count(
+                "FilesSkipped",
+                moved,
+                dimensions={
+                    "SequenceStoreId": self.cfg.sequence_store_id or "unknown",
+                    "Reason": "Orphan",
+                },
+            )
+            metrics.flush()
+            LOG.info("%s: ORPHANED: %s", read_set["pk"], reason)
+
+    def _stuck(self) -> None:
+        cutoff = tracking.iso(tracking.now() - tracking.STALE_CLAIM_SECONDS)
+        fixed = 0
+        for read_set in self.tracking.table.query_status(
+            tracking.QUEUED, updated_before=cutoff, kind=tracking.KIND_READSET
+        ):
+            if fixed >= MAX_FIXES_PER_SWEEP or not self._time_left():
+                return
+            try:  # touching it puts a new QUEUED image on the stream
+                self.tracking.table.update(
+                    read_set["pk"],
+                    tracking.READSET_SK,
+                    set={"updatedAt": tracking.iso(), "requeuedAt": tracking.iso()},
+                    condition="#status = :queued AND #updatedAt = :was",
+                    values={":queued": tracking.QUEUED, ":was": read_set["updatedAt"]},
+                )
+            except ConditionFailed:
+                continue
+            fixed += 1
+            self._bump("requeued")
+        for read_set in self.tracking.table.query_status(
+            tracking.STARTING, updated_before=cutoff, kind=tracking.KIND_READSET
+        ):
+            if fixed >= MAX_FIXES_PER_SWEEP or not self._time_left():
+                return
+            batch_id = read_set.get("batchId")
+            if batch_id and self._running(batch_id):
+                continue
+            if batch_id and self.tracking.release_claim(read_set["pk"], batch_id):
+                fixed += 1
+                self._bump("released")
+
+    def _running(self, batch_id: str) -> bool:
+        arn = self.cfg.state_machine_arn
+        if not arn:
+            return True  # cannot tell: leave it alone
+        execution = arn.replace(":stateMachine:", ":execution:", 1) + ":" + batch_id
+        try:
+            response = aws.client("stepfunctions").describe_execution(executionArn=execution)
+        except ClientError as error:
+            return error.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist"
+        return response.get("status") == "RUNNING"
+
+
+def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    cfg = config.get()
+    cfg.require("table_name", "sequence_store_id")
+    completion = Completion(cfg, context)
+    kind = (event or {}).get("detail-type")
+    if kind == "Scheduled Event" or (event or {}).get("sweep"):
+        return {"sweep": completion.sweep()}
+    if kind == IMPORT_JOB_EVENT and (event or {}).get("source", "aws.omics") == "aws.omics":
+        return completion.on_event(event)
+    return {"ignored": f"unexpected event {kind!r}"}

@@ -1,0 +1,237 @@
+"""Finalize and RecordFailure tasks of the import workflow.
+
+Finalize, input ``{"batchId", "jobId", "readSetKeys"}``: GetReadSetImportJob, then each
+read set and its files end IMPORTED (with the readSetId) or FAILED (with the source's
+status message, or the job's when the job FAILED or was CANCELLED). One PutMetricData:
+FilesImported, FilesFailed, BytesImported, ImportLatencySeconds (object creation -> now),
+dimensions SequenceStoreId and FileType. Marks the job DONE.
+
+RecordFailure, same input plus ``"error": {"Error", "Cause"}`` (a Catch): every read set
+of the batch that is not finished, and its files, end FAILED with a readable reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import aws, config, limits, tracking
+from .import_start import ImportNotFinished, translate
+from .metrics import Metrics
+from .tracking import Tracking
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+_OPEN_READ_SET = (tracking.QUEUED, tracking.STARTING, tracking.IMPORTING)
+_OPEN_OBJECT = (tracking.QUEUED, tracking.WAITING_FOR_MATE, tracking.IMPORTING)
+
+
+def _source_index(job: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {src.get("sourceFiles", {}).get("source1", ""): src for src in job.get("sources") or []}
+
+
+class Finalize:
+    def __init__(self, cfg: config.Config):
+        self.cfg = cfg
+        self.tracking = Tracking(cfg.table_name)
+        self.metrics = Metrics(cfg.metrics_namespace)
+
+    def _dims(self, file_type: str | None) -> dict[str, str]:
+        return {
+            "SequenceStoreId": self.cfg.sequence_store_id or "unknown",
+            "FileType": file_type or "UNKNOWN",
+        }
+
+    def _count_files(self, read_set: Mapping[str, Any], imported: bool) -> None:
+        moment = tracking.now()
+        dims = self._dims(read_set.get("fileType"))
+        for entry in tracking.readset_files(read_set):
+            if imported:
+                self.metrics.count("FilesImported", dimensions=dims)
+                self.metrics.count("BytesImported", int(entry.get("size") or 0), dimensions=dims)
+                created = tracking.parse_iso(entry.get("createdAt"))
+                if created is not None:
+                    self.metrics.add(
+                        "ImportLatencySeconds",
+                        max(0.0, round(moment - created, 3)),
+                        unit="Seconds",
+                        dimensions=dims,
+                    )
+            else:
+                self.metrics.count("FilesFailed", dimensions=dims)
+
+    # ------------------------------------------------------------ success path
+
+    def finalize(self, batch_id: str, job_id: str, keys: Sequence[str]) -> dict[str, Any]:
+        try:
+            job = aws.client("omics").get_read_set_import_job(id=job_id, sequenceStoreId=self.cfg.sequence_store_id)
+        except (ClientError, BotoCoreError) as error:
+            raise translate(error, f"GetReadSetImportJob {job_id}") from error
+        status = job.get("status", "")
+        if status not in limits.IMPORT_JOB_TERMINAL_STATUSES:
+            raise ImportNotFinished(f"import job {job_id} is {status}, not finished")
+        by_uri = _source_index(job)
+        sources = job.get("sources") or []
+        items = self.tracking.table.get_many([(key, tracking.READSET_SK) for key in keys])
+        imported = failed = 0
+        for key in keys:
+            read_set = items.get((key, tracking.READSET_SK))
+            if not read_set or read_set.get("importJobId") != job_id or read_set.get("status") != tracking.IMPORTING:
+                continue
+            source = by_uri.get(read_set.get("source1", ""))
+            index = read_set.get("sourceIndex")
+            if source is None and isinstance(index, int) and 0 <= index < len(sources):
+                source = sources[index]
+            if source and source.get("status") == "FINISHED" and source.get("readSetId"):
+                if self._imported(read_set, job_id, source["readSetId"]):
+                    imported += 1
+            elif self._failed(read_set, job_id, self._reason(job, source)):
+                failed += 1
+        self.tracking.job_done(job_id, status)
+        self.metrics.flush()
+        LOG.info("job %s %s: %d read set(s) imported, %d failed", job_id, status, imported, failed)
+        return {
+            "batchId": batch_id,
+            "jobId": job_id,
+            "status": status,
+            "imported": imported,
+            "failed": failed,
+        }
+
+    @staticmethod
+    def _reason(job: Mapping[str, Any], source: Mapping[str, Any] | None) -> str:
+        job_id, status = job.get("id"), job.get("status")
+        job_message = job.get("statusMessage")
+        if source is not None and source.get("status") == "FAILED" and source.get("statusMessage"):
+            text = f"HealthOmics could not import it: {source['statusMessage']}"
+        elif status == "CANCELLED":
+            text = "the import job was cancelled" + (f": {job_message}" if job_message else "")
+        elif job_message:
+            text = f"the import job ended {status}: {job_message}"
+        elif source is None:
+            text = f"the import job ended {status} without a result for this file"
+        else:
+            text = f"the import job ended {status}; this source is {source.get('status')}"
+        return f"{text} (import job {job_id}); fix it, then run `omics-autoload redrive`"
+
+    def _imported(self, read_set: Mapping[str, Any], job_id: str, read_set_id: str) -> bool:
+        stamp = tracking.iso()
+        moved = self.tracking.set_read_set(
+            read_set["pk"],
+            tracking.IMPORTED,
+            expect=(tracking.IMPORTING,),
+            job_id=job_id,
+            extra={"readSetId": read_set_id, "importedAt": stamp},
+            clear_reason=True,
+        )
+        if moved:
+            self.tracking.set_objects_of(
+                read_set,
+                tracking.IMPORTED,
+                expect=_OPEN_OBJECT,
+                extra={"readSetId": read_set_id, "importedAt": stamp},
+                clear_reason=True,
+            )
+            self._count_files(read_set, imported=True)
+        return moved
+
+    def _failed(
+        self,
+        read_set: Mapping[str, Any],
+        job_id: str | None,
+        reason: str,
+        batch_id: str | None = None,
+        expect: Sequence[str] = (tracking.IMPORTING,),
+    ) -> bool:
+        moved = self.tracking.set_read_set(
+            read_set["pk"],
+            tracking.FAILED,
+            expect=expect,
+            job_id=job_id,
+            batch_id=batch_id,
+            reason=reason,
+        )
+        if moved:
+            self.tracking.set_objects_of(read_set, tracking.FAILED, expect=_OPEN_OBJECT, reason=reason)
+            self._count_files(read_set, imported=False)
+            LOG.info("%s -> FAILED: %s", read_set["pk"], reason)
+        return moved
+
+    # ------------------------------------------------------------ failure path
+
+    def record_failure(
+        self, batch_id: str, job_id: str | None, keys: Sequence[str], error: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        reason = failure_reason(error, job_id)
+        items = self.tracking.table.get_many([(key, tracking.READSET_SK) for key in keys])
+        failed = 0
+        for key in keys:
+            read_set = items.get((key, tracking.READSET_SK))
+            if not read_set or read_set.get("batchId") != batch_id:
+                continue
+            if self._failed(read_set, None, reason, batch_id=batch_id, expect=_OPEN_READ_SET):
+                failed += 1
+        if job_id:
+            self.tracking.job_done(job_id, "WORKFLOW_FAILED")
+        self.metrics.flush()
+        LOG.error("batch %s failed (%d read set(s)): %s", batch_id, failed, reason)
+        return {"batchId": batch_id, "jobId": job_id, "failed": failed, "reason": reason}
+
+
+def _cause_message(cause: Any) -> str:
+    """The errorMessage of a Lambda error cause (a JSON string), else the cause itself."""
+    if isinstance(cause, str):
+        try:
+            data = json.loads(cause)
+        except ValueError:
+            return cause.strip()
+        if isinstance(data, Mapping):
+            return str(data.get("errorMessage") or data.get("Cause") or cause).strip()
+        return cause.strip()
+    return "" if cause is None else str(cause)
+
+
+def failure_reason(error: Mapping[str, Any], job_id: str | None) -> str:
+    name = str(error.get("Error") or "States.TaskFailed")
+    message = _cause_message(error.get("Cause"))
+    detail = f" ({message})" if message else ""
+    redrive = "; run `omics-autoload redrive` to try again"
+    if name == "OmicsQuotaExceeded":
+        return f"HealthOmics import-job quota still exceeded after the workflow's retries{detail}{redrive}"
+    if name == "OmicsThrottled":
+        return f"HealthOmics kept throttling the import after the workflow's retries{detail}{redrive}"
+    if name == "OmicsUnavailable":
+        return f"HealthOmics (or AWS) stayed unavailable through the workflow's retries{detail}{redrive}"
+    if name == "ImportRejected":
+        return f"HealthOmics rejected the import job{detail}; fix the cause, then run `omics-autoload redrive`"
+    if name in ("States.Timeout", "States.HeartbeatTimeout"):
+        job = f"import job {job_id}" if job_id else "the import"
+        return (
+            f"{job} did not finish within the workflow's time limit; check it in HealthOmics"
+            f" (aws omics get-read-set-import-job){redrive}"
+        )
+    if name == "ImportJobNotFound":
+        return f"HealthOmics no longer knows import job {job_id}{redrive}"
+    return f"import workflow failed: {name}{detail}{redrive}"
+
+
+def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    cfg = config.get()
+    cfg.require("table_name", "sequence_store_id")
+    finalize = Finalize(cfg)
+    batch_id = event["batchId"]
+    keys = list(event.get("readSetKeys") or [])
+    job_id = event.get("jobId") or None
+    try:
+        if event.get("error") is not None:
+            return finalize.record_failure(batch_id, job_id, keys, event["error"])
+        if not job_id:
+            return {"batchId": batch_id, "jobId": None, "imported": 0, "failed": 0}
+        return finalize.finalize(batch_id, job_id, keys)
+    except (ClientError, BotoCoreError) as error:
+        raise translate(error, "tracking table") from error

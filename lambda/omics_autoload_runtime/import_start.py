@@ -1,0 +1,333 @@
+"""StartImport task of the import workflow: one StartReadSetImportJob for the batch.
+
+Input ``{"batchId", "readSetKeys"}``; output ``{"batchId", "jobId", "readSetKeys"}`` with
+``jobId`` null when nothing was left to submit and ``readSetKeys`` the read sets submitted.
+
+Only read sets this batch holds (STARTING with our batchId) are submitted. Invalid ones
+are marked FAILED (or their files SKIPPED when no reference genome is configured) before
+the call. The call is idempotent (``clientToken`` = batchId), so a retried task gets the
+same job back. Errors carry the Step Functions error names in their class names:
+``OmicsThrottled``, ``OmicsQuotaExceeded``, ``OmicsUnavailable`` are retried by the state
+machine with backoff; anything else (``ImportRejected``...) fails the batch, whose files
+RecordFailure then marks FAILED with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
+
+from . import aws, config, limits, tracking
+from .assembly import FileRole, ReadSet, Skip, assemble
+from .tracking import Tracking
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+
+# ---------------------------------------------- errors (class names = Step Functions error names)
+
+
+class OmicsThrottled(Exception):
+    """HealthOmics (or SSM / DynamoDB on the way) throttled the call: retry with backoff."""
+
+
+class OmicsQuotaExceeded(Exception):
+    """Too many concurrent import jobs (ServiceQuotaExceededException): retry later."""
+
+
+class OmicsUnavailable(Exception):
+    """A transient server-side or network error: retry."""
+
+
+class ImportRejected(Exception):
+    """HealthOmics refused the job for a reason a retry will not fix."""
+
+
+class ImportNotFinished(Exception):
+    """Finalize ran for a job that is not in a terminal status (should not happen)."""
+
+
+RETRYABLE = ("OmicsThrottled", "OmicsQuotaExceeded", "OmicsUnavailable")
+_THROTTLING = {
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "Throttling",
+    "ThrottledException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+}
+_QUOTA = {"ServiceQuotaExceededException"}
+_UNAVAILABLE = {
+    "InternalServerException",
+    "InternalServerError",
+    "InternalFailure",
+    "RequestTimeoutException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+}
+
+
+def translate(error: Exception, action: str) -> Exception:
+    """The exception to raise for an AWS error during ``action``."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "") or str(error)
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        text = f"{action}: {code}: {message}"
+        if code in _THROTTLING or status == 429:
+            return OmicsThrottled(text)
+        if code in _QUOTA:
+            return OmicsQuotaExceeded(text)
+        if code in _UNAVAILABLE or status >= 500:
+            return OmicsUnavailable(text)
+        return ImportRejected(text)
+    if isinstance(error, ConnectionError | ReadTimeoutError | BotoCoreError):
+        return OmicsUnavailable(f"{action}: {error}")
+    return error
+
+
+# ------------------------------------------------------------------ reference genome
+
+NO_REFERENCE = (
+    "no reference genome configured: {file_type} files need one to be imported ({why}); give"
+    " OmicsAutoLoad a reference genome, then run `omics-autoload redrive`"
+)
+
+
+def reference_arn(cfg: config.Config) -> tuple[str | None, str]:
+    """(reference ARN or None, why there is none)."""
+    if cfg.reference_arn:
+        return cfg.reference_arn, ""
+    if not cfg.reference_parameter_name:
+        return None, "neither a reference ARN nor a reference parameter is set"
+    try:
+        response = aws.client("ssm").get_parameter(Name=cfg.reference_parameter_name)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ParameterNotFound":
+            return None, f"SSM parameter {cfg.reference_parameter_name} does not exist"
+        raise translate(error, f"GetParameter {cfg.reference_parameter_name}") from error
+    except BotoCoreError as error:
+        raise translate(error, f"GetParameter {cfg.reference_parameter_name}") from error
+    value = (response.get("Parameter", {}).get("Value") or "").strip()
+    if not value.startswith("arn:"):
+        return None, f"SSM parameter {cfg.reference_parameter_name} holds no reference ARN"
+    return value, ""
+
+
+# ------------------------------------------------------------------ building sources
+
+
+def roles_of(item: Mapping[str, Any]) -> list[FileRole]:
+    roles = []
+    for entry in tracking.readset_files(item):
+        data = json.loads(entry["role"])
+        roles.append(FileRole(**data))
+    if item.get("singleEnd") and roles:
+        roles = [replace(roles[0], mate=None)]
+    return roles
+
+
+def overrides_of(item: Mapping[str, Any]) -> dict[str, str]:
+    """Tag overrides of the files; source1's win over source2's."""
+    merged: dict[str, str] = {}
+    for entry in reversed(tracking.readset_files(item)):
+        merged.update(entry.get("overrides") or {})
+    return merged
+
+
+def build(item: Mapping[str, Any], options: Any, reference: str | None) -> ReadSet | list[Skip]:
+    return assemble(roles_of(item), options, reference_arn=reference, overrides=overrides_of(item))
+
+
+_SOURCE_INDEX = re.compile(r"sources\.(\d+)\.member")
+
+
+class ImportStart:
+    def __init__(self, cfg: config.Config):
+        self.cfg = cfg
+        self.tracking = Tracking(cfg.table_name)
+
+    def _fail(
+        self,
+        item: Mapping[str, Any],
+        batch_id: str,
+        reason: str,
+        object_reasons: Mapping[str, str] | None = None,
+        object_status: str = tracking.FAILED,
+    ) -> None:
+        self.tracking.set_read_set(
+            item["pk"],
+            tracking.FAILED,
+            expect=(tracking.STARTING,),
+            batch_id=batch_id,
+            reason=reason,
+        )
+        for entry in tracking.readset_files(item):
+            self.tracking.set_object(
+                entry["pk"],
+                entry["sk"],
+                object_status,
+                expect=(tracking.QUEUED, tracking.WAITING_FOR_MATE),
+                reason=(object_reasons or {}).get(entry["uri"], reason),
+                read_set_key=item["pk"],
+            )
+        LOG.info("%s -> %s: %s", item["pk"], tracking.FAILED, reason)
+
+    def run(self, batch_id: str, keys: Sequence[str]) -> dict[str, Any]:
+        items = self.tracking.table.get_many([(key, tracking.READSET_SK) for key in keys])
+        mine, submitted_before = [], []
+        for key in keys:
+            item = items.get((key, tracking.READSET_SK))
+            if not item or item.get("batchId") != batch_id:
+                continue
+            if item.get("status") == tracking.STARTING:
+                mine.append(item)
+            elif item.get("status") == tracking.IMPORTING and item.get("importJobId"):
+                submitted_before.append(item)
+        if submitted_before and not mine:  # a retry after everything was recorded
+            job_id = submitted_before[0]["importJobId"]
+            return {
+                "batchId": batch_id,
+                "jobId": job_id,
+                "readSetKeys": [i["pk"] for i in submitted_before],
+            }
+
+        needs_reference = any(item.get("fileType") in limits.ALIGNED_FILE_TYPES for item in mine)
+        reference, why = reference_arn(self.cfg) if needs_reference else (None, "")
+        ready: list[tuple[Mapping[str, Any], ReadSet]] = []
+        for item in mine:
+            file_type = item.get("fileType")
+            if file_type in limits.ALIGNED_FILE_TYPES and reference is None:
+                reason = NO_REFERENCE.format(file_type=file_type, why=why)
+                self._fail(item, batch_id, reason, object_status=tracking.SKIPPED)
+                continue
+            try:
+                outcome = build(item, self.cfg.assembly_options, reference)
+            except (ValueError, TypeError, KeyError) as error:
+                self._fail(
+                    item,
+                    batch_id,
+                    f"cannot build the import source: {type(error).__name__}: {error}",
+                )
+                continue
+            if isinstance(outcome, list):
+                reason = "; ".join(dict.fromkeys(skip.reason for skip in outcome))
+                self._fail(item, batch_id, reason, {skip.uri: skip.reason for skip in outcome})
+                continue
+            ready.append((item, outcome))
+        ready.extend(self._already(submitted_before))
+        if not ready:
+            return {"batchId": batch_id, "jobId": None, "readSetKeys": []}
+        job_id, ready = self._start(batch_id, ready)
+        if job_id is None:
+            return {"batchId": batch_id, "jobId": None, "readSetKeys": []}
+        self._record(job_id, batch_id, ready)
+        return {
+            "batchId": batch_id,
+            "jobId": job_id,
+            "readSetKeys": [item["pk"] for item, _ in ready],
+        }
+
+    def _already(self, items: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], ReadSet]]:
+        """Read sets a crashed earlier attempt already recorded IMPORTING: same sources again."""
+        out = []
+        for item in items:
+            outcome = build(item, self.cfg.assembly_options, item.get("referenceArn"))
+            if isinstance(outcome, ReadSet):
+                out.append((item, outcome))
+        return out
+
+    def _start(self, batch_id: str, ready: list[tuple[Mapping[str, Any], ReadSet]]) -> tuple[str | None, list]:
+        """StartReadSetImportJob; a source the service names as invalid is failed and dropped."""
+        dropped = False
+        while ready:
+            token = batch_id[: limits.CLIENT_TOKEN_LENGTH[1]]
+            if dropped:  # a different set of sources needs its own (still deterministic) token
+                digest = hashlib.sha256("\n".join(sorted(i["pk"] for i, _ in ready)).encode()).hexdigest()
+                token = f"{batch_id[:60]}-{digest[:40]}"
+            try:
+                response = aws.client("omics").start_read_set_import_job(
+                    sequenceStoreId=self.cfg.sequence_store_id,
+                    roleArn=self.cfg.import_role_arn,
+                    clientToken=token,
+                    sources=[read_set.to_import_source() for _, read_set in ready],
+                )
+            except (ClientError, BotoCoreError) as error:
+                translated = translate(error, "StartReadSetImportJob")
+                bad = self._invalid_sources(error, len(ready)) if isinstance(translated, ImportRejected) else set()
+                if not bad or len(bad) >= len(ready):
+                    raise translated from error
+                message = str(translated)
+                for index in sorted(bad):
+                    item, _ = ready[index]
+                    self._fail(item, batch_id, f"HealthOmics rejected this read set: {message}")
+                ready = [pair for index, pair in enumerate(ready) if index not in bad]
+                dropped = True
+                continue
+            return response["id"], ready
+        return None, []
+
+    @staticmethod
+    def _invalid_sources(error: Exception, count: int) -> set[int]:
+        if not isinstance(error, ClientError) or error.response.get("Error", {}).get("Code") != "ValidationException":
+            return set()
+        message = error.response.get("Error", {}).get("Message", "")
+        return {int(n) - 1 for n in _SOURCE_INDEX.findall(message) if 0 < int(n) <= count}
+
+    def _record(self, job_id: str, batch_id: str, ready: list[tuple[Mapping[str, Any], ReadSet]]) -> None:
+        keys = [item["pk"] for item, _ in ready]
+        self.tracking.put_job(
+            job_id,
+            {
+                "batchId": batch_id,
+                "readSetKeys": keys,
+                "sourceCount": len(ready),
+                "nextPollAt": int(tracking.now() + self.cfg.first_poll_seconds),
+            },
+        )
+        for index, (item, read_set) in enumerate(ready):
+            metadata = {
+                "subjectId": read_set.subject_id,
+                "sampleId": read_set.sample_id,
+                "name": read_set.name,
+                "fileType": read_set.file_type,
+            }
+            self.tracking.set_read_set(
+                item["pk"],
+                tracking.IMPORTING,
+                expect=(tracking.STARTING, tracking.IMPORTING),
+                batch_id=batch_id,
+                extra={
+                    "importJobId": job_id,
+                    "sourceIndex": index,
+                    "metadata": metadata,
+                    "referenceArn": read_set.reference_arn,
+                    "importStartedAt": tracking.iso(),
+                },
+            )
+            self.tracking.set_objects_of(
+                item,
+                tracking.IMPORTING,
+                expect=(tracking.QUEUED, tracking.WAITING_FOR_MATE, tracking.IMPORTING),
+                extra={"importJobId": job_id},
+            )
+        LOG.info("batch %s: import job %s started with %d read set(s)", batch_id, job_id, len(ready))
+
+
+def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    cfg = config.get()
+    cfg.require("table_name", "sequence_store_id", "import_role_arn")
+    try:
+        return ImportStart(cfg).run(event["batchId"], list(event.get("readSetKeys") or []))
+    except (ClientError, BotoCoreError) as error:  # DynamoDB / SSM trouble: transient by nature
+        raise translate(error, "tracking table") from error

@@ -1,0 +1,538 @@
+"""intake: every new S3 object version gets a tracking item, and joins (or forms) its read set.
+
+Accepts S3 event notifications (also wrapped in SQS or SNS) and EventBridge ``Object
+Created`` events; ignores ``s3:TestEvent`` and non-create events.
+
+Keys: S3 notifications URL-encode object keys ('+' for a space) and are decoded. AWS
+documents no encoding for EventBridge's ``detail.object.key``; when decoding would change
+such a key, HeadObject tells which spelling exists (the raw one first), so both behaviours
+are handled.
+
+Idempotent: a duplicate delivery finds the object item already there and changes nothing
+(it only completes a step an interrupted earlier delivery left undone). A mate completes
+its pair with one conditional transition, so two mates arriving at once in two Lambdas
+queue the read set exactly once. Bad input never fails the batch: that object is recorded
+FAILED with the reason; only infrastructure errors (DynamoDB, S3 throttling) raise, so the
+event is delivered again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import aws, config, limits, tracking
+from .assembly import (
+    FileRole,
+    Skip,
+    classify,
+    decode_s3_event_key,
+    overrides_from_tags,
+    sniff_bam_header,
+)
+from .metrics import Metrics
+from .tracking import ConditionFailed, Tracking
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+SNIFF_BYTES = 65536
+_TRANSIENT_S3 = {
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+    "RequestTimeout",
+    "Throttling",
+    "ThrottlingException",
+}
+NO_REFERENCE = (
+    "no reference genome configured: {file_type} files need one to be imported;"
+    " give OmicsAutoLoad a reference genome (or import this file as uBAM if it is unaligned),"
+    " then run `omics-autoload redrive`"
+)
+
+
+@dataclass(frozen=True)
+class ObjectEvent:
+    bucket: str
+    key: str  # decoded
+    version_id: str | None
+    size: int | None
+    etag: str | None
+    event_time: str | None
+    source: str  # "s3" or "eventbridge"
+
+
+# ------------------------------------------------------------------ event parsing
+
+
+def object_events(event: Any) -> Iterator[ObjectEvent]:
+    """The ObjectCreated events in ``event``, in order (S3, SQS/SNS-wrapped S3, EventBridge)."""
+    if not isinstance(event, Mapping):
+        return
+    if event.get("Event") == "s3:TestEvent":
+        return
+    if event.get("source") == "aws.s3" or "detail-type" in event:
+        if event.get("detail-type") == "Object Created":
+            yield _from_eventbridge(event)
+        return
+    for record in event.get("Records") or []:
+        yield from _from_record(record)
+
+
+def _from_record(record: Mapping[str, Any]) -> Iterator[ObjectEvent]:
+    if record.get("eventSource") == "aws:sqs" and "body" in record:
+        yield from object_events(_json(record["body"]))
+        return
+    if "Sns" in record:
+        yield from object_events(_json(record["Sns"].get("Message")))
+        return
+    name = str(record.get("eventName", ""))
+    if not name.startswith(("ObjectCreated:", "s3:ObjectCreated:")):
+        return
+    s3 = record["s3"]
+    obj = s3["object"]
+    yield ObjectEvent(
+        bucket=s3["bucket"]["name"],
+        key=decode_s3_event_key(obj["key"]),
+        version_id=obj.get("versionId") or None,
+        size=_int(obj.get("size")),
+        etag=obj.get("eTag"),
+        event_time=record.get("eventTime"),
+        source="s3",
+    )
+
+
+def _from_eventbridge(event: Mapping[str, Any]) -> ObjectEvent:
+    detail = event["detail"]
+    obj = detail["object"]
+    bucket = detail["bucket"]["name"]
+    version_id = obj.get("version-id") or None
+    return ObjectEvent(
+        bucket=bucket,
+        key=_eventbridge_key(bucket, obj["key"], version_id),
+        version_id=version_id,
+        size=_int(obj.get("size")),
+        etag=obj.get("etag") or obj.get("eTag"),
+        event_time=event.get("time"),
+        source="eventbridge",
+    )
+
+
+def _eventbridge_key(bucket: str, raw: str, version_id: str | None) -> str:
+    decoded = decode_s3_event_key(raw)
+    if decoded == raw:
+        return raw
+    for candidate in (raw, decoded):
+        if _exists(bucket, candidate, version_id):
+            return candidate
+    return raw
+
+
+def _exists(bucket: str, key: str, version_id: str | None) -> bool:
+    kwargs = {"Bucket": bucket, "Key": key}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    try:
+        aws.client("s3").head_object(**kwargs)
+    except ClientError as error:
+        _raise_if_transient(error)
+        return False
+    return True
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _raise_if_transient(error: ClientError) -> None:
+    code = error.response.get("Error", {}).get("Code", "")
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code in _TRANSIENT_S3 or status >= 500:
+        raise error
+
+
+# ------------------------------------------------------------------ per object
+
+
+def skip_category(reason: str) -> str:
+    """A short, bounded label for the FilesSkipped metric's Reason dimension."""
+    text = reason.lower()
+    for needle, label in (
+        ("no reference genome", "NoReference"),
+        ("conflict", "Conflict"),
+        ("already", "Duplicate"),
+        ("without its", "Orphan"),
+        ("index file", "IndexFile"),
+        ("index read", "IndexRead"),
+        ("checksum", "Checksum"),
+        ("reference fasta", "ReferenceFasta"),
+        ("undetermined", "Undetermined"),
+        ("third read", "ExtraRead"),
+        ("zero-byte", "Empty"),
+        ("folder marker", "Folder"),
+        ("compressed as", "Compression"),
+        ("unknown file type", "UnknownType"),
+        ("not a sequence file", "NotSequence"),
+    ):
+        if needle in text:
+            return label
+    return "Other"
+
+
+class Intake:
+    def __init__(self, cfg: config.Config, metrics: Metrics):
+        self.cfg = cfg
+        self.metrics = metrics
+        self.tracking = Tracking(cfg.table_name)
+        self.dimensions = {"SequenceStoreId": cfg.sequence_store_id or "unknown"}
+
+    # -- entry
+
+    def process(self, event: ObjectEvent) -> str:
+        uri = f"s3://{event.bucket}/{event.key}"
+        pk, sk = tracking.object_key(event.bucket, event.key, event.version_id)
+        created = tracking.iso(tracking.parse_iso(event.event_time)) if event.event_time else tracking.iso()
+        base = {
+            "pk": pk,
+            "sk": sk,
+            "uri": uri,
+            "bucket": event.bucket,
+            "key": event.key,
+            "versionId": event.version_id or "null",
+            "size": event.size,
+            "eTag": event.etag,
+            "createdAt": created,
+        }
+        try:
+            outcome = self._classify(event, uri)
+        except (ClientError, BotoCoreError):
+            raise
+        except Exception as error:  # bad input or a bug: record it, go on with the batch
+            LOG.exception("could not classify %s", uri)
+            outcome = Skip(uri, f"internal error while classifying this file ({type(error).__name__}: {error})")
+            return self._record_failure(base, outcome.reason)
+        if isinstance(outcome, Skip):
+            return self._record_skip(base, outcome.reason)
+        role = outcome
+        item = dict(base, fileType=role.file_type, mate=role.mate)
+        if role.file_type in limits.ALIGNED_FILE_TYPES and not self.cfg.reference_configured:
+            return self._record_skip(item, NO_REFERENCE.format(file_type=role.file_type))
+        rs_pk, _ = tracking.readset_key(role.group_key)
+        item.update(readSetKey=rs_pk, status=tracking.WAITING_FOR_MATE if role.mate else tracking.QUEUED)
+        existing = self.tracking.put_object(item)
+        if existing is not None:
+            return self._duplicate(existing, item, role, event)
+        self.metrics.count("FilesReceived", dimensions=self.dimensions)
+        self._log(uri, str(item["status"]), None)
+        return self._join(item, role, event)
+
+    # -- classification (+ optional BAM header sniff)
+
+    def _classify(self, event: ObjectEvent, uri: str) -> FileRole | Skip:
+        options = self.cfg.assembly_options
+        outcome = classify(uri, size=event.size, options=options)
+        if (
+            isinstance(outcome, FileRole)
+            and outcome.file_type == "BAM"
+            and not options.bam_is_unaligned
+            and self._sniff(event) == "UBAM"
+        ):
+            outcome = classify(uri, size=event.size, options=replace(options, bam_is_unaligned=True))
+        return outcome
+
+    def _sniff(self, event: ObjectEvent) -> str | None:
+        kwargs = {"Bucket": event.bucket, "Key": event.key, "Range": f"bytes=0-{SNIFF_BYTES - 1}"}
+        if event.version_id:
+            kwargs["VersionId"] = event.version_id
+        try:
+            body = aws.client("s3").get_object(**kwargs)["Body"].read()
+        except ClientError as error:
+            _raise_if_transient(error)
+            LOG.warning("could not read the header of %s (%s): treated as BAM", event.key, error)
+            return None
+        return sniff_bam_header(body)
+
+    def _overrides(self, event: ObjectEvent) -> dict[str, str]:
+        kwargs = {"Bucket": event.bucket, "Key": event.key}
+        if event.version_id:
+            kwargs["VersionId"] = event.version_id
+        try:
+            tag_set = aws.client("s3").get_object_tagging(**kwargs).get("TagSet", [])
+        except ClientError as error:
+            _raise_if_transient(error)
+            LOG.warning(
+                "could not read the tags of %s (%s): metadata from the file name only",
+                event.key,
+                error,
+            )
+            return {}
+        return overrides_from_tags({tag["Key"]: tag["Value"] for tag in tag_set})
+
+    # -- outcomes
+
+    def _record_skip(self, item: dict[str, Any], reason: str) -> str:
+        existing = self.tracking.put_object(dict(item, status=tracking.SKIPPED, reason=reason))
+        if existing is not None:
+            return "DUPLICATE"
+        self.metrics.count("FilesReceived", dimensions=self.dimensions)
+        self.metrics.count("FilesSkipped", dimensions={**self.dimensions, "Reason": skip_category(reason)})
+        self._log(item["uri"], tracking.SKIPPED, reason)
+        return tracking.SKIPPED
+
+    def _record_failure(self, item: dict[str, Any], reason: str) -> str:
+        existing = self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason))
+        if existing is not None:
+            return "DUPLICATE"
+        self.metrics.count("FilesReceived", dimensions=self.dimensions)
+        self.metrics.count("FilesFailed", dimensions={**self.dimensions, "FileType": "UNKNOWN"})
+        self._log(item["uri"], tracking.FAILED, reason)
+        return tracking.FAILED
+
+    def _conflict(self, item: Mapping[str, Any], reason: str) -> str:
+        moved = self.tracking.set_object(
+            item["pk"],
+            item["sk"],
+            tracking.SKIPPED,
+            expect=(tracking.WAITING_FOR_MATE, tracking.QUEUED),
+            reason=reason,
+        )
+        if moved:
+            self.metrics.count("FilesSkipped", dimensions={**self.dimensions, "Reason": skip_category(reason)})
+            self._log(item["uri"], tracking.SKIPPED, reason)
+        return tracking.SKIPPED
+
+    def _log(self, uri: str, status: str, reason: str | None) -> None:
+        if reason:
+            LOG.info("%s -> %s: %s", uri, status, reason)
+        else:
+            LOG.info("%s -> %s", uri, status)
+
+    # -- read sets
+
+    def _entry(self, item: Mapping[str, Any], role: FileRole, event: ObjectEvent) -> dict[str, Any]:
+        role_data = asdict(role)
+        entry = {
+            "pk": item["pk"],
+            "sk": item["sk"],
+            "uri": item["uri"],
+            "size": item.get("size"),
+            "createdAt": item["createdAt"],
+            "role": json.dumps(role_data, ensure_ascii=False),
+        }
+        overrides = self._overrides(event)
+        if overrides:
+            entry["overrides"] = overrides
+        if self.cfg.log_identifiers:
+            LOG.info("%s: sample %s, subject %s", item["uri"], role.sample_id, role.subject_id)
+        return entry
+
+    def _join(self, item: Mapping[str, Any], role: FileRole, event: ObjectEvent) -> str:
+        entry = self._entry(item, role, event)
+        fields = {"groupKey": role.group_key, "fileType": role.file_type, "name": role.name}
+        if role.mate:
+            return self._join_pair(item, role, entry, fields)
+        return self._join_single(item, entry, fields)
+
+    def _join_single(self, item: Mapping[str, Any], entry: dict[str, Any], fields: dict[str, Any]) -> str:
+        rs_pk = item["readSetKey"]
+        existing = self.tracking.put_single(rs_pk, dict(fields, file1=entry, source1=entry["uri"]))
+        if existing is None:
+            return tracking.QUEUED
+        held = existing.get("file1") or {}
+        if (held.get("pk"), held.get("sk")) == (item["pk"], item["sk"]):
+            return tracking.QUEUED  # our own earlier delivery
+        if existing.get("status") == tracking.FAILED and self._replace_failed(existing, entry):
+            return tracking.QUEUED
+        other = held.get("uri", "another file")
+        if held.get("pk") == item["pk"]:
+            other = f"an earlier version of this object ({held.get('sk', '')[2:]})"
+        reason = (
+            f"conflict: read set {fields['name']!r} already comes from {other}"
+            f" (status {existing.get('status')}); this file was not imported:"
+            " remove or rename one of them"
+        )
+        return self._conflict(item, reason)
+
+    def _replace_failed(self, existing: Mapping[str, Any], entry: dict[str, Any]) -> bool:
+        """A new upload for a read set whose import FAILED takes its place (a new attempt)."""
+        stamp = tracking.iso()
+        try:
+            self.tracking.table.update(
+                existing["pk"],
+                tracking.READSET_SK,
+                set={
+                    "file1": entry,
+                    "source1": entry["uri"],
+                    "status": tracking.QUEUED,
+                    "updatedAt": stamp,
+                    "queuedAt": stamp,
+                    "reason": None,
+                    "batchId": None,
+                    "importJobId": None,
+                    "readSetId": None,
+                },
+                add={"attempt": 1},
+                condition="#status = :failed AND #attempt = :attempt",
+                values={":failed": tracking.FAILED, ":attempt": existing.get("attempt", 0)},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def _join_pair(self, item: Mapping[str, Any], role: FileRole, entry: dict[str, Any], fields: dict[str, Any]) -> str:
+        rs_pk = item["readSetKey"]
+        mate = int(role.mate or 1)
+        try:
+            read_set = self.tracking.claim_mate(rs_pk, mate, fields, entry)
+        except ConditionFailed as lost:
+            return self._mate_lost(item, role, mate, lost.old or {})
+        if read_set.get("file1") and read_set.get("file2"):
+            self._complete(read_set)
+            return tracking.QUEUED
+        return tracking.WAITING_FOR_MATE
+
+    def _mate_lost(self, item: Mapping[str, Any], role: FileRole, mate: int, old: Mapping[str, Any]) -> str:
+        held = old.get(f"file{mate}") or {}
+        if (held.get("pk"), held.get("sk")) == (item["pk"], item["sk"]):
+            # Our own earlier delivery holds the slot; finish what it may have left undone.
+            if (
+                old.get("file1")
+                and old.get("file2")
+                and old.get("status") in (tracking.WAITING_FOR_MATE, tracking.ORPHANED)
+            ):
+                self._complete(old)
+                return tracking.QUEUED
+            return str(old.get("status", tracking.WAITING_FOR_MATE))
+        if held:
+            reason = (
+                f"conflict: R{mate} of read set {role.name!r} is already {held.get('uri')};"
+                " nothing is guessed: remove or rename one of them,"
+                " or pair files with a sample sheet"
+            )
+        else:
+            reason = (
+                f"its R{3 - mate} mate was already imported single-end"
+                f" (orphan policy IMPORT_SINGLE, read set {role.name!r} is {old.get('status')});"
+                f" this late R{mate} was not imported"
+            )
+        return self._conflict(item, reason)
+
+    def _complete(self, read_set: Mapping[str, Any]) -> None:
+        if self.tracking.queue_pair(read_set["pk"]):
+            self.tracking.set_objects_of(
+                read_set,
+                tracking.QUEUED,
+                expect=(tracking.WAITING_FOR_MATE, tracking.SKIPPED),
+                clear_reason=True,
+            )
+
+    def _duplicate(
+        self,
+        existing: Mapping[str, Any],
+        item: Mapping[str, Any],
+        role: FileRole,
+        event: ObjectEvent,
+    ) -> str:
+        """A second delivery: change nothing, unless the first stopped half-way."""
+        status = existing.get("status")
+        if status not in (tracking.WAITING_FOR_MATE, tracking.QUEUED) or not existing.get("readSetKey"):
+            return "DUPLICATE"
+        read_set = self.tracking.get_read_set(existing["readSetKey"])
+        slot = f"file{role.mate or 1}"
+        held = (read_set or {}).get(slot) or {}
+        if (held.get("pk"), held.get("sk")) == (item["pk"], item["sk"]):
+            pair_complete = bool(read_set and read_set.get("file1") and read_set.get("file2"))
+            waiting = (read_set or {}).get("status") in (
+                tracking.WAITING_FOR_MATE,
+                tracking.ORPHANED,
+            )
+            if role.mate and pair_complete and waiting:
+                self._complete(read_set or {})
+            return "DUPLICATE"
+        self._join(item, role, event)  # every step of _join is conditional: safe to repeat
+        return "DUPLICATE"
+
+    def _record_failure_of(self, event: ObjectEvent, error: Exception) -> str:
+        pk, sk = tracking.object_key(event.bucket, event.key, event.version_id)
+        uri = f"s3://{event.bucket}/{event.key}"
+        reason = f"internal error while recording this file ({type(error).__name__}: {error})"
+        item = {
+            "pk": pk,
+            "sk": sk,
+            "uri": uri,
+            "bucket": event.bucket,
+            "key": event.key,
+            "versionId": event.version_id or "null",
+            "size": event.size,
+            "createdAt": tracking.iso(),
+        }
+        if self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason)) is not None:
+            self.tracking.set_object(
+                pk,
+                sk,
+                tracking.FAILED,
+                expect=(tracking.WAITING_FOR_MATE, tracking.QUEUED),
+                reason=reason,
+            )
+        LOG.error("%s -> FAILED: %s", uri, reason)
+        return tracking.FAILED
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    cfg = config.get()
+    cfg.require("table_name")
+    metrics = Metrics(cfg.metrics_namespace)
+    intake = Intake(cfg, metrics)
+    counts: dict[str, int] = {}
+    try:
+        for index, object_event in enumerate(_safe_events(event)):
+            if isinstance(object_event, Exception):
+                LOG.error("record %d of the event is malformed and was ignored: %r", index, object_event)
+                counts["MALFORMED"] = counts.get("MALFORMED", 0) + 1
+                continue
+            try:
+                status = intake.process(object_event)
+            except (ClientError, BotoCoreError):
+                raise  # infrastructure: let the event be delivered again
+            except Exception as error:
+                LOG.exception("failed to process %s", object_event.key)
+                status = intake._record_failure_of(object_event, error)
+            counts[status] = counts.get(status, 0) + 1
+    finally:
+        metrics.flush()
+    return {"objects": sum(counts.values()), "statuses": counts}
+
+
+def _safe_events(event: Any) -> Iterator[ObjectEvent | Exception]:
+    """object_events, but a malformed record becomes an Exception instead of ending the batch."""
+    if isinstance(event, Mapping) and isinstance(event.get("Records"), list):
+        for record in event["Records"]:
+            try:
+                yield from list(_from_record(record))
+            except (ClientError, BotoCoreError):
+                raise
+            except Exception as error:
+                yield error
+        return
+    try:
+        yield from list(object_events(event))
+    except (ClientError, BotoCoreError):
+        raise
+    except Exception as error:
+        yield error

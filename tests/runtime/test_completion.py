@@ -1,0 +1,174 @@
+"""completion.handler: job events, the polling sweep, orphans and stuck read sets."""
+
+from __future__ import annotations
+
+import pytest
+from omics_autoload_runtime import aws, completion, tracking
+from omics_autoload_runtime.assembly import AssemblyOptions
+from support.pipeline import TABLE, Pipeline, RecordingCloudWatch, RecordingStepFunctions, _starter_inputs
+
+
+def _pipe(**kwargs):
+    pipeline = Pipeline(**kwargs)
+    pipeline.__enter__()
+    pipeline.fake_sfn = RecordingStepFunctions()
+    aws.override("stepfunctions", pipeline.fake_sfn)
+    aws.override("cloudwatch", RecordingCloudWatch())
+    return pipeline
+
+
+@pytest.fixture
+def pipe():
+    pipeline = _pipe(job_duration_seconds=3600)
+    yield pipeline
+    pipeline.__exit__(None, None, None)
+
+
+def parked_job(pipe, keys, token="tok"):
+    pipe.upload(keys)
+    (batch,) = _starter_inputs(pipe)
+    out = pipe.invoke("import_start", batch)
+    pipe.invoke("import_wait", {"taskToken": token, "jobId": out["jobId"], "batchId": batch["batchId"]})
+    return out["jobId"]
+
+
+def job(job_id):
+    return tracking.Tracking(TABLE).get_job(job_id)
+
+
+def test_terminal_event_wakes_the_workflow_once(pipe):
+    job_id = parked_job(pipe, ["r/a.ubam"])
+    pipe.double.advance(3700)
+    assert pipe.deliver_job_events() == 1
+    assert pipe.fake_sfn.successes == [("tok", {"jobId": job_id, "status": "COMPLETED"})]
+    assert job(job_id)["status"] == tracking.DONE and "taskToken" not in job(job_id)
+    assert job(job_id)["expiresAt"] > pipe.double.now()
+    event = {
+        "detail-type": completion.IMPORT_JOB_EVENT,
+        "source": "aws.omics",
+        "detail": {"id": job_id, "status": "COMPLETED", "sequenceStoreId": pipe.store_id},
+    }
+    assert pipe.invoke("completion", event) == {"ignored": "job already resolved"}
+    assert len(pipe.fake_sfn.successes) == 1
+
+
+def test_events_for_other_jobs_and_non_terminal_statuses_are_ignored(pipe):
+    base = {"detail-type": completion.IMPORT_JOB_EVENT, "source": "aws.omics"}
+    assert "ignored" in pipe.invoke("completion", dict(base, detail={"id": "1234567890", "status": "COMPLETED"}))
+    assert "ignored" in pipe.invoke("completion", dict(base, detail={"id": "1234567890", "status": "IN_PROGRESS"}))
+    assert "ignored" in pipe.invoke("completion", {"detail-type": "Something Else", "detail": {}})
+    assert pipe.fake_sfn.successes == []
+
+
+def test_a_task_that_is_gone_is_harmless(pipe):
+    job_id = parked_job(pipe, ["r/a.ubam"], token="expired")
+    pipe.fake_sfn.gone_tokens = {"expired"}
+    pipe.double.advance(3700)
+    pipe.deliver_job_events()
+    assert job(job_id)["status"] == tracking.DONE
+
+
+def test_sweep_polls_due_jobs_with_growing_intervals_then_wakes(pipe):
+    job_id = parked_job(pipe, ["r/a.ubam"])
+    pipe.double.take_events()  # every event lost
+    assert pipe.sweep()["sweep"].get("polled") is None  # not due yet (first poll after 300 s)
+    expected = [300, 600, 1200]
+    for delay in expected:
+        pipe.double.advance(delay)
+        now = pipe.double.now()
+        pipe.sweep()
+        assert job(job_id)["nextPollAt"] == int(now + min(300 * 2 ** expected.index(delay), 21600))
+    pipe.double.advance(2400)
+    assert pipe.sweep()["sweep"]["woken"] == 1
+    assert pipe.fake_sfn.successes == [("tok", {"jobId": job_id, "status": "COMPLETED"})]
+    gets = pipe.double.api_calls("GetReadSetImportJob")
+    pipe.double.advance(30000)
+    pipe.sweep()
+    assert pipe.double.api_calls("GetReadSetImportJob") == gets  # DONE jobs are not polled
+
+
+def test_poll_interval_is_capped():
+    pipeline = _pipe(env={"MAX_POLL_SECONDS": "900"}, job_duration_seconds=10**6)
+    try:
+        job_id = parked_job(pipeline, ["r/a.ubam"])
+        for _ in range(6):
+            pipeline.double.advance(1000)
+            pipeline.sweep()
+        assert job(job_id)["nextPollAt"] == int(pipeline.double.now() + 900)
+    finally:
+        pipeline.__exit__(None, None, None)
+
+
+def test_sweep_paces_its_polls(pipe, monkeypatch):
+    pauses = []
+    clock = iter(i * 0.01 for i in range(10**6))
+    monkeypatch.setattr(completion, "_sleep", pauses.append)
+    monkeypatch.setattr(completion, "_monotonic", lambda: next(clock))
+    for index in range(3):
+        parked_job(pipe, [f"r{index}/a.ubam"])
+    pipe.double.advance(400)
+    assert pipe.sweep()["sweep"]["polled"] == 3
+    assert len(pauses) == 2 and all(0.2 < pause <= 0.25 for pause in pauses)
+
+
+def test_orphan_is_reported_naming_its_missing_mate_and_revived_by_a_late_mate(pipe):
+    pipe.upload(["run/S1_S1_L001_R1_001.fastq.gz"])
+    pipe.double.advance(3600)
+    pipe.sweep()
+    assert pipe.status("run/S1_S1_L001_R1_001.fastq.gz") == tracking.WAITING_FOR_MATE
+    pipe.double.advance(86400)
+    pipe.sweep()
+    item = pipe.objects()["run/S1_S1_L001_R1_001.fastq.gz"]
+    assert item["status"] == tracking.SKIPPED
+    assert "S1_S1_L001_R2_001.fastq.gz" in item["reason"] and "24 h" in item["reason"]
+    (rs,) = pipe.items(tracking.KIND_READSET)
+    assert rs["status"] == tracking.ORPHANED
+    pipe.upload(["run/S1_S1_L001_R2_001.fastq.gz"])
+    (rs,) = pipe.items(tracking.KIND_READSET)
+    assert rs["status"] == tracking.QUEUED
+    assert {o["status"] for o in pipe.objects().values()} == {tracking.QUEUED}
+    assert "reason" not in pipe.objects()["run/S1_S1_L001_R1_001.fastq.gz"]
+
+
+def test_orphan_policy_import_single():
+    pipeline = _pipe(options=AssemblyOptions(orphan_policy="IMPORT_SINGLE"))
+    try:
+        pipeline.upload(["run/SRR1_1.fastq.gz"])
+        pipeline.double.advance(86401)
+        pipeline.sweep()
+        (rs,) = pipeline.items(tracking.KIND_READSET)
+        assert rs["status"] == tracking.QUEUED and rs["singleEnd"] is True
+        (batch,) = _starter_inputs(pipeline)
+        pipeline.invoke("import_start", batch)
+        (request,) = [p for op, p in pipeline.double.calls if op == "StartReadSetImportJob"]
+        assert request["sources"][0]["sourceFiles"] == {"source1": rs["source1"]}
+        pipeline.upload(["run/SRR1_2.fastq.gz"])
+        late = pipeline.objects()["run/SRR1_2.fastq.gz"]
+        assert late["status"] == tracking.SKIPPED and "single-end" in late["reason"]
+    finally:
+        pipeline.__exit__(None, None, None)
+
+
+def test_a_pair_left_waiting_by_an_interrupted_intake_is_healed(pipe):
+    pipe.upload(["run/A_R1.fq.gz", "run/A_R2.fq.gz"])
+    (rs,) = pipe.items(tracking.KIND_READSET)
+    tracking.Tracking(TABLE).table.update(rs["pk"], "RS", set={"status": tracking.WAITING_FOR_MATE})
+    pipe.double.advance(120)
+    assert pipe.sweep()["sweep"]["healed"] == 1
+    (rs,) = pipe.items(tracking.KIND_READSET)
+    assert rs["status"] == tracking.QUEUED
+
+
+def test_stuck_read_sets_are_put_back_on_the_stream(pipe):
+    pipe.upload(["r/queued.ubam", "r/starting.ubam"])
+    pipe.stream_records()
+    tr = tracking.Tracking(TABLE)
+    starting = next(rs for rs in pipe.items(tracking.KIND_READSET) if "starting" in rs["pk"])
+    assert tr.claim_for_batch(starting["pk"], 0, "b-dead")[0]
+    pipe.stream_records()
+    pipe.double.advance(tracking.STALE_CLAIM_SECONDS + 1)
+    stats = pipe.sweep()["sweep"]
+    assert stats["requeued"] == 1 and stats["released"] == 1
+    records = [r for r in pipe.stream_records() if r["eventName"] == "MODIFY"]
+    images = [tracking.deserialize(r["dynamodb"]["NewImage"]) for r in records]
+    assert sorted(i["status"] for i in images) == [tracking.QUEUED, tracking.QUEUED]
