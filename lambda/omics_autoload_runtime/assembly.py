@@ -692,10 +692,10 @@ def reference_arn_problem(reference_arn: str) -> str | None:
     return _text_problem(reference_arn, "referenceArn")
 
 
-def validate(read_set: ReadSet) -> list[str]:
+def validate(read_set: ReadSet, *, require_reference: bool = True) -> list[str]:
     """Every way `read_set` breaks the StartReadSetImportJob source limits, as sentences."""
     where = _file_name(read_set.source1)
-    problems = [f"{where}: {p}" for p in _structure_problems(read_set)]
+    problems = [f"{where}: {p}" for p in _structure_problems(read_set, require_reference)]
     values = {
         "subjectId": read_set.subject_id,
         "sampleId": read_set.sample_id,
@@ -715,7 +715,7 @@ def validate(read_set: ReadSet) -> list[str]:
     return problems
 
 
-def _structure_problems(read_set: ReadSet) -> list[str]:
+def _structure_problems(read_set: ReadSet, require_reference: bool = True) -> list[str]:
     problems = []
     if read_set.file_type not in FILE_TYPES:
         problems.append(f"sourceFileType {read_set.file_type!r} is not one of {', '.join(FILE_TYPES)}")
@@ -727,9 +727,19 @@ def _structure_problems(read_set: ReadSet) -> list[str]:
         problems.append(f"source2 is set but only FASTQ read sets have two files, not {read_set.file_type}")
     if read_set.source2 is not None and read_set.source2 == read_set.source1:
         problems.append("source1 and source2 are the same file")
-    if read_set.file_type in limits.ALIGNED_FILE_TYPES and read_set.reference_arn is None:
+    if require_reference and read_set.file_type in limits.ALIGNED_FILE_TYPES and read_set.reference_arn is None:
         problems.append(_needs_reference(read_set.file_type))
     return problems
+
+
+def file_problems(role: FileRole, overrides: Mapping[str, str | None] | None = None) -> list[str]:
+    """What already dooms this one file's import, before its mate or the reference are known.
+
+    The intake function asks this so that a file HealthOmics would refuse is recorded with
+    its reason at once, instead of waiting in the table for a job that must fail.
+    """
+    read_set = _apply(_read_set([role], None), role, overrides or {})
+    return validate(read_set, require_reference=False)
 
 
 def _needs_reference(file_type: str) -> str:

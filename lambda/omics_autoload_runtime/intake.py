@@ -32,6 +32,7 @@ from .assembly import (
     Skip,
     classify,
     decode_s3_event_key,
+    file_problems,
     overrides_from_tags,
     sniff_bam_header,
 )
@@ -304,6 +305,20 @@ class Intake:
         self._log(item["uri"], tracking.FAILED, reason)
         return tracking.FAILED
 
+    def _reject(self, item: Mapping[str, Any], reason: str) -> str:
+        """A sequence file HealthOmics would refuse as it is: FAILED now, with the reason."""
+        moved = self.tracking.set_object(
+            item["pk"],
+            item["sk"],
+            tracking.FAILED,
+            expect=(tracking.WAITING_FOR_MATE, tracking.QUEUED),
+            reason=reason,
+        )
+        if moved:
+            self.metrics.count("FilesFailed", dimensions={**self.dimensions, "FileType": str(item.get("fileType"))})
+            self._log(item["uri"], tracking.FAILED, reason)
+        return tracking.FAILED
+
     def _conflict(self, item: Mapping[str, Any], reason: str) -> str:
         moved = self.tracking.set_object(
             item["pk"],
@@ -344,6 +359,9 @@ class Intake:
 
     def _join(self, item: Mapping[str, Any], role: FileRole, event: ObjectEvent) -> str:
         entry = self._entry(item, role, event)
+        problems = file_problems(role, entry.get("overrides"))
+        if problems:
+            return self._reject(item, "; ".join(problems))
         fields = {"groupKey": role.group_key, "fileType": role.file_type, "name": role.name}
         if role.mate:
             return self._join_pair(item, role, entry, fields)
