@@ -226,3 +226,32 @@ def test_a_static_reference_arn_is_passed_as_it_is():
             },
         },
     )
+
+
+KEY_PROPERTY = {
+    "AWS::Logs::LogGroup": ("KmsKeyId",),
+    "AWS::SQS::Queue": ("KmsMasterKeyId",),
+    "AWS::SNS::Topic": ("KmsMasterKeyId",),
+    "AWS::DynamoDB::Table": ("SSESpecification", "KMSMasterKeyId"),
+    "AWS::StepFunctions::StateMachine": ("EncryptionConfiguration", "KmsKeyId"),
+    "AWS::Omics::SequenceStore": ("SseConfig", "KeyArn"),
+    "AWS::Omics::ReferenceStore": ("SseConfig", "KeyArn"),
+    "AWS::Lambda::Function": ("KmsKeyArn",),
+}
+
+
+def test_the_one_encryption_key_encrypts_everything_the_construct_creates():
+    template = maximal_template()
+    (key_id,) = [k for k in resources_of_type(template, "AWS::KMS::Key") if k.startswith("UserKey")]
+    unencrypted = []
+    for kind, path in KEY_PROPERTY.items():
+        for logical_id, resource in resources_of_type(template, kind).items():
+            if not logical_id.startswith(("AutoLoad", "Reference")) or "BucketNotificationsHandler" in logical_id:
+                continue
+            value = resource["Properties"]
+            for part in path:
+                value = value.get(part, {}) if isinstance(value, dict) else {}
+            if key_id not in json.dumps(value):
+                unencrypted.append(f"{kind} {logical_id}")
+    assert unencrypted == []
+    assert not [k for k in resources_of_type(template, "AWS::KMS::Key") if k.startswith("AutoLoad")]

@@ -329,6 +329,8 @@ class ReferenceGenome(Construct):
             ),
             provider_function_env_encryption=encryption_key,
         )
+        if encryption_key is not None:
+            _encrypt_waiter(self.provider, encryption_key)
         _acknowledge_provider(self.provider, self.on_event_function, self.is_complete_function)
 
         properties = {
@@ -664,3 +666,17 @@ __all__ = [
     "IReferenceGenome",
     "ReferenceGenome",
 ]
+
+
+def _encrypt_waiter(provider: cr.Provider, key: kms.IKey) -> None:
+    """The Provider offers no encryption prop for its waiter state machine: set it on the L1."""
+    waiter = provider.node.find_child("waiter-state-machine")
+    machine = waiter.node.find_child("Resource")
+    assert isinstance(machine, sfn.CfnStateMachine)
+    machine.add_property_override(
+        "EncryptionConfiguration",
+        {"Type": "CUSTOMER_MANAGED_KMS_KEY", "KmsKeyId": key.key_arn, "KmsDataKeyReusePeriodSeconds": 300},
+    )
+    role = waiter.node.find_child("Role")
+    assert isinstance(role, iam.Role)
+    role.add_to_policy(iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]))
