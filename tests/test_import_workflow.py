@@ -48,7 +48,7 @@ def test_omics_errors_are_retried_with_backoff_and_full_jitter():
 def test_every_task_has_a_catch_that_records_the_failure():
     states = _states()
     tasks = [name for name, s in states.items() if s["Type"] == "Task" and name != "RecordFailure"]
-    assert set(tasks) == {"StartImport", "WaitForCompletion", "Finalize"}
+    assert set(tasks) == {"AcquireSlot", "StartImport", "WaitForCompletion", "Finalize"}
     for name in tasks:
         catchers = states[name]["Catch"]
         assert any(c["ErrorEquals"] == ["States.ALL"] and c["Next"] == "RecordFailure" for c in catchers), name
@@ -84,3 +84,47 @@ def test_state_machine_is_encrypted_traced_and_logged_without_execution_data():
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
     assert props["EncryptionConfiguration"]["Type"] == "CUSTOMER_MANAGED_KMS_KEY"
+
+
+def test_a_batch_acquires_an_import_slot_before_it_starts_a_job():
+    definition = json.loads(pipeline_definition())
+    states = definition["States"]
+    assert definition["StartAt"] == "AcquireSlot"
+    acquire = states["AcquireSlot"]
+    assert acquire["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert "CapacityFunction" in acquire["Parameters"]["FunctionName"]
+    assert acquire["Parameters"]["Payload"] == {"taskToken.$": "$$.Task.Token", "batchId.$": "$.batchId"}
+    assert acquire["ResultPath"] is None  # the batch's input goes on to StartImport unchanged
+    assert acquire["Next"] == "StartImport"
+    assert acquire["TimeoutSeconds"] == 7 * 24 * 3600
+    assert any(c["ErrorEquals"] == ["States.ALL"] and c["Next"] == "RecordFailure" for c in acquire["Catch"])
+    assert ["OmicsThrottled", "OmicsUnavailable"] in [r["ErrorEquals"] for r in acquire["Retry"]]
+    # One state more per job, whatever the queue length: waiting costs no transitions.
+    assert not [name for name, s in states.items() if s["Type"] == "Wait"]
+
+
+def test_slot_and_rate_settings_reach_the_functions():
+    from support.synth import function_environment
+
+    for handler in (
+        "omics_autoload_runtime.capacity.acquire_handler",
+        "omics_autoload_runtime.import_start.handler",
+        "omics_autoload_runtime.import_finalize.handler",
+        "omics_autoload_runtime.completion.handler",
+    ):
+        assert function_environment(handler)["MAX_CONCURRENT_IMPORT_JOBS"] == "10", handler
+
+
+def test_only_slot_and_waiter_items_can_be_deleted():
+    template = example_template()
+    deletes = []
+    for policy in resources_of_type(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "dynamodb:DeleteItem" in actions:
+                deletes.append(statement)
+    assert len(deletes) == 4  # capacity, start, finalize, completion
+    for statement in deletes:
+        assert statement["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SLOT#*", "SLOTQ"]}
+        }

@@ -166,10 +166,19 @@ def test_every_bad_prop_is_reported_at_once():
             read_set_patterns=["(unclosed"],
             max_sources_per_job=101,
             key_prefix="/runs",
+            max_concurrent_import_jobs=0,
         )
     message = str(error.value)
-    for fragment in ("bucket_props", "reference", "(unclosed", "101", "key_prefix"):
+    for fragment in ("bucket_props", "reference", "(unclosed", "101", "key_prefix", "max_concurrent_import_jobs"):
         assert fragment in message, fragment
+
+
+@pytest.mark.parametrize("value", [0, 1001, 2.5, True])
+def test_max_concurrent_import_jobs_must_be_1_to_1000(value):
+    from omics_autoload_construct._capacity import check_max_concurrent_import_jobs
+
+    assert "max_concurrent_import_jobs" in (check_max_concurrent_import_jobs(value) or "")
+    assert check_max_concurrent_import_jobs(1) is None and check_max_concurrent_import_jobs(1000) is None
 
 
 def test_post_import_tagging_may_touch_only_the_watched_objects():

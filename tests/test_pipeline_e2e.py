@@ -228,3 +228,76 @@ def test_run_demo(state_machine):
         ("demo/notes.txt", "SKIPPED"),
     ]
     assert rows[0][2] == rows[1][2] and "not a sequence file" in rows[2][2]
+
+
+def _slot_state(pipe: Pipeline) -> tuple[int, list, list]:
+    from omics_autoload_runtime.capacity import Capacity
+    from support.pipeline import TABLE
+
+    c = Capacity(TABLE, 1)
+    return c.in_flight(), c.holders(), c.waiters()
+
+
+def test_a_burst_never_runs_more_import_jobs_than_configured():
+    """15 jobs for a quota of 3: waiting batches queue for a slot instead of hitting the
+    quota; every slot is reused as soon as its job is finalized."""
+    from omics_autoload_runtime.assembly import AssemblyOptions
+    from support.omics_double import OmicsDouble
+    from support.pipeline import peak_tps
+
+    files = [f"burst/s{i:02d}.ubam" for i in range(30)]
+    double = OmicsDouble(job_duration_seconds=300, max_concurrent_import_jobs=3, tps_limit=5)
+    with Pipeline(
+        state_machine=True,
+        double=double,
+        options=AssemblyOptions(max_sources_per_job=2),
+        env={"MAX_CONCURRENT_IMPORT_JOBS": "3"},
+    ) as pipe:
+        pipe.upload(files)
+        pipe.run(timeout=300, max_steps=120, step_seconds=60)
+        check(pipe, dict.fromkeys(files, tracking.IMPORTED))
+        assert double.peak_concurrent_jobs == 3  # full use of the quota, never above it
+        # No ServiceQuotaExceeded and no throttling: one call per job, no handler errors.
+        assert double.import_jobs_started("readSet") == 15
+        assert double.api_calls("StartReadSetImportJob") == 15
+        assert sum(pipe.counts.errors.values()) == 0, pipe.counts.errors
+        assert peak_tps(double, "StartReadSetImportJob") <= 5
+        assert peak_tps(double, "GetReadSetImportJob") <= 5
+        # Close to the quota-bound minimum: 5 waves of 300 s jobs, each wave started within
+        # one drive step (60 s) of the previous one's completion events.
+        jobs = [j for j in double.jobs.values() if j["kind"] == "readSet"]
+        span = max(j["completionTime"] for j in jobs) - min(j["creationTime"] for j in jobs)
+        assert 5 * 300 <= span <= 5 * (300 + 60 + 10), span
+        assert _slot_state(pipe) == (0, [], [])  # every slot released, nobody left waiting
+        executions = pipe.executions()
+        assert len(executions) == 15 and {e["status"] for e in executions} == {"SUCCEEDED"}
+        # Transitions per job stay constant (AcquireSlot, StartImport, HasJob, WaitForCompletion,
+        # Finalize): waiting in the queue costs none.
+        assert pipe.counts.state_transitions == 15 * 5, pipe.counts.state_transitions
+        report("burst_quota_3", pipe)
+
+
+def test_a_burst_of_starts_stays_under_the_tps_quota():
+    """8 slots free at once: 8 StartReadSetImportJob calls would come in the same instant;
+    the rate limit spaces them so the service's 5 TPS quota never throttles one."""
+    from omics_autoload_runtime.assembly import AssemblyOptions
+    from support.omics_double import OmicsDouble
+    from support.pipeline import peak_tps
+
+    files = [f"tps/s{i:02d}.ubam" for i in range(16)]
+    double = OmicsDouble(job_duration_seconds=300, max_concurrent_import_jobs=8, tps_limit=5)
+    with Pipeline(
+        state_machine=True,
+        double=double,
+        options=AssemblyOptions(max_sources_per_job=2),
+        env={"MAX_CONCURRENT_IMPORT_JOBS": "8"},
+    ) as pipe:
+        pipe.upload(files)
+        pipe.run(timeout=240, max_steps=60, step_seconds=60)
+        check(pipe, dict.fromkeys(files, tracking.IMPORTED))
+        assert double.api_calls("StartReadSetImportJob") == 8  # none throttled
+        assert sum(pipe.counts.errors.values()) == 0, pipe.counts.errors
+        assert peak_tps(double, "StartReadSetImportJob") <= 5
+        assert peak_tps(double, "GetReadSetImportJob") <= 5
+        assert double.peak_concurrent_jobs == 8
+        report("burst_tps", pipe)

@@ -10,6 +10,10 @@ A listing has one object per line: ``s3://bucket/key``, optionally followed by a
 and the size in bytes; with ``--bucket``, plain keys and ``aws s3 ls --recursive``
 output lines are read too. Blank lines and lines starting with ``#`` are ignored.
 
+``omics-autoload status`` and ``omics-autoload redrive`` operate a deployed pipeline
+(counts, failed and stuck files; re-queue FAILED items, drain the dead-letter queues):
+see ``operations``.
+
 Exit codes: 0 done, 1 AWS call failed, 2 usage or input error (message on stderr).
 Subcommands register themselves in COMMANDS: each adds a subparser whose ``run``
 default takes the parsed arguments and returns the exit code.
@@ -36,6 +40,7 @@ from .assembly import (
     reference_arn_problem,
     split_s3_uri,
 )
+from .operations import add_redrive, add_status
 from .sample_sheet import MAX_SHEET_BYTES, SampleSheet, SampleSheetError
 
 PROG = "omics-autoload"
@@ -346,7 +351,7 @@ def _printable(text: str) -> str:
     )
 
 
-COMMANDS: list[Callable[[Any], None]] = [_add_plan]
+COMMANDS: list[Callable[[Any], None]] = [_add_plan, add_status, add_redrive]
 
 
 if __name__ == "__main__":

@@ -15,7 +15,12 @@ Two triggers (told apart by ``detail-type``):
     single-end (policy IMPORT_SINGLE);
   - un-sticks read sets: QUEUED for 15 minutes without a batch (a lost stream record)
     are touched so the stream carries them again; STARTING for 15 minutes whose batch
-    workflow is not running go back to QUEUED.
+    workflow is not running go back to QUEUED;
+  - retries the post-import action of read sets that were not ACTIVE yet (post_import);
+  - publishes two gauges, dimension SequenceStoreId: ``ReadSetsWaitingForMate`` (read sets
+    in WAITING_FOR_MATE) and ``StuckItems`` (files in a non-final status not updated for
+    STUCK_AFTER_SECONDS; mates only after the orphan window too), counted with
+    ``Select=COUNT`` queries of the by-status index (census), never a scan.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, config, limits, tracking
+from . import aws, capacity, census, config, limits, rate_limit, tracking
 from .import_wait import wake
+from .metrics import Metrics
+from .outcomes import FILE_ORPHANED, log_outcome, notifier_for
+from .post_import import PostImport
 from .tracking import ConditionFailed, Tracking
 
 LOG = logging.getLogger(__name__)
@@ -108,7 +116,39 @@ class Completion:
         self._poll_jobs()
         self._orphans()
         self._stuck()
+        self._post_import()
+        self._gauges()
+        for name, count in capacity.Capacity.from_config(self.cfg).reconcile(self._running).items():
+            self._bump(name, count)  # leaked import slots released, waiting batches woken
         return self.stats
+
+    def _post_import(self) -> None:
+        post = PostImport(self.cfg, self.tracking)
+        pacer = _Pacer(MAX_GETS_PER_SECOND)
+        tried = post.retry_pending(limit=MAX_FIXES_PER_SWEEP, keep_going=self._time_left, pace=pacer.wait)
+        if tried:
+            self._bump("postImportTried", tried)
+
+    def _gauges(self) -> None:
+        """ReadSetsWaitingForMate and StuckItems, sampled once per sweep (zero included)."""
+        table = self.tracking.table
+        waiting = census.count(table, tracking.WAITING_FOR_MATE, kind=tracking.KIND_READSET)
+        cutoffs = census.stuck_cutoffs(
+            tracking.now(), self.cfg.stuck_after_seconds, self.cfg.orphan_window_seconds
+        )
+        stuck = [
+            census.count(table, status, kind=tracking.KIND_OBJECT, updated_before=cutoff)
+            for status, cutoff in cutoffs.items()
+        ]
+        if not waiting.complete or not all(c.complete for c in stuck):
+            LOG.warning("gauges cut short after the page limit: the values are lower bounds")
+        dims = {"SequenceStoreId": self.cfg.sequence_store_id or "unknown"}
+        metrics = Metrics(self.cfg.metrics_namespace)
+        metrics.gauge("ReadSetsWaitingForMate", waiting.count, dimensions=dims)
+        metrics.gauge("StuckItems", sum(c.count for c in stuck), dimensions=dims)
+        metrics.flush()
+        self.stats["waitingForMate"] = waiting.count
+        self.stats["stuckItems"] = sum(c.count for c in stuck)
 
     def _poll_jobs(self) -> None:
         moment = tracking.now()
@@ -128,6 +168,9 @@ class Completion:
                 continue
             job_id = job["importJobId"]
             pacer.wait()
+            if not rate_limit.try_take("GetReadSetImportJob"):  # the pipeline is at its TPS budget
+                self._bump("pollsDeferred")
+                return
             self._bump("polled")
             try:
                 found = omics.get_read_set_import_job(id=job_id, sequenceStoreId=self.cfg.sequence_store_id)
@@ -231,11 +274,21 @@ class Completion:
 
     def _report_orphan(self, read_set: Mapping[str, Any], missing: int, reason: str) -> None:
         if self._orphan_update(read_set, missing, {"status": tracking.ORPHANED, "reason": reason}):
-            moved = self.tracking.set_objects_of(
-                read_set, tracking.SKIPPED, expect=(tracking.WAITING_FOR_MATE,), reason=reason
-            )
-            from .metrics import Metrics
-
+            moved = 0
+            notifier = notifier_for(self.cfg)
+            for entry in tracking.readset_files(read_set):
+                if self.tracking.set_object(
+                    entry["pk"],
+                    entry["sk"],
+                    tracking.SKIPPED,
+                    expect=(tracking.WAITING_FOR_MATE,),
+                    reason=reason,
+                    read_set_key=read_set["pk"],
+                ):
+                    moved += 1
+                    log_outcome(LOG, FILE_ORPHANED, entry["uri"], status=tracking.SKIPPED, reason=reason)
+                    notifier.file_failed(entry["uri"], reason, status=tracking.SKIPPED, event=FILE_ORPHANED)
+            notifier.flush()
             metrics = Metrics(self.cfg.metrics_namespace)
             metrics.count(
                 "FilesSkipped",

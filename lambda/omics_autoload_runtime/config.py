@@ -15,6 +15,11 @@ Variables (default in brackets):
 * MAX_POLL_SECONDS - longest interval between two polls of one job [21600]
 * LOG_IDENTIFIERS - "true" also logs subject/sample ids at INFO [false]
 * SAMPLE_SHEET_NAME - sample sheet looked up in an object's folder [omics-samplesheet.csv]
+* NOTIFICATION_TOPIC_ARN - SNS topic told of every file that fails (key, reason, job id) [""]
+* POST_IMPORT_ACTION - KEEP | TAG | TRANSITION | DELETE, once the read set is ACTIVE [KEEP]
+* STUCK_AFTER_SECONDS - a file in a non-final state this long counts as stuck [86400]
+* MAX_CONCURRENT_IMPORT_JOBS - import jobs this pipeline runs at once (``capacity``) [10]
+* OMICS_TPS - calls per second per HealthOmics API (``rate_limit``) [4]
 """
 
 from __future__ import annotations
@@ -45,6 +50,11 @@ class Config:
     max_poll_seconds: int
     log_identifiers: bool
     sample_sheet_name: str
+    notification_topic_arn: str = ""
+    post_import_action: str = "KEEP"
+    stuck_after_seconds: int = 86400
+    max_concurrent_import_jobs: int = 10
+    omics_tps: float = 4.0
 
     @property
     def reference_configured(self) -> bool:
@@ -71,6 +81,19 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _float(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name}={text!r} is not a number") from None
+    if not value > 0:
+        raise ConfigurationError(f"{name}={value} must be positive")
+    return value
+
+
 def _options() -> AssemblyOptions:
     text = os.environ.get("ASSEMBLY_OPTIONS", "").strip()
     if not text:
@@ -83,6 +106,16 @@ def _options() -> AssemblyOptions:
     if problems:
         raise ConfigurationError("ASSEMBLY_OPTIONS is not valid: " + "; ".join(problems))
     return options
+
+
+POST_IMPORT_ACTIONS = ("KEEP", "TAG", "TRANSITION", "DELETE")
+
+
+def _post_import_action() -> str:
+    value = os.environ.get("POST_IMPORT_ACTION", "").strip().upper() or "KEEP"
+    if value not in POST_IMPORT_ACTIONS:
+        raise ConfigurationError(f"POST_IMPORT_ACTION={value!r} is not one of {', '.join(POST_IMPORT_ACTIONS)}")
+    return value
 
 
 @functools.cache
@@ -102,6 +135,11 @@ def get() -> Config:
         max_poll_seconds=_int("MAX_POLL_SECONDS", 21600, minimum=1),
         log_identifiers=env.get("LOG_IDENTIFIERS", "false").strip().lower() in ("1", "true", "yes"),
         sample_sheet_name=env.get("SAMPLE_SHEET_NAME", "").strip() or "omics-samplesheet.csv",
+        notification_topic_arn=env.get("NOTIFICATION_TOPIC_ARN", "").strip(),
+        post_import_action=_post_import_action(),
+        stuck_after_seconds=_int("STUCK_AFTER_SECONDS", 86400, minimum=1),
+        max_concurrent_import_jobs=_int("MAX_CONCURRENT_IMPORT_JOBS", 10, minimum=1),
+        omics_tps=_float("OMICS_TPS", 4.0),
     )
 
 

@@ -3,8 +3,11 @@
 Finalize, input ``{"batchId", "jobId", "readSetKeys"}``: GetReadSetImportJob, then each
 read set and its files end IMPORTED (with the readSetId) or FAILED (with the source's
 status message, or the job's when the job FAILED or was CANCELLED). One PutMetricData:
-FilesImported, FilesFailed, BytesImported, ImportLatencySeconds (object creation -> now),
-dimensions SequenceStoreId and FileType. Marks the job DONE.
+FilesImported, FilesFailed, BytesImported (unit Bytes), ImportLatencySeconds (object
+creation -> now), dimensions SequenceStoreId and FileType (and SequenceStoreId alone).
+Each file's outcome is logged (``file_imported`` / ``file_failed``), each failed file is
+published to the notification topic, and IMPORTED files get the post-import action
+(``post_import``). Marks the job DONE.
 
 RecordFailure, same input plus ``"error": {"Error", "Cause"}`` (a Catch): every read set
 of the batch that is not finished, and its files, end FAILED with a readable reason.
@@ -19,9 +22,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, config, limits, tracking
+from . import aws, capacity, config, limits, rate_limit, tracking
 from .import_start import ImportNotFinished, translate
 from .metrics import Metrics
+from .outcomes import FILE_FAILED, FILE_IMPORTED, identifiers_of, log_outcome, notifier_for
+from .post_import import PostImport
 from .tracking import Tracking
 
 LOG = logging.getLogger(__name__)
@@ -40,6 +45,12 @@ class Finalize:
         self.cfg = cfg
         self.tracking = Tracking(cfg.table_name)
         self.metrics = Metrics(cfg.metrics_namespace)
+        self.notifier = notifier_for(cfg)
+        self.post_import = PostImport(cfg, self.tracking)
+
+    def _flush(self) -> None:
+        self.metrics.flush()
+        self.notifier.flush()
 
     def _dims(self, file_type: str | None) -> dict[str, str]:
         return {
@@ -53,7 +64,7 @@ class Finalize:
         for entry in tracking.readset_files(read_set):
             if imported:
                 self.metrics.count("FilesImported", dimensions=dims)
-                self.metrics.count("BytesImported", int(entry.get("size") or 0), dimensions=dims)
+                self.metrics.add("BytesImported", int(entry.get("size") or 0), unit="Bytes", dimensions=dims)
                 created = tracking.parse_iso(entry.get("createdAt"))
                 if created is not None:
                     self.metrics.add(
@@ -68,6 +79,7 @@ class Finalize:
     # ------------------------------------------------------------ success path
 
     def finalize(self, batch_id: str, job_id: str, keys: Sequence[str]) -> dict[str, Any]:
+        rate_limit.take("GetReadSetImportJob")  # client-side quota: raises OmicsThrottled
         try:
             job = aws.client("omics").get_read_set_import_job(id=job_id, sequenceStoreId=self.cfg.sequence_store_id)
         except (ClientError, BotoCoreError) as error:
@@ -93,7 +105,7 @@ class Finalize:
             elif self._failed(read_set, job_id, self._reason(job, source)):
                 failed += 1
         self.tracking.job_done(job_id, status)
-        self.metrics.flush()
+        self._flush()
         LOG.info("job %s %s: %d read set(s) imported, %d failed", job_id, status, imported, failed)
         return {
             "batchId": batch_id,
@@ -138,6 +150,18 @@ class Finalize:
                 clear_reason=True,
             )
             self._count_files(read_set, imported=True)
+            for entry in tracking.readset_files(read_set):
+                log_outcome(
+                    LOG,
+                    FILE_IMPORTED,
+                    entry["uri"],
+                    status=tracking.IMPORTED,
+                    import_job_id=job_id,
+                    read_set_id=read_set_id,
+                    identifiers=identifiers_of(read_set),
+                    log_identifiers=self.cfg.log_identifiers,
+                )
+            self.post_import.after_import(read_set, read_set_id)
         return moved
 
     def _failed(
@@ -159,7 +183,19 @@ class Finalize:
         if moved:
             self.tracking.set_objects_of(read_set, tracking.FAILED, expect=_OPEN_OBJECT, reason=reason)
             self._count_files(read_set, imported=False)
-            LOG.info("%s -> FAILED: %s", read_set["pk"], reason)
+            job = job_id or read_set.get("importJobId")
+            for entry in tracking.readset_files(read_set):
+                log_outcome(
+                    LOG,
+                    FILE_FAILED,
+                    entry["uri"],
+                    status=tracking.FAILED,
+                    reason=reason,
+                    import_job_id=job,
+                    identifiers=identifiers_of(read_set),
+                    log_identifiers=self.cfg.log_identifiers,
+                )
+                self.notifier.file_failed(entry["uri"], reason, import_job_id=job)
         return moved
 
     # ------------------------------------------------------------ failure path
@@ -178,7 +214,7 @@ class Finalize:
                 failed += 1
         if job_id:
             self.tracking.job_done(job_id, "WORKFLOW_FAILED")
-        self.metrics.flush()
+        self._flush()
         LOG.error("batch %s failed (%d read set(s)): %s", batch_id, failed, reason)
         return {"batchId": batch_id, "jobId": job_id, "failed": failed, "reason": reason}
 
@@ -229,9 +265,12 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     job_id = event.get("jobId") or None
     try:
         if event.get("error") is not None:
-            return finalize.record_failure(batch_id, job_id, keys, event["error"])
-        if not job_id:
-            return {"batchId": batch_id, "jobId": None, "imported": 0, "failed": 0}
-        return finalize.finalize(batch_id, job_id, keys)
+            result = finalize.record_failure(batch_id, job_id, keys, event["error"])
+        elif not job_id:
+            result = {"batchId": batch_id, "jobId": None, "imported": 0, "failed": 0}
+        else:
+            result = finalize.finalize(batch_id, job_id, keys)
+        capacity.finish(batch_id)  # the batch is done: free its import slot (once), wake the next waiter
+        return result
     except (ClientError, BotoCoreError) as error:
         raise translate(error, "tracking table") from error

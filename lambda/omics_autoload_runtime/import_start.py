@@ -24,8 +24,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
 
-from . import aws, config, limits, tracking
+from . import aws, capacity, config, limits, rate_limit, tracking
 from .assembly import FileRole, ReadSet, Skip, assemble
+from .metrics import Metrics
+from .outcomes import FILE_FAILED, FILE_SKIPPED, log_outcome, notifier_for, redact
 from .tracking import Tracking
 
 LOG = logging.getLogger(__name__)
@@ -156,6 +158,8 @@ class ImportStart:
     def __init__(self, cfg: config.Config):
         self.cfg = cfg
         self.tracking = Tracking(cfg.table_name)
+        self.metrics = Metrics(cfg.metrics_namespace)
+        self.notifier = notifier_for(cfg)
 
     def _fail(
         self,
@@ -173,15 +177,36 @@ class ImportStart:
             reason=reason,
         )
         for entry in tracking.readset_files(item):
-            self.tracking.set_object(
+            file_reason = (object_reasons or {}).get(entry["uri"], reason)
+            moved = self.tracking.set_object(
                 entry["pk"],
                 entry["sk"],
                 object_status,
                 expect=(tracking.QUEUED, tracking.WAITING_FOR_MATE),
-                reason=(object_reasons or {}).get(entry["uri"], reason),
+                reason=file_reason,
                 read_set_key=item["pk"],
             )
-        LOG.info("%s -> %s: %s", item["pk"], tracking.FAILED, reason)
+            if moved:
+                self._report_file(entry["uri"], object_status, file_reason, item.get("fileType"))
+        LOG.info("%s -> %s: %s", item["pk"], tracking.FAILED, reason if self.cfg.log_identifiers else redact(reason))
+
+    def _report_file(self, uri: str, status: str, reason: str, file_type: str | None) -> None:
+        """Log, count and (when FAILED) notify one file that ends here, before any import."""
+        from .intake import skip_category
+
+        store = {"SequenceStoreId": self.cfg.sequence_store_id or "unknown"}
+        allowed = self.cfg.log_identifiers
+        if status == tracking.SKIPPED:
+            self.metrics.count("FilesSkipped", dimensions={**store, "Reason": skip_category(reason)})
+            log_outcome(LOG, FILE_SKIPPED, uri, status=status, reason=reason, log_identifiers=allowed)
+            return
+        self.metrics.count("FilesFailed", dimensions={**store, "FileType": file_type or "UNKNOWN"})
+        log_outcome(LOG, FILE_FAILED, uri, status=status, reason=reason, log_identifiers=allowed)
+        self.notifier.file_failed(uri, reason)
+
+    def flush(self) -> None:
+        self.metrics.flush()
+        self.notifier.flush()
 
     def run(self, batch_id: str, keys: Sequence[str]) -> dict[str, Any]:
         items = self.tracking.table.get_many([(key, tracking.READSET_SK) for key in keys])
@@ -255,6 +280,7 @@ class ImportStart:
             if dropped:  # a different set of sources needs its own (still deterministic) token
                 digest = hashlib.sha256("\n".join(sorted(i["pk"] for i, _ in ready)).encode()).hexdigest()
                 token = f"{batch_id[:60]}-{digest[:40]}"
+            rate_limit.take("StartReadSetImportJob")  # client-side quota: raises OmicsThrottled
             try:
                 response = aws.client("omics").start_read_set_import_job(
                     sequenceStoreId=self.cfg.sequence_store_id,
@@ -327,7 +353,13 @@ class ImportStart:
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     cfg = config.get()
     cfg.require("table_name", "sequence_store_id", "import_role_arn")
+    start = ImportStart(cfg)
     try:
-        return ImportStart(cfg).run(event["batchId"], list(event.get("readSetKeys") or []))
+        result = start.run(event["batchId"], list(event.get("readSetKeys") or []))
+        if result.get("jobId") is None:  # nothing to import: the batch's import slot is free again
+            capacity.finish(event["batchId"])
+        return result
     except (ClientError, BotoCoreError) as error:  # DynamoDB / SSM trouble: transient by nature
         raise translate(error, "tracking table") from error
+    finally:
+        start.flush()

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, config, limits, tracking
+from . import aws, config, limits, rate_limit, tracking
 from .import_start import translate
 from .tracking import Tracking
 
@@ -61,6 +61,8 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
             return {"jobId": job_id, "stored": False, "woken": True}
     except (ClientError, BotoCoreError) as error:
         raise translate(error, "store task token") from error
+    if not rate_limit.try_take("GetReadSetImportJob"):  # no token now: the sweep polls it later
+        return {"jobId": job_id, "stored": True, "woken": False}
     try:
         job = aws.client("omics").get_read_set_import_job(id=job_id, sequenceStoreId=cfg.sequence_store_id)
     except (ClientError, BotoCoreError) as error:

@@ -14,6 +14,10 @@ its pair with one conditional transition, so two mates arriving at once in two L
 queue the read set exactly once. Bad input never fails the batch: that object is recorded
 FAILED with the reason; only infrastructure errors (DynamoDB, S3 throttling) raise, so the
 event is delivered again.
+
+Redrive: an event with a top-level ``"redrive": true`` (sent only by ``omics-autoload
+redrive``, never by S3 or EventBridge) may replace an object item that ended FAILED or
+SKIPPED here, before it joined a read set; the object is then processed as if new.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from .assembly import (
     sniff_bam_header,
 )
 from .metrics import Metrics
+from .outcomes import FILE_FAILED, FILE_RECEIVED, FILE_SKIPPED, log_outcome, notifier_for
 from .tracking import ConditionFailed, Tracking
 
 LOG = logging.getLogger(__name__)
@@ -202,6 +207,8 @@ class Intake:
         self.metrics = metrics
         self.tracking = Tracking(cfg.table_name)
         self.dimensions = {"SequenceStoreId": cfg.sequence_store_id or "unknown"}
+        self.notifier = notifier_for(cfg)
+        self.redrive = False  # see the module docstring
 
     # -- entry
 
@@ -236,7 +243,7 @@ class Intake:
             return self._record_skip(item, NO_REFERENCE.format(file_type=role.file_type))
         rs_pk, _ = tracking.readset_key(role.group_key)
         item.update(readSetKey=rs_pk, status=tracking.WAITING_FOR_MATE if role.mate else tracking.QUEUED)
-        existing = self.tracking.put_object(item)
+        existing = self._put(item)
         if existing is not None:
             return self._duplicate(existing, item, role, event)
         self.metrics.count("FilesReceived", dimensions=self.dimensions)
@@ -287,8 +294,42 @@ class Intake:
 
     # -- outcomes
 
+    def _put(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
+        """put_object; on a redrive, an item that ended here (no read set) is replaced."""
+        existing = self.tracking.put_object(item)
+        if (
+            existing is None
+            or not self.redrive
+            or existing.get("status") not in (tracking.FAILED, tracking.SKIPPED)
+            or existing.get("readSetKey")
+        ):
+            return existing
+        stamp = tracking.iso()
+        full = {
+            "kind": tracking.KIND_OBJECT,
+            **item,
+            "updatedAt": stamp,
+            "receivedAt": existing.get("receivedAt") or stamp,
+            "redrivenAt": stamp,
+            "attempt": int(existing.get("attempt") or 0) + 1,
+        }
+        table = self.tracking.table
+        try:
+            table.client.put_item(
+                TableName=table.name,
+                Item=tracking.serialize(full),
+                ConditionExpression="#status = :was AND #updatedAt = :stamp AND attribute_not_exists(#readSetKey)",
+                ExpressionAttributeNames={"#status": "status", "#updatedAt": "updatedAt", "#readSetKey": "readSetKey"},
+                ExpressionAttributeValues=tracking.serialize(
+                    {":was": existing["status"], ":stamp": existing.get("updatedAt", "")}
+                ),
+            )
+        except table.client.exceptions.ConditionalCheckFailedException:
+            return existing  # another redrive won
+        return None
+
     def _record_skip(self, item: dict[str, Any], reason: str) -> str:
-        existing = self.tracking.put_object(dict(item, status=tracking.SKIPPED, reason=reason))
+        existing = self._put(dict(item, status=tracking.SKIPPED, reason=reason))
         if existing is not None:
             return "DUPLICATE"
         self.metrics.count("FilesReceived", dimensions=self.dimensions)
@@ -297,7 +338,7 @@ class Intake:
         return tracking.SKIPPED
 
     def _record_failure(self, item: dict[str, Any], reason: str) -> str:
-        existing = self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason))
+        existing = self._put(dict(item, status=tracking.FAILED, reason=reason))
         if existing is not None:
             return "DUPLICATE"
         self.metrics.count("FilesReceived", dimensions=self.dimensions)
@@ -333,10 +374,10 @@ class Intake:
         return tracking.SKIPPED
 
     def _log(self, uri: str, status: str, reason: str | None) -> None:
-        if reason:
-            LOG.info("%s -> %s: %s", uri, status, reason)
-        else:
-            LOG.info("%s -> %s", uri, status)
+        event = {tracking.SKIPPED: FILE_SKIPPED, tracking.FAILED: FILE_FAILED}.get(status, FILE_RECEIVED)
+        log_outcome(LOG, event, uri, status=status, reason=reason, log_identifiers=self.cfg.log_identifiers)
+        if status == tracking.FAILED:  # every file that fails here is one notice
+            self.notifier.file_failed(uri, reason or "failed at intake")
 
     # -- read sets
 
@@ -353,8 +394,14 @@ class Intake:
         overrides = self._overrides(event)
         if overrides:
             entry["overrides"] = overrides
-        if self.cfg.log_identifiers:
-            LOG.info("%s: sample %s, subject %s", item["uri"], role.sample_id, role.subject_id)
+        if self.cfg.log_identifiers:  # opted in: the ids of the file (overrides applied later)
+            log_outcome(
+                LOG,
+                "file_identified",
+                item["uri"],
+                identifiers={"sampleId": role.sample_id, "subjectId": role.subject_id},
+                log_identifiers=True,
+            )
         return entry
 
     def _join(self, item: Mapping[str, Any], role: FileRole, event: ObjectEvent) -> str:
@@ -500,15 +547,19 @@ class Intake:
             "size": event.size,
             "createdAt": tracking.iso(),
         }
-        if self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason)) is not None:
-            self.tracking.set_object(
+        failed = self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason)) is None
+        if not failed:
+            failed = self.tracking.set_object(
                 pk,
                 sk,
                 tracking.FAILED,
                 expect=(tracking.WAITING_FOR_MATE, tracking.QUEUED),
                 reason=reason,
             )
-        LOG.error("%s -> FAILED: %s", uri, reason)
+        log_outcome(LOG, FILE_FAILED, uri, status=tracking.FAILED, reason=reason, level=logging.ERROR)
+        if failed:
+            self.metrics.count("FilesFailed", dimensions={**self.dimensions, "FileType": "UNKNOWN"})
+            self.notifier.file_failed(uri, reason)
         return tracking.FAILED
 
 
@@ -517,6 +568,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     cfg.require("table_name")
     metrics = Metrics(cfg.metrics_namespace)
     intake = Intake(cfg, metrics)
+    intake.redrive = isinstance(event, Mapping) and event.get("redrive") is True
     counts: dict[str, int] = {}
     try:
         for index, object_event in enumerate(_safe_events(event)):
@@ -534,6 +586,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
             counts[status] = counts.get(status, 0) + 1
     finally:
         metrics.flush()
+        intake.notifier.flush()
     return {"objects": sum(counts.values()), "statuses": counts}
 
 

@@ -3,6 +3,11 @@
 Values of one metric with the same dimensions are merged into one datum (``Values`` /
 ``Counts``), so a job of 100 files costs one PutMetricData call. Publishing never fails
 the handler: a metric lost is logged, an import is not.
+
+Roll-up: a value recorded with ``SequenceStoreId`` and more dimensions (``FileType``,
+``Reason``) is also recorded with ``SequenceStoreId`` alone. CloudWatch does not
+aggregate across dimension sets, and the construct's ``metric_*`` methods, alarms and
+dashboard read exactly ``{SequenceStoreId}``; the detailed sets stay for drilling down.
 """
 
 from __future__ import annotations
@@ -33,15 +38,23 @@ class Metrics:
         unit: str = "Count",
         dimensions: Mapping[str, str] | None = None,
     ) -> None:
-        key = (name, unit, tuple(sorted((dimensions or {}).items())))
-        values = self._data.setdefault(key, {})
-        values[float(value)] = values.get(float(value), 0.0) + 1.0
+        for dims in _with_rollup(dimensions):
+            key = (name, unit, dims)
+            values = self._data.setdefault(key, {})
+            values[float(value)] = values.get(float(value), 0.0) + 1.0
 
     def count(self, name: str, amount: float = 1, *, dimensions: Mapping[str, str] | None = None) -> None:
         """A counter: the sum of the amounts is what matters."""
-        key = (name, "Count", tuple(sorted((dimensions or {}).items())))
-        values = self._data.setdefault(key, {})
-        values[1.0] = values.get(1.0, 0.0) + amount  # value 1 x count n == sum n
+        if amount <= 0:
+            return
+        for dims in _with_rollup(dimensions):
+            key = (name, "Count", dims)
+            values = self._data.setdefault(key, {})
+            values[1.0] = values.get(1.0, 0.0) + amount  # value 1 x count n == sum n
+
+    def gauge(self, name: str, value: float, *, dimensions: Mapping[str, str] | None = None) -> None:
+        """A sampled level (items waiting, items stuck): one value per sample, zero included."""
+        self.add(name, value, dimensions=dimensions)
 
     def datums(self) -> list[dict[str, Any]]:
         out = []
@@ -79,3 +92,16 @@ class Metrics:
                 )
         self.calls += sent
         return sent
+
+
+ROLLUP_DIMENSION = "SequenceStoreId"
+
+
+def _with_rollup(dimensions: Mapping[str, str] | None) -> list[tuple[tuple[str, str], ...]]:
+    """The dimension sets one value is recorded under: as given, plus ``{SequenceStoreId}``
+    alone when more dimensions were given."""
+    dims = tuple(sorted((dimensions or {}).items()))
+    store = (dimensions or {}).get(ROLLUP_DIMENSION)
+    if store is None or len(dims) == 1:
+        return [dims]
+    return [dims, ((ROLLUP_DIMENSION, store),)]

@@ -37,7 +37,7 @@ def _staged_asset_dir() -> str:
     shutil.copytree(
         runtime_package_dir(),
         stage / RUNTIME_PACKAGE,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "cli.py"),
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "cli.py", "operations.py"),
     )
     return str(stage)
 

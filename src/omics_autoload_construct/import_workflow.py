@@ -1,7 +1,13 @@
 """The import workflow: one Step Functions execution per HealthOmics import job.
 
-StartImport ─► (no job? done) ─► WaitForCompletion ─► Finalize
-     └───────────── any failure ─────────┴─────────────┴─► RecordFailure ─► Fail
+AcquireSlot ─► StartImport ─► (no job? done) ─► WaitForCompletion ─► Finalize
+     └──────────────┴──── any failure ───────────┴─────────────┴─► RecordFailure ─► Fail
+
+``AcquireSlot`` admits at most ``max_concurrent_import_jobs`` batches at once; the others
+wait in a first-in, first-out queue, parked on their task token (no polling, no retry
+backoff), and each Finalize or RecordFailure hands its slot to the oldest waiter
+(``omics_autoload_runtime.capacity``). Every HealthOmics call also takes a token from a
+per-API rate limit shared by all functions (``omics_autoload_runtime.rate_limit``).
 
 ``WaitForCompletion`` parks a task token in the tracking table and costs nothing while
 the job runs, however long: the ``Read Set Import Job Status Change`` event, or the
@@ -20,13 +26,14 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from . import _defaults, _functions, _nag
+from . import _capacity, _defaults, _functions, _nag
 from .intake import dead_letter_queue
 from .stores import ISequenceStore
 
@@ -72,6 +79,7 @@ class ImportWorkflow(Construct):
         metrics_namespace: str = "OmicsAutoLoad",
         post_import_action: PostImportAction = PostImportAction.KEEP,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        max_concurrent_import_jobs: int = 10,
     ) -> None:
         """
         :param bucket: the bucket the source files are in; the import role may read it.
@@ -96,8 +104,17 @@ class ImportWorkflow(Construct):
         :param post_import_action: what to do with a source object once its read set is
             ACTIVE. Default: ``PostImportAction.KEEP``.
         :param log_retention: Default: one year.
+        :param max_concurrent_import_jobs: import jobs this pipeline runs at once, 1-1000;
+            further batches wait in a first-in, first-out queue. HealthOmics' own quota on
+            concurrent import jobs is per account and Region, shared by read set and
+            reference imports (and other pipelines), and adjustable in Service Quotas: keep
+            this at or below it minus what else imports. A batch waits for a slot at most
+            ``max_import_duration``. Default: 10.
         """
         super().__init__(scope, id)
+        problem = _capacity.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
+        if problem:
+            raise ValueError(problem)
         stack = Stack.of(self)
         self.import_role = _omics_service_role(self, "ImportRole")
         _functions.grant_read_objects(self.import_role, bucket, key_prefix)
@@ -108,6 +125,7 @@ class ImportWorkflow(Construct):
             **environment,
             "IMPORT_ROLE_ARN": self.import_role.role_arn,
             "POST_IMPORT_ACTION": post_import_action.value,
+            "MAX_CONCURRENT_IMPORT_JOBS": str(max_concurrent_import_jobs),
         }
         state_machine_name = Names.unique_resource_name(self, max_length=80, separator="-")
         state_machine_arn = stack.format_arn(
@@ -156,11 +174,31 @@ class ImportWorkflow(Construct):
             "FinalizeFunction", "import_finalize", "records the outcome of each file", timeout=300
         )
         _functions.allow_put_metrics(self.finalize_function, metrics_namespace)
-        self._grant_post_import_action(post_import_action, bucket, key_prefix, sequence_store)
+        # StartImport records (and counts) files it fails or skips before any import job.
+        _functions.allow_put_metrics(self.start_function, metrics_namespace)
         self.completion_function = function(
             "CompletionFunction", "completion", "hands finished jobs back to their workflow", timeout=300
         )
-        for fn in (self.wait_function, self.completion_function):
+        self.capacity_function = _capacity.capacity_function(
+            self,
+            "CapacityFunction",
+            table=table,
+            environment=env,
+            encryption_key=encryption_key,
+            log_retention=log_retention,
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        # Finalize and RecordFailure release a batch's slot (StartImport too when it has no job,
+        # the sweep when an execution leaked one) and hand it to the next waiter.
+        for fn in (self.start_function, self.finalize_function, self.completion_function):
+            _capacity.grant_slot_deletes(fn, table)
+        for fn in (
+            self.wait_function,
+            self.completion_function,
+            self.finalize_function,
+            self.start_function,
+            self.capacity_function,
+        ):
             fn.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
@@ -179,6 +217,9 @@ class ImportWorkflow(Construct):
             iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[self.execution_arn_pattern])
         )
         _functions.allow_put_metrics(self.completion_function, metrics_namespace)
+        # Finalize acts on imported objects; the sweep retries when a read set was not ACTIVE yet.
+        for fn in (self.finalize_function, self.completion_function):
+            self._grant_post_import_action(post_import_action, bucket, key_prefix, sequence_store, fn)
         _nag.acknowledge(
             self.completion_function.role or self.completion_function,
             {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{_nag.rendered(self, self.execution_arn_pattern)}]"]},
@@ -218,14 +259,19 @@ class ImportWorkflow(Construct):
                     "IAM5[Resource::*]",
                     *(
                         f"IAM5[Resource::{_nag.rendered(self, fn.function_arn)}:*]"
-                        for fn in (self.start_function, self.wait_function, self.finalize_function)
+                        for fn in (
+                            self.capacity_function,
+                            self.start_function,
+                            self.wait_function,
+                            self.finalize_function,
+                        )
                     ),
                 ],
                 _nag.HIPAA: ["IAMNoInlinePolicy"],
                 _nag.NIST: ["IAMNoInlinePolicy"],
             },
             "Step Functions' X-Ray and log-delivery actions support no resource-level "
-            "permission; lambda:InvokeFunction names the three task functions (and their "
+            "permission; lambda:InvokeFunction names the four task functions (and their "
             "versions); the inline policy belongs to this state machine's role alone.",
         )
         _nag.acknowledge(
@@ -255,12 +301,17 @@ class ImportWorkflow(Construct):
         )
 
     def _grant_post_import_action(
-        self, action: PostImportAction, bucket: s3.IBucket, key_prefix: str | None, store: ISequenceStore
+        self,
+        action: PostImportAction,
+        bucket: s3.IBucket,
+        key_prefix: str | None,
+        store: ISequenceStore,
+        function: lambda_.Function,
     ) -> None:
         if action is PostImportAction.KEEP:
             return
         # The read set must be ACTIVE before its sources are touched.
-        self.finalize_function.add_to_role_policy(
+        function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["omics:GetReadSetMetadata"], resources=[f"{store.sequence_store_arn}/readSet/*"]
             )
@@ -275,12 +326,12 @@ class ImportWorkflow(Construct):
                 "s3:GetObjectVersionTagging",
             ]
         )
-        self.finalize_function.add_to_role_policy(
+        function.add_to_role_policy(
             iam.PolicyStatement(actions=object_actions, resources=[bucket.arn_for_objects(f"{key_prefix or ''}*")])
         )
-        _functions.acknowledge_object_wildcard(self.finalize_function, bucket, key_prefix)
+        _functions.acknowledge_object_wildcard(function, bucket, key_prefix)
         _nag.acknowledge(
-            self.finalize_function.role or self.finalize_function,
+            function.role or function,
             {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{_nag.rendered(self, store.sequence_store_arn)}/readSet/*]"]},
             "Read sets are created by the imports; reading their metadata is limited to this sequence store.",
         )
@@ -323,6 +374,19 @@ class ImportWorkflow(Construct):
             jitter_strategy=sfn.JitterType.FULL,
         )
         retrying(start)
+        acquire = retrying(
+            tasks.LambdaInvoke(
+                self,
+                "AcquireSlot",
+                lambda_function=self.capacity_function,
+                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+                payload=sfn.TaskInput.from_object(
+                    {"taskToken": sfn.JsonPath.task_token, "batchId": sfn.JsonPath.string_at("$.batchId")}
+                ),
+                result_path=sfn.JsonPath.DISCARD,
+                task_timeout=sfn.Timeout.duration(max_import_duration),
+            )
+        )
         wait = tasks.LambdaInvoke(
             self,
             "WaitForCompletion",
@@ -360,7 +424,7 @@ class ImportWorkflow(Construct):
             .when(sfn.Condition.is_null("$.jobId"), sfn.Succeed(self, "NothingToImport"))
             .otherwise(wait.next(finalize))
         )
-        return start.next(has_job)
+        return acquire.next(start).next(has_job)
 
 
 def _omics_service_role(scope: Construct, id: str) -> iam.Role:

@@ -17,7 +17,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from omics_autoload_runtime.assembly import AssemblyOptions
 
-from . import _defaults, _functions, monitoring
+from . import _capacity, _defaults, _functions, monitoring
 from .import_workflow import ImportWorkflow, PostImportAction
 from .intake import Intake, TriggerMode
 from .reference_genome import IReferenceGenome
@@ -87,6 +87,7 @@ class OmicsAutoLoad(Construct):
         stuck_after: Duration = Duration.hours(24),
         post_import_action: PostImportAction = PostImportAction.KEEP,
         transition_storage_class: s3.StorageClass | None = None,
+        max_concurrent_import_jobs: int = 10,
     ) -> None:
         """
         :param bucket: an existing bucket to watch. Default: a new bucket is created
@@ -159,6 +160,14 @@ class OmicsAutoLoad(Construct):
         :param transition_storage_class: with ``PostImportAction.TRANSITION``, the class
             the lifecycle rule moves imported objects to (buckets this construct creates).
             Default: Glacier Instant Retrieval.
+        :param max_concurrent_import_jobs: HealthOmics import jobs this pipeline runs at
+            once, 1-1000. A burst of files becomes batches that wait for a free slot in a
+            first-in, first-out queue (no polling, no retry backoff), so slots never sit idle
+            while work waits and the service never answers ServiceQuotaExceeded because of
+            this pipeline. HealthOmics' own quota on concurrent import jobs is per account
+            and Region, shared by read set and reference imports (and any other pipeline),
+            and adjustable in Service Quotas: keep this at or below that quota minus what
+            else imports. Default: 10.
         """
         super().__init__(scope, id)
         # Log delivery by bucket policy, not the legacy LogDeliveryWrite ACL, whatever the
@@ -186,6 +195,9 @@ class OmicsAutoLoad(Construct):
             problems.append(f"key_prefix {key_prefix!r} must not start with '/' or contain '*'")
         if first_poll_delay.to_seconds() > max_poll_interval.to_seconds():
             problems.append("first_poll_delay must not be longer than max_poll_interval")
+        capacity_problem = _capacity.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
+        if capacity_problem:
+            problems.append(capacity_problem)
         if problems:
             raise ValueError("invalid OmicsAutoLoad props:\n- " + "\n- ".join(problems))
 
@@ -264,6 +276,7 @@ class OmicsAutoLoad(Construct):
             metrics_namespace=metrics_namespace,
             post_import_action=post_import_action,
             log_retention=log_retention,
+            max_concurrent_import_jobs=max_concurrent_import_jobs,
         )
         if post_import_action is PostImportAction.TRANSITION:
             if isinstance(self.bucket, s3.Bucket) and bucket is None:
@@ -301,7 +314,12 @@ class OmicsAutoLoad(Construct):
             reference.grant_read(self.workflow.start_function)
             reference.grant_read(self.intake.function)
         if "NOTIFICATION_TOPIC_ARN" in environment and self.alarm_topic is not None:
-            for function in (self.workflow.finalize_function, self.workflow.completion_function, self.intake.function):
+            for function in (
+                self.workflow.finalize_function,
+                self.workflow.completion_function,
+                self.workflow.start_function,
+                self.intake.function,
+            ):
                 _grant_publish(function, self.alarm_topic, self.encryption_key if alarm_topic is None else None)
 
         self.metrics = monitoring.PipelineMetrics(metrics_namespace, self.sequence_store.sequence_store_id)
@@ -386,6 +404,7 @@ class OmicsAutoLoad(Construct):
             w.wait_function,
             w.finalize_function,
             w.completion_function,
+            w.capacity_function,
         ]
 
 

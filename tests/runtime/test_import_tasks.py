@@ -13,6 +13,7 @@ from support.pipeline import (
     RecordingCloudWatch,
     RecordingStepFunctions,
     _starter_inputs,
+    exact_total,
 )
 
 
@@ -101,10 +102,18 @@ def test_invalid_read_sets_fail_before_the_call_and_the_rest_go_on(pipe):
     assert bad["status"] == tracking.FAILED and "sampleId" in bad["reason"] and "127" in bad["reason"]
 
 
-def test_nothing_valid_means_no_job(pipe):
+def test_a_file_healthomics_would_refuse_fails_at_intake_and_starts_nothing(pipe):
     pipe.put("r/bad.ubam", tags={"SampleId": "x" * 200})
     pipe.deliver([pipe._stored[-1]])
-    (batch,) = _starter_inputs(pipe)
+    bad = pipe.objects()["r/bad.ubam"]
+    assert bad["status"] == tracking.FAILED
+    assert "sampleId" in bad["reason"] and "127" in bad["reason"]
+    assert _starter_inputs(pipe) == []
+
+
+def test_nothing_valid_means_no_job(pipe):
+    batch = one_batch(pipe, ["r/a.bam"])
+    pipe.ssm.put_parameter(Name="/omics-autoload/reference-arn", Value="NONE", Overwrite=True, Type="String")
     assert pipe.invoke("import_start", batch) == {"batchId": batch["batchId"], "jobId": None, "readSetKeys": []}
     assert start_requests(pipe) == []
 
@@ -182,7 +191,10 @@ def test_finalize_marks_files_imported_with_read_set_ids_and_puts_metrics(pipe):
     job_call = pipe.cloudwatch.calls[-1]["MetricData"]
     assert {d["MetricName"] for d in job_call} == {"FilesImported", "BytesImported", "ImportLatencySeconds"}
     assert pipe.cloudwatch.total("FilesImported", FileType="FASTQ") == 2
-    assert pipe.cloudwatch.total("BytesImported") == sum(o["size"] for o in objects.values())
+    store = {"SequenceStoreId": pipe.store_id}
+    assert exact_total(pipe.cloudwatch, "BytesImported", **store) == sum(o["size"] for o in objects.values())
+    assert exact_total(pipe.cloudwatch, "FilesImported", **store) == 3  # the roll-up the alarms read
+    assert {d["Unit"] for d in job_call if d["MetricName"] == "BytesImported"} == {"Bytes"}
     assert tracking.Tracking(TABLE).get_job(result["jobId"])["status"] == tracking.DONE
 
 
@@ -194,7 +206,7 @@ def test_partial_failure_gives_each_source_its_own_outcome(pipe):
     assert objects["r/good.ubam"]["status"] == tracking.IMPORTED
     assert objects["r/bad.ubam"]["status"] == tracking.FAILED
     assert "File is truncated at byte 1024" in objects["r/bad.ubam"]["reason"]
-    assert pipe.cloudwatch.total("FilesFailed") == 1
+    assert exact_total(pipe.cloudwatch, "FilesFailed", SequenceStoreId=pipe.store_id) == 1
 
 
 def test_failed_job_fails_every_file_with_the_job_message(pipe):

@@ -243,6 +243,7 @@ class Pipeline:
         double: OmicsDouble | None = None,
         job_duration_seconds: float = 600.0,
         first_poll_seconds: int = 300,
+        simulated_rate_limit: bool = True,
     ):
         self.options = options or AssemblyOptions()
         self.with_reference = reference
@@ -251,6 +252,7 @@ class Pipeline:
         self.extra_env = dict(env or {})
         self.double = double or OmicsDouble(job_duration_seconds=job_duration_seconds)
         self.first_poll_seconds = first_poll_seconds
+        self.simulated_rate_limit = simulated_rate_limit
         self.counts = Counts()
         self.lock = threading.RLock()
         self.batch_phase: dict[str, str] = {}
@@ -312,6 +314,8 @@ class Pipeline:
         aws.reset()
         aws.override("omics", self.double.client)
         tracking.set_clock(self.double.now)
+        if self.simulated_rate_limit:
+            stack.enter_context(simulated_rate_limit(self.double))
         if self.with_state_machine:
             self._create_state_machine()
         return self
@@ -379,7 +383,7 @@ class Pipeline:
         batch = event.get("batchId") if isinstance(event, Mapping) else None
         if not batch:
             return
-        if module == "import_wait" and when == "exit":
+        if module in ("import_wait", "capacity") and when == "exit":
             self.batch_phase[batch] = "waiting"
         elif module in ("import_start", "import_finalize") or (module == "import_wait" and when != "exit"):
             self.batch_phase[batch] = f"{module}:{when}"
@@ -776,3 +780,61 @@ __all__ = [
     "run_demo",
     "run_without_state_machine",
 ]
+
+
+# --------------------------------------------------------------------------- admission control
+
+
+@contextlib.contextmanager
+def simulated_rate_limit(double: OmicsDouble) -> Any:
+    """The HealthOmics rate limit on the double's clock: a wait for a token advances it."""
+    from omics_autoload_runtime import rate_limit
+
+    rate_limit.forget()
+    rate_limit.set_clock(double.now, double.advance)
+    try:
+        yield
+    finally:
+        rate_limit.set_clock(None)
+        rate_limit.forget()
+
+
+def peak_tps(double: OmicsDouble, operation: str) -> int:
+    """Most calls of one operation within any second of simulated time (the double's
+    ``peak_tps`` counts every operation together)."""
+    # calls and _call_times grow together; calls may have been cleared since (setup calls)
+    stamps = double._call_times[len(double._call_times) - len(double.calls) :]
+    times = sorted(t for (op, _), t in zip(double.calls, stamps, strict=True) if op == operation)
+    best = lo = 0
+    for hi, moment in enumerate(times):
+        while times[lo] <= moment - 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def _register_capacity_handler() -> None:
+    """The AcquireSlot task's function (``CapacityFunction``) runs the capacity handler."""
+    from omics_autoload_runtime import capacity
+
+    HANDLERS["capacity"] = capacity.acquire_handler
+    FUNCTION_ALIASES["CapacityFunction"] = "capacity"
+
+
+_register_capacity_handler()
+
+
+# --------------------------------------------------------------------------- metrics (issue 6)
+
+
+def exact_total(recorder: RecordingCloudWatch, name: str, **dimensions: str) -> float:
+    """Sum of value x count of one metric over the datums whose dimension set is exactly
+    ``dimensions`` (``RecordingCloudWatch.total`` also counts wider sets, and every datum
+    with detail dimensions is published again as the ``{SequenceStoreId}`` roll-up)."""
+    out = 0.0
+    for call in recorder.calls:
+        for datum in call["MetricData"]:
+            dims = {d["Name"]: d["Value"] for d in datum["Dimensions"]}
+            if datum["MetricName"] == name and dims == dimensions:
+                out += sum(v * c for v, c in zip(datum["Values"], datum["Counts"], strict=True))
+    return out

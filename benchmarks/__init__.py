@@ -1,0 +1,1 @@
+"""Benchmarks of omics-autoload-construct (issue 8): ``./scripts/run-benchmark``."""

@@ -1,0 +1,193 @@
+"""One benchmark scenario: a burst of files through the real pipeline, measured.
+
+``run(spec)`` builds the harness (``sim.SimPipeline``) around a HealthOmics double with the
+service's quotas, uploads the burst, drives everything on the simulated clock until every
+file is terminal, and returns what was counted (JSON-ready).
+"""
+
+from __future__ import annotations
+
+from benchmarks import _paths  # noqa: F401
+
+import math
+import time
+from collections import Counter
+from typing import Any
+
+from omics_autoload_runtime import tracking
+from support.omics_double import OmicsDouble
+
+from benchmarks import prices, sim
+
+# What the pipeline is configured with (the construct's defaults) and what the double
+# enforces (the service's default quotas; the concurrent-job quota is adjustable).
+PIPELINE_MAX_CONCURRENT_IMPORT_JOBS = 10
+PIPELINE_OMICS_TPS = 4
+SERVICE_CONCURRENT_JOB_QUOTA = 10
+SERVICE_TPS_QUOTA = 5
+SOURCES_PER_JOB = 100
+
+
+def default_spec(**overrides: Any) -> dict[str, Any]:
+    spec = {
+        "name": "burst",
+        "files": 100,
+        "job_duration_seconds": 600.0,
+        "deliver_events": True,
+        "within_seconds": 60.0,
+        "service_concurrent_jobs": SERVICE_CONCURRENT_JOB_QUOTA,
+        "service_tps": SERVICE_TPS_QUOTA,
+        "pipeline_concurrent_jobs": PIPELINE_MAX_CONCURRENT_IMPORT_JOBS,
+        "pipeline_tps": PIPELINE_OMICS_TPS,
+        "seed": 1,
+        "wall_timeout": 1500.0,
+    }
+    spec.update(overrides)
+    return spec
+
+
+def _peak_per_second(times: list[float]) -> int:
+    times = sorted(times)
+    best = lo = 0
+    for hi, moment in enumerate(times):
+        while times[lo] <= moment - 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def run(spec: dict[str, Any], definition: str) -> dict[str, Any]:
+    import random
+
+    random.seed(spec["seed"])  # moto's retry jitter
+    double = OmicsDouble(
+        job_duration_seconds=spec["job_duration_seconds"],
+        max_concurrent_import_jobs=spec["service_concurrent_jobs"],
+        tps_limit=spec["service_tps"],
+        seed=spec["seed"],
+    )
+    env = {
+        "MAX_CONCURRENT_IMPORT_JOBS": str(spec["pipeline_concurrent_jobs"]),
+        "OMICS_TPS": str(spec["pipeline_tps"]),
+    }
+    keys = sim.paired_fastq_keys(spec["files"])
+    uploads = sim.burst(keys, spec["within_seconds"])
+    started = time.monotonic()
+    with sim.quiet_logs(), sim.SimPipeline(
+        definition=definition, double=double, env=env, deliver_events=spec["deliver_events"]
+    ) as pipe:
+        facts = pipe.drive(
+            uploads,
+            max_sim_seconds=max(7 * 86400.0, 20 * spec["job_duration_seconds"]),
+            wall_timeout=spec["wall_timeout"],
+        )
+        transitions = pipe.transitions()
+        objects = pipe.items(tracking.KIND_OBJECT)
+        result = _summarise(spec, pipe, facts, transitions, objects, len(keys))
+    result["wall_seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def _summarise(
+    spec: dict[str, Any],
+    pipe: sim.SimPipeline,
+    facts: dict[str, Any],
+    transitions: dict[str, Any],
+    objects: list[dict[str, Any]],
+    files: int,
+) -> dict[str, Any]:
+    meter, double = pipe.meter, pipe.double
+    t0 = facts["t0"]
+    statuses = Counter(o["status"] for o in objects)
+    imported = statuses.get(tracking.IMPORTED, 0)
+    # Nothing lost: every uploaded object has an item, and it is IMPORTED.
+    lost = files - imported
+    # Nothing twice: one read set per source file set, one job per batch.
+    sources = Counter(tuple(sorted(rs["sourceFiles"].values())) for rs in double.read_sets.values())
+    duplicate_read_sets = sum(n - 1 for n in sources.values() if n > 1)
+    read_sets_per_object = Counter(o.get("readSetId") for o in objects if o.get("readSetId"))
+    omics_calls = Counter(op for op, _ in double.calls)
+    throttled = Counter(op for _, op, code in meter.omics_outcomes if code == "ThrottlingException")
+    quota_refused = Counter(op for _, op, code in meter.omics_outcomes if code == "ServiceQuotaExceededException")
+    attempts_by_op: dict[str, list[float]] = {}
+    accepted_by_op: dict[str, list[float]] = {}
+    for moment, op, code in meter.omics_outcomes:
+        attempts_by_op.setdefault(op, []).append(moment)
+        if not code:
+            accepted_by_op.setdefault(op, []).append(moment)
+    starts = sorted(t for t, op, code in meter.omics_outcomes if op == "StartReadSetImportJob" and not code)
+    terminal_times = [tracking.parse_iso(o.get("updatedAt")) or t0 for o in objects]
+    last_terminal = max(terminal_times) if terminal_times else t0
+    jobs = double.import_jobs_started("readSet")
+    quota = min(spec["service_concurrent_jobs"] or jobs or 1, spec["pipeline_concurrent_jobs"] or jobs or 1)
+    waves = math.ceil(jobs / quota) if jobs else 0
+    first_start = (starts[0] - t0) if starts else None
+    minimum = (first_start or 0.0) + waves * spec["job_duration_seconds"]
+    invocations = dict(meter.invocations)
+    total_invocations = sum(invocations.values())
+    lambda_ms = sum(meter.lambda_ms.values())
+    wru, rru = sum(meter.wru.values()), sum(meter.rru.values())
+    put_metric_data = meter.api_calls.get("cloudwatch.PutMetricData", 0)
+    billed = transitions["billed_transitions"]
+    money = prices.cost(
+        lambda_invocations=total_invocations,
+        lambda_ms_total=lambda_ms,
+        state_transitions=billed,
+        wru=wru,
+        rru=rru,
+        put_metric_data=put_metric_data,
+    )
+    n = max(imported, 1)
+    return {
+        "spec": spec,
+        "files": files,
+        "statuses": dict(statuses),
+        "imported": imported,
+        "lost": lost,
+        "duplicate_read_sets": duplicate_read_sets,
+        "files_with_two_read_sets": 0 if not read_sets_per_object else sum(
+            1 for c in read_sets_per_object.values() if c > 2
+        ),
+        "finished": facts["finished"],
+        "handler_failures": len(pipe.handler_failures),
+        "handler_failure_samples": [f[:400] for f in pipe.handler_failures[:3]],
+        "lambda_invocations": invocations,
+        "lambda_ms": {k: round(v, 1) for k, v in meter.lambda_ms.items()},
+        "slept_seconds": {k: round(v, 2) for k, v in meter.slept.items() if v},
+        "api_calls": dict(sorted(meter.api_calls.items())),
+        "omics_calls": dict(omics_calls),
+        "omics_throttled": dict(throttled),
+        "omics_quota_refused": dict(quota_refused),
+        "omics_peak_attempts_per_second": {op: _peak_per_second(t) for op, t in attempts_by_op.items()},
+        "omics_peak_accepted_per_second": {op: _peak_per_second(t) for op, t in accepted_by_op.items()},
+        "peak_concurrent_jobs": double.peak_concurrent_jobs,
+        "import_jobs": jobs,
+        "job_events": {"delivered": pipe.events_delivered, "dropped": pipe.events_dropped},
+        "wru": round(wru, 2),
+        "wru_index": round(meter.wru_index, 2),
+        "rru": round(rru, 2),
+        "wru_by_function": {k: round(v, 1) for k, v in meter.wru.items()},
+        "rru_by_function": {k: round(v, 1) for k, v in meter.rru.items()},
+        "put_metric_data": put_metric_data,
+        "transitions": transitions,
+        "drain": {
+            "first_job_start_s": round(first_start, 1) if first_start is not None else None,
+            "last_file_terminal_s": round(last_terminal - t0, 1),
+            "jobs": jobs,
+            "quota": quota,
+            "waves": waves,
+            "quota_bound_minimum_s": round(minimum, 1),
+            "over_minimum_pct": round(100.0 * ((last_terminal - t0) / minimum - 1.0), 2) if minimum else None,
+        },
+        "sim": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in facts.items() if k != "t0"},
+        "per_file": {
+            "lambda_invocations": total_invocations / n,
+            "state_transitions": billed / n,
+            "omics_calls": sum(omics_calls.values()) / n,
+            "wru": wru / n,
+            "rru": rru / n,
+            "put_metric_data": put_metric_data / n,
+            "lambda_ms": lambda_ms / n,
+        },
+        "cost_per_1000_files": {k: v / n * 1000 for k, v in money.items()},
+    }

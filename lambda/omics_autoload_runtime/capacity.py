@@ -1,0 +1,402 @@
+"""Admission control: at most MAX_CONCURRENT_IMPORT_JOBS import jobs at once, the rest wait in line.
+
+A counting semaphore with a FIFO wait queue, kept in the tracking table. Nothing sleeps
+while it waits: the workflow's ``AcquireSlot`` state (``lambda:invoke.waitForTaskToken``)
+parks the execution on its task token, and whoever frees a slot hands it to the oldest
+waiter with SendTaskSuccess.
+
+Items:
+
+* ``pk=CAPACITY`` ``sk=IMPORT_JOBS`` - ``inFlight``: slots taken.
+* ``pk=SLOT#<batchId>`` ``sk=SLOT`` - one per batch holding a slot (``status=SLOT_HELD``, so
+  the ``by-status`` index lists them for the sweep); ``grantToken`` while a slot handed to a
+  waiter is not yet confirmed delivered.
+* ``pk=SLOTQ`` ``sk=<enqueuedAt ISO>#<batchId>`` - a waiter and its ``taskToken``; the sort
+  key makes the queue first in, first out.
+
+Transactions (TransactWriteItems, all or nothing):
+
+* take:    Put SLOT#b (attribute_not_exists) + Update CAPACITY inFlight+1 if inFlight < max.
+  A failed Put means the batch holds its slot already (a retried task): idempotent.
+* grant:   Delete waiter (attribute_exists: whoever deletes it owns it) + take. Used by
+  ``pump`` and by the acquirer's second try, so a waiter is granted exactly once.
+* release: Delete SLOT#b (attribute_exists) + Update inFlight-1: exactly once, however
+  often a retried finalize calls it; releasing a slot never taken is a no-op.
+
+Failure cases:
+
+* acquire finds no slot, a release frees one before the waiter is enqueued: the acquirer
+  tries once more (a grant of its own waiter) after enqueueing, so no waiter is stranded.
+* the waiter's task is gone (timed out, execution stopped): SendTaskSuccess fails with
+  TaskTimedOut / InvalidToken / TaskDoesNotExist; the slot taken for it is released and the
+  next waiter served.
+* a crash between a grant and its SendTaskSuccess: the slot keeps ``grantToken``; the sweep
+  sends it again.
+* an execution that ends without releasing (stopped, timed out, RecordFailure failing):
+  the sweep releases slots whose execution is no longer RUNNING.
+* new arrivals take a free slot directly, ahead of the queue, if one is free at that
+  instant; a release pumps the queue in the same invocation, so the window is milliseconds.
+
+Cost per import job: the acquire is 1 TransactWriteItems (2 items) when a slot is free,
+else 1 PutItem + 1-2 transactions (+1 UpdateItem to confirm the grant); the release is
+1 transaction + 1 Query of the queue (the pump), whose grant adds 1 transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import aws, config, tracking
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+CAPACITY_PK, CAPACITY_SK = "CAPACITY", "IMPORT_JOBS"
+SLOT_PREFIX, SLOT_SK = "SLOT#", "SLOT"
+QUEUE_PK = "SLOTQ"
+KIND_SLOT, KIND_WAITER = "slot", "waiter"
+HELD = "SLOT_HELD"
+
+TAKEN, HELD_ALREADY, FULL, GONE = "taken", "held", "full", "gone"
+DEAD_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
+RETRYABLE_REASONS = ("TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded")
+MAX_TRANSACTION_ATTEMPTS = 6
+MAX_GRANTS_PER_PUMP = 50
+QUEUE_PAGE = 10
+SWEEP_GRACE_SECONDS = 60  # slots younger than this are left alone by the sweep
+
+_sleep: Callable[[float], None] = time.sleep  # tests replace it
+
+
+class CapacityBusy(Exception):
+    """The capacity item stayed contended through every retry (becomes OmicsThrottled)."""
+
+
+def _throttled(message: str) -> Exception:
+    from .import_start import OmicsThrottled  # late: import_start imports this module
+
+    return OmicsThrottled(message)
+
+
+class Capacity:
+    def __init__(self, table_name: str, max_jobs: int, *, client: Any = None, stepfunctions: Any = None):
+        if max_jobs < 1:
+            raise ValueError("max_jobs must be at least 1")
+        self.table_name = table_name
+        self.max_jobs = max_jobs
+        self.table = tracking.Table(table_name, client)
+        self._client = client
+        self._stepfunctions = stepfunctions
+
+    @classmethod
+    def from_config(cls, cfg: config.Config | None = None) -> Capacity:
+        cfg = cfg or config.get()
+        cfg.require("table_name")
+        return cls(cfg.table_name, cfg.max_concurrent_import_jobs)
+
+    @property
+    def client(self) -> Any:
+        return self._client or aws.client("dynamodb")
+
+    @property
+    def stepfunctions(self) -> Any:
+        return self._stepfunctions or aws.client("stepfunctions")
+
+    # ------------------------------------------------------------ transaction items
+
+    def _key(self, pk: str, sk: str) -> dict[str, Any]:
+        return tracking.serialize({"pk": pk, "sk": sk})
+
+    def _put_slot(self, batch_id: str, grant_token: str | None = None) -> dict[str, Any]:
+        stamp = tracking.iso()
+        item = {
+            "pk": f"{SLOT_PREFIX}{batch_id}",
+            "sk": SLOT_SK,
+            "kind": KIND_SLOT,
+            "status": HELD,
+            "batchId": batch_id,
+            "takenAt": stamp,
+            "updatedAt": stamp,
+            "grantToken": grant_token,
+        }
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": tracking.serialize(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _count(self, delta: int) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": self._key(CAPACITY_PK, CAPACITY_SK),
+            "ExpressionAttributeNames": {"#n": "inFlight", "#u": "updatedAt"},
+        }
+        if delta > 0:
+            update["UpdateExpression"] = "SET #n = if_not_exists(#n, :zero) + :one, #u = :now"
+            update["ConditionExpression"] = "attribute_not_exists(#n) OR #n < :max"
+            values = {":zero": 0, ":one": 1, ":max": self.max_jobs, ":now": tracking.iso()}
+        else:
+            update["UpdateExpression"] = "SET #n = #n - :one, #u = :now"
+            update["ConditionExpression"] = "#n > :zero"
+            values = {":zero": 0, ":one": 1, ":now": tracking.iso()}
+        update["ExpressionAttributeValues"] = tracking.serialize(values)
+        return {"Update": update}
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
+        """None when committed, else each item's cancellation reason code."""
+        for attempt in range(MAX_TRANSACTION_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return None
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") or "None" for r in error.response.get("CancellationReasons") or []]
+            if "ConditionalCheckFailed" in reasons or not any(r in RETRYABLE_REASONS for r in reasons):
+                return reasons
+            _sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+        raise CapacityBusy(f"import slots: transaction still conflicting after {MAX_TRANSACTION_ATTEMPTS} tries")
+
+    # ------------------------------------------------------------ primitives
+
+    def take(self, batch_id: str) -> str:
+        """TAKEN now, HELD_ALREADY by this batch, or FULL."""
+        reasons = self._transact([self._put_slot(batch_id), self._count(+1)])
+        if reasons is None:
+            return TAKEN
+        if reasons[0] == "ConditionalCheckFailed":
+            return HELD_ALREADY
+        return FULL
+
+    def release(self, batch_id: str) -> bool:
+        """Give the batch's slot back; False when it holds none (never took one, or released)."""
+        delete = {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": self._key(f"{SLOT_PREFIX}{batch_id}", SLOT_SK),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        reasons = self._transact([delete, self._count(-1)])
+        if reasons is None:
+            LOG.info("batch %s: import slot released", batch_id)
+            return True
+        if reasons[0] == "ConditionalCheckFailed":
+            return False
+        # The slot exists but the counter is already 0: should not happen; free the slot anyway.
+        LOG.error("batch %s: slot held while inFlight is 0; removing the slot item", batch_id)
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=delete["Delete"]["Key"],
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def enqueue(self, batch_id: str, token: str) -> dict[str, Any]:
+        stamp = tracking.iso()
+        waiter = {
+            "pk": QUEUE_PK,
+            "sk": f"{stamp}#{batch_id}",
+            "kind": KIND_WAITER,
+            "batchId": batch_id,
+            "taskToken": token,
+            "enqueuedAt": stamp,
+        }
+        self.table.put_new(waiter)
+        return waiter
+
+    def grant(self, waiter: Mapping[str, Any]) -> str:
+        """Hand a slot to ``waiter``: TAKEN (it is ours to notify), GONE (someone else took the
+        waiter), HELD_ALREADY (its batch holds a slot; waiter removed) or FULL."""
+        batch_id = waiter["batchId"]
+        delete = {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": self._key(QUEUE_PK, waiter["sk"]),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        reasons = self._transact([delete, self._put_slot(batch_id, waiter["taskToken"]), self._count(+1)])
+        if reasons is None:
+            return TAKEN
+        if reasons[0] == "ConditionalCheckFailed":
+            return GONE
+        if reasons[1] == "ConditionalCheckFailed":
+            self._drop_waiter(waiter)
+            return HELD_ALREADY
+        return FULL
+
+    def _drop_waiter(self, waiter: Mapping[str, Any]) -> bool:
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=self._key(QUEUE_PK, waiter["sk"]),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _notify(self, token: str, batch_id: str) -> bool:
+        """SendTaskSuccess; False when the task is gone."""
+        try:
+            self.stepfunctions.send_task_success(
+                taskToken=token, output=json.dumps({"batchId": batch_id, "slot": "granted"})
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in DEAD_TOKEN_ERRORS:
+                LOG.info("batch %s: the workflow no longer waits for its slot (%s)", batch_id, code)
+                return False
+            raise
+        return True
+
+    def _confirm(self, batch_id: str) -> None:
+        """The granted workflow was told: forget its token."""
+        with contextlib.suppress(tracking.ConditionFailed):  # released meanwhile: nothing to forget
+            self.table.update(
+                f"{SLOT_PREFIX}{batch_id}", SLOT_SK, remove=["grantToken"], condition="attribute_exists(#pk)"
+            )
+
+    def _hand_over(self, waiter: Mapping[str, Any]) -> str:
+        """grant + SendTaskSuccess; a dead task's slot is released again."""
+        outcome = self.grant(waiter)
+        batch_id = waiter["batchId"]
+        if outcome == TAKEN:
+            if self._notify(waiter["taskToken"], batch_id):
+                self._confirm(batch_id)
+            else:
+                self.release(batch_id)
+                return GONE
+        elif outcome == HELD_ALREADY:
+            self._notify(waiter["taskToken"], batch_id)  # a live task of a holder may go on
+        return outcome
+
+    # ------------------------------------------------------------ operations
+
+    def acquire(self, batch_id: str, token: str) -> str:
+        """AcquireSlot: "granted" (success sent), "held" (the batch had its slot; success
+        sent) or "queued" (a release will send it)."""
+        outcome = self.take(batch_id)
+        if outcome in (TAKEN, HELD_ALREADY):
+            if not self._notify(token, batch_id) and outcome == TAKEN:
+                self.release(batch_id)
+            return "granted" if outcome == TAKEN else "held"
+        waiter = self.enqueue(batch_id, token)
+        # A release between the failed take and the enqueue found no waiter: try once more.
+        again = self._hand_over(waiter)
+        if again == TAKEN:
+            return "granted"
+        if again == HELD_ALREADY:
+            return "held"
+        LOG.info("batch %s: waiting for an import slot (%d in use)", batch_id, self.max_jobs)
+        return "queued"
+
+    def pump(self, limit: int = MAX_GRANTS_PER_PUMP) -> int:
+        """Hand free slots to the oldest waiters; returns how many were granted."""
+        granted = tried = 0
+        while tried < limit:
+            waiters = self.waiters(QUEUE_PAGE)
+            if not waiters:
+                return granted
+            for waiter in waiters:
+                tried += 1
+                outcome = self._hand_over(waiter)
+                if outcome == FULL:
+                    return granted
+                granted += outcome == TAKEN
+                if tried >= limit:
+                    break
+        return granted
+
+    def finish(self, batch_id: str) -> dict[str, Any]:
+        """A batch is done (Finalize, RecordFailure, or no job to start): release, then pump."""
+        released = self.release(batch_id)
+        return {"released": released, "granted": self.pump()}
+
+    def reconcile(
+        self, running: Callable[[str], bool], *, grace_seconds: float = SWEEP_GRACE_SECONDS
+    ) -> dict[str, int]:
+        """The sweep: release slots whose execution no longer runs, resend unconfirmed grants,
+        then pump."""
+        stats = {"slotsReclaimed": 0, "grantsResent": 0}
+        cutoff = tracking.iso(tracking.now() - grace_seconds)
+        for slot in self.table.query_status(HELD, updated_before=cutoff, kind=KIND_SLOT):
+            batch_id = slot["batchId"]
+            if not running(batch_id):
+                if self.release(batch_id):
+                    stats["slotsReclaimed"] += 1
+                    LOG.warning("batch %s: its execution ended without releasing its slot; released", batch_id)
+                continue
+            token = slot.get("grantToken")
+            if token:
+                self._notify(token, batch_id)
+                self._confirm(batch_id)
+                stats["grantsResent"] += 1
+        stats["slotsGranted"] = self.pump()
+        return {k: v for k, v in stats.items() if v}
+
+    # ------------------------------------------------------------ views
+
+    def in_flight(self) -> int:
+        item = self.table.get(CAPACITY_PK, CAPACITY_SK)
+        return int((item or {}).get("inFlight") or 0)
+
+    def waiters(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The queue, oldest first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :q",
+            "ExpressionAttributeValues": tracking.serialize({":q": QUEUE_PK}),
+            "ConsistentRead": True,
+            "ScanIndexForward": True,
+        }
+        out: list[dict[str, Any]] = []
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(out)
+            response = self.client.query(**kwargs)
+            out.extend(tracking.deserialize(raw) or {} for raw in response.get("Items", []))
+            last = response.get("LastEvaluatedKey")
+            if not last or (limit is not None and len(out) >= limit):
+                return out
+            kwargs["ExclusiveStartKey"] = last
+
+    def holders(self) -> list[str]:
+        """Batches holding a slot (from the by-status index: eventually consistent)."""
+        return [slot["batchId"] for slot in self.table.query_status(HELD, kind=KIND_SLOT)]
+
+
+def finish(batch_id: str) -> dict[str, Any]:
+    """Release the batch's slot (once) and wake the next waiters. For the workflow's handlers."""
+    try:
+        return Capacity.from_config().finish(batch_id)
+    except CapacityBusy as error:
+        raise _throttled(str(error)) from error
+
+
+def acquire_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """AcquireSlot task (``lambda:invoke.waitForTaskToken``), input ``{"taskToken", "batchId"}``."""
+    batch_id, token = event["batchId"], event["taskToken"]
+    try:
+        outcome = Capacity.from_config().acquire(batch_id, token)
+    except CapacityBusy as error:
+        raise _throttled(str(error)) from error
+    except (ClientError, BotoCoreError) as error:
+        from .import_start import translate
+
+        raise translate(error, "import slot") from error
+    return {"batchId": batch_id, "slot": outcome}

@@ -1,0 +1,78 @@
+"""Counting tracking items by status through the ``by-status`` index, at a bounded cost.
+
+Used by the sweep (the ``ReadSetsWaitingForMate`` and ``StuckItems`` gauges) and by
+``omics-autoload status``. Queries only, never a scan: a key condition on ``status``
+(and on ``updatedAt`` for "older than"), ``Select=COUNT`` so no item is returned,
+pages followed until done or ``max_pages``. A count cut short by ``max_pages`` is a
+lower bound and says so (``complete`` is False).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import tracking
+
+NON_TERMINAL_OBJECT_STATUSES = tuple(s for s in tracking.OBJECT_STATUSES if s not in tracking.OBJECT_TERMINAL)
+
+
+@dataclass(frozen=True)
+class Count:
+    count: int
+    complete: bool
+    pages: int
+
+
+def count(
+    table: tracking.Table,
+    status: str,
+    *,
+    kind: str | None = None,
+    updated_before: str | None = None,
+    max_pages: int | None = 50,
+) -> Count:
+    """Items of ``status`` (and ``kind``; last updated before ``updated_before``)."""
+    names = {"#status": "status"}
+    values: dict[str, Any] = {":status": status}
+    condition = "#status = :status"
+    if updated_before is not None:
+        condition += " AND #updatedAt < :before"
+        names["#updatedAt"] = "updatedAt"
+        values[":before"] = updated_before
+    kwargs: dict[str, Any] = {
+        "TableName": table.name,
+        "IndexName": tracking.STATUS_INDEX,
+        "KeyConditionExpression": condition,
+        "Select": "COUNT",
+    }
+    if kind is not None:
+        kwargs["FilterExpression"] = "#kind = :kind"
+        names["#kind"] = "kind"
+        values[":kind"] = kind
+    kwargs["ExpressionAttributeNames"] = names
+    kwargs["ExpressionAttributeValues"] = tracking.serialize(values)
+    total = pages = 0
+    while True:
+        response = table.client.query(**kwargs)
+        total += int(response.get("Count", 0))
+        pages += 1
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return Count(total, True, pages)
+        if max_pages is not None and pages >= max_pages:
+            return Count(total, False, pages)
+        kwargs["ExclusiveStartKey"] = last
+
+
+def stuck_cutoffs(now: float, stuck_after_seconds: int, orphan_window_seconds: int) -> dict[str, str]:
+    """Per non-final object status, the ``updatedAt`` before which a file counts as stuck.
+
+    A mate waits by design until the orphan window ends (the sweep then resolves it), so
+    WAITING_FOR_MATE is stuck only after the longer of the two.
+    """
+    waiting = max(stuck_after_seconds, orphan_window_seconds)
+    return {
+        status: tracking.iso(now - (waiting if status == tracking.WAITING_FOR_MATE else stuck_after_seconds))
+        for status in NON_TERMINAL_OBJECT_STATUSES
+    }
