@@ -74,7 +74,6 @@ def test_a_failed_import_is_noticed_then_redriven_to_imported():
         code, out, err = run_cli("redrive", "--table", TABLE)
         assert code == 0, err
         assert "2 redriven" in out
-        pipe._shard_iterator = None  # see tests/runtime/test_cli_status_redrive.py: reread_stream
         pipe.run()
         objects = pipe.objects()
         assert {objects[k]["status"] for k in files} == {tracking.IMPORTED}

@@ -117,7 +117,7 @@ def test_duplicate_deliveries_of_every_event():
 
         pipe.deliver_job_events = twice
         records = pipe.stream_records()
-        pipe._shard_iterator = None  # the starter sees the whole stream twice
+        pipe.reread_stream()  # the starter sees the whole stream twice
         pipe.run()
         pipe.invoke("starter", {"Records": [r for r in records if r["eventName"] in ("INSERT", "MODIFY")]})
         check(pipe, dict.fromkeys(files, tracking.IMPORTED))

@@ -39,14 +39,6 @@ def pipe():
         yield pipeline
 
 
-def reread_stream(pipe):
-    """Read the table's stream from the start again. moto's TransactWriteItems (admission
-    control uses transactions) restores a deep copy of the table when a transaction fails,
-    which orphans an open shard iterator; the starter is idempotent, so old records are
-    harmless."""
-    pipe._shard_iterator = None
-
-
 def cli(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -237,7 +229,7 @@ def test_redrive_is_idempotent(pipe, capsys):
     assert pipe.objects()["run/bad.ubam"]["status"] == tracking.QUEUED
     assert "reason" not in pipe.objects()["run/bad.ubam"]
     # queued once: the whole stream again, and only that read set (attempt 1) can be claimed
-    reread_stream(pipe)
+    pipe.reread_stream()
     (batch,) = _starter_inputs(pipe)
     assert batch["readSetKeys"] == [read_set["pk"]]
 
@@ -261,7 +253,6 @@ def test_redrive_shows_progress_on_stderr(pipe, capsys):
     for index in range(4):
         pipe.double.fail_source(f"p{index}.ubam", "Invalid BAM")
     pipe.upload([f"prog/p{index}.ubam" for index in range(4)])
-    reread_stream(pipe)
     run_without_state_machine(pipe)
     code, out, err = cli(capsys, "redrive", "--table", TABLE, "--progress-every", "2")
     assert code == 0
@@ -353,7 +344,7 @@ def test_dlq_drain_deletes_only_what_was_resubmitted(pipe, capsys):
 
 
 def test_dlq_stream_batch_requeues_the_read_sets_still_queued(pipe, capsys):
-    reread_stream(pipe)
+    pipe.reread_stream()
     pipe.stream_records()
     pipe.upload(["st/x.ubam", "st/y.ubam"])
     records = [
@@ -377,7 +368,7 @@ def test_dlq_stream_batch_requeues_the_read_sets_still_queued(pipe, capsys):
     assert code == 0, (out, err)
     assert "re-queued 2 of 2 read set(s)" in out
     assert bodies_left(url) == []
-    reread_stream(pipe)
+    pipe.reread_stream()
     (batch,) = _starter_inputs(pipe)  # both back on the stream, for the starter
     assert len(batch["readSetKeys"]) == 2
 

@@ -261,7 +261,7 @@ class Pipeline:
         self._in_flight = 0
         self._last_activity = time.monotonic()
         self._stored: list[Stored] = []
-        self._shard_iterator: str | None = None
+        self._last_sequence: str | None = None
 
     # ------------------------------------------------------------------ setup
 
@@ -495,20 +495,33 @@ class Pipeline:
     # ------------------------------------------------------------------ stream side
 
     def stream_records(self) -> list[dict[str, Any]]:
-        """New records on the table's stream since the last call."""
-        if self._shard_iterator is None:
-            description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
-            shard = description["Shards"][0]["ShardId"]
-            self._shard_iterator = self.streams.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
+        """New records on the table's stream since the last call.
+
+        The iterator is opened afresh after the last sequence number read, every call:
+        moto replaces a table (and its stream object) with a saved copy when a
+        transaction fails, and an old iterator would then read a stream nobody writes to.
+        """
+        description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        shard = description["Shards"][0]["ShardId"]
+        position: dict[str, str] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last_sequence}
+            if self._last_sequence
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard, **position)["ShardIterator"]
         records: list[dict[str, Any]] = []
         while True:
-            response = self.streams.get_records(ShardIterator=self._shard_iterator, Limit=1000)
-            self._shard_iterator = response["NextShardIterator"]
+            response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+            iterator = response["NextShardIterator"]
             records.extend(response["Records"])
-            if not response["Records"]:
+            if response["Records"]:
+                self._last_sequence = response["Records"][-1]["dynamodb"]["SequenceNumber"]
+            else:
                 return records
+
+    def reread_stream(self) -> None:
+        """The next ``stream_records`` starts again from the oldest record."""
+        self._last_sequence = None
 
     def drain_stream(self) -> int:
         """Stream -> starter, filtered like the event source mapping; returns batches fed."""
