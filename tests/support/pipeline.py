@@ -508,7 +508,8 @@ class Pipeline:
             if self._last_sequence
             else {"ShardIteratorType": "TRIM_HORIZON"}
         )
-        iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard, **position)["ShardIterator"]
+        opened = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard, **position)
+        iterator = opened["ShardIterator"]
         records: list[dict[str, Any]] = []
         while True:
             response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
