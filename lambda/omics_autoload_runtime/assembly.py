@@ -65,6 +65,7 @@ __all__ = [
     "assemble",
     "batches",
     "classify",
+    "classify_sheet_file",
     "decode_s3_event_key",
     "overrides_from_tags",
     "plan",
@@ -871,6 +872,22 @@ def _merged_tags(uris: Sequence[str], tags: Mapping[str, Mapping[str, str]]) -> 
 # ---------------------------------------------------------------- plan
 
 
+def classify_sheet_file(
+    uri: str, row: SampleSheetRow, *, size: int | None = None, options: AssemblyOptions = AssemblyOptions()
+) -> FileRole | Skip:
+    """One file a sample-sheet row names: the row decides its read set and its mate.
+
+    Name-based skips do not apply (the sheet names the file on purpose); the row's
+    metadata is applied later as overrides (``row.overrides()``).
+    """
+    role = _classify(uri, size, options, trust_name=True)
+    if isinstance(role, Skip):
+        return Skip(uri, f"sample sheet line {row.line}: {_file_name(uri)}: {role.reason}")
+    paired = row.source2 is not None
+    mate = (1 if uri == row.source1 else 2) if paired else None
+    return replace(role, group_key=sheet_group_key(row.source1, role.file_type, paired), mate=mate)
+
+
 def sheet_group_key(source1: str, file_type: str, paired: bool) -> str:
     """group_key of a read set that a sample-sheet row defines: tied to its first file, so it is
     unique (a file is in one row only) and stays stable when the row's metadata changes."""
@@ -958,18 +975,12 @@ class _Planner:
     def _sheet_read_set(self, row: SampleSheetRow, uris: list[str]) -> None:
         roles: list[FileRole] = []
         for uri in uris:
-            role = _classify(uri, self.listing[uri], self.options, trust_name=True)
+            role = classify_sheet_file(uri, row, size=self.listing[uri], options=self.options)
             if isinstance(role, Skip):
                 for other in uris:
-                    self.skip(
-                        other,
-                        f"sample sheet line {row.line}: {_file_name(role.uri)}: {role.reason}",
-                    )
+                    self.skip(other, role.reason)
                 return
             roles.append(role)
-        key = sheet_group_key(uris[0], roles[0].file_type, len(uris) == 2)
-        mates = [1, 2] if len(roles) == 2 else [None]
-        roles = [replace(role, group_key=key, mate=mate) for role, mate in zip(roles, mates, strict=True)]
         overrides = _merged_tags(uris, self.tags) | row.overrides()
         self.add(assemble(roles, self.options, reference_arn=self.reference_arn, overrides=overrides))
 

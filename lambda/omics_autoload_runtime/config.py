@@ -134,7 +134,7 @@ def get() -> Config:
         first_poll_seconds=_int("FIRST_POLL_SECONDS", 300, minimum=1),
         max_poll_seconds=_int("MAX_POLL_SECONDS", 21600, minimum=1),
         log_identifiers=env.get("LOG_IDENTIFIERS", "false").strip().lower() in ("1", "true", "yes"),
-        sample_sheet_name=env.get("SAMPLE_SHEET_NAME", "").strip() or "omics-samplesheet.csv",
+        sample_sheet_name=env.get("SAMPLE_SHEET_NAME", "omics-samplesheet.csv").strip(),  # "" = off
         notification_topic_arn=env.get("NOTIFICATION_TOPIC_ARN", "").strip(),
         post_import_action=_post_import_action(),
         stuck_after_seconds=_int("STUCK_AFTER_SECONDS", 86400, minimum=1),

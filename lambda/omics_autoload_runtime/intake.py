@@ -35,6 +35,7 @@ from .assembly import (
     FileRole,
     Skip,
     classify,
+    classify_sheet_file,
     decode_s3_event_key,
     file_problems,
     overrides_from_tags,
@@ -42,6 +43,7 @@ from .assembly import (
 )
 from .metrics import Metrics
 from .outcomes import FILE_FAILED, FILE_RECEIVED, FILE_SKIPPED, log_outcome, notifier_for
+from .sample_sheet import MAX_SHEET_BYTES, SampleSheet, SampleSheetError, SampleSheetRow
 from .tracking import ConditionFailed, Tracking
 
 LOG = logging.getLogger(__name__)
@@ -209,6 +211,8 @@ class Intake:
         self.dimensions = {"SequenceStoreId": cfg.sequence_store_id or "unknown"}
         self.notifier = notifier_for(cfg)
         self.redrive = False  # see the module docstring
+        self._sheets: dict[str, SampleSheet | str | None] = {}  # folder -> sheet, its error, or none
+        self._sheet_rows: dict[str, SampleSheetRow] = {}  # uri -> the row that names it
 
     # -- entry
 
@@ -231,6 +235,8 @@ class Intake:
             outcome = self._classify(event, uri)
         except (ClientError, BotoCoreError):
             raise
+        except SampleSheetError as error:  # a broken sheet must not fall back to guessed ids
+            return self._record_failure(base, f"{error}; then run `omics-autoload redrive --key {uri}`")
         except Exception as error:  # bad input or a bug: record it, go on with the batch
             LOG.exception("could not classify %s", uri)
             outcome = Skip(uri, f"internal error while classifying this file ({type(error).__name__}: {error})")
@@ -254,6 +260,16 @@ class Intake:
 
     def _classify(self, event: ObjectEvent, uri: str) -> FileRole | Skip:
         options = self.cfg.assembly_options
+        folder, _, name = event.key.rpartition("/")
+        if self.cfg.sample_sheet_name and name == self.cfg.sample_sheet_name:
+            return self._sheet_itself(event, uri)
+        sheet = self._sheet(event.bucket, f"{folder}/" if folder else "")
+        if isinstance(sheet, str):
+            raise SampleSheetError(sheet)
+        row = sheet.row_for(uri) if sheet is not None else None
+        if row is not None:
+            self._sheet_rows[uri] = row
+            return classify_sheet_file(uri, row, size=event.size, options=options)
         outcome = classify(uri, size=event.size, options=options)
         if (
             isinstance(outcome, FileRole)
@@ -263,6 +279,38 @@ class Intake:
         ):
             outcome = classify(uri, size=event.size, options=replace(options, bam_is_unaligned=True))
         return outcome
+
+    # -- sample sheet: a CSV in the files' folder names their read sets and metadata
+
+    def _sheet(self, bucket: str, folder: str) -> SampleSheet | str | None:
+        """The folder's sheet (read once per invocation), an error message, or None."""
+        if not self.cfg.sample_sheet_name:
+            return None
+        if folder not in self._sheets:
+            key = f"{folder}{self.cfg.sample_sheet_name}"
+            try:
+                body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read(MAX_SHEET_BYTES + 1)
+                self._sheets[folder] = SampleSheet.from_bytes(body, base_uri=f"s3://{bucket}/{key}")
+            except ClientError as error:
+                _raise_if_transient(error)
+                code = error.response.get("Error", {}).get("Code", "")
+                self._sheets[folder] = None if code in ("NoSuchKey", "404", "AccessDenied") else str(error)
+            except SampleSheetError as error:
+                self._sheets[folder] = f"the sample sheet s3://{bucket}/{key} is invalid: {error}"
+        return self._sheets[folder]
+
+    def _sheet_itself(self, event: ObjectEvent, uri: str) -> Skip:
+        folder = event.key.rpartition("/")[0]
+        self._sheets.pop(f"{folder}/" if folder else "", None)
+        sheet = self._sheet(event.bucket, f"{folder}/" if folder else "")
+        if isinstance(sheet, str):
+            raise SampleSheetError(f"{sheet}; fix it before uploading the files it names")
+        return Skip(
+            uri,
+            "sample sheet: its rows name the read sets of files uploaded to this folder after it;"
+            " files that arrived earlier keep their name-based metadata"
+            " (run `omics-autoload redrive --key` for them)",
+        )
 
     def _sniff(self, event: ObjectEvent) -> str | None:
         kwargs = {"Bucket": event.bucket, "Key": event.key, "Range": f"bytes=0-{SNIFF_BYTES - 1}"}
@@ -392,6 +440,9 @@ class Intake:
             "role": json.dumps(role_data, ensure_ascii=False),
         }
         overrides = self._overrides(event)
+        row = self._sheet_rows.get(item["uri"])
+        if row is not None:  # the sheet wins over tags
+            overrides.update(row.overrides())
         if overrides:
             entry["overrides"] = overrides
         if self.cfg.log_identifiers:  # opted in: the ids of the file (overrides applied later)

@@ -62,6 +62,7 @@ class OmicsAutoLoad(Construct):
         reference: IReferenceGenome | None = None,
         reference_arn: str | None = None,
         read_set_patterns: Sequence[str] = (),
+        sample_sheet_name: str | None = "omics-samplesheet.csv",
         include_undetermined: bool = False,
         orphan_policy: OrphanPolicy = OrphanPolicy.REPORT,
         orphan_window: Duration = Duration.hours(24),
@@ -116,6 +117,11 @@ class OmicsAutoLoad(Construct):
         :param read_set_patterns: regular expressions over file names with named groups
             (``sample`` required; ``mate``, ``name``, ``subject``...), tried before the
             built-in Illumina / SRA rules. Default: none.
+        :param sample_sheet_name: a CSV of this name in a folder (columns
+            ``source1,source2,subject_id,sample_id`` and optional ``name,description,
+            generated_from``) names the read sets and metadata of files uploaded to that
+            folder after it; it wins over names and tags. ``None`` turns the lookup off
+            (saves one S3 GET per object). Default: ``omics-samplesheet.csv``.
         :param include_undetermined: import Illumina ``Undetermined_*`` reads. Default: no.
         :param orphan_policy: a mate whose partner has not arrived after
             ``orphan_window``. Default: ``OrphanPolicy.REPORT``.
@@ -191,6 +197,8 @@ class OmicsAutoLoad(Construct):
             )
         if reference is not None and reference_arn is not None:
             problems.append("give either reference (a ReferenceGenome) or reference_arn, not both")
+        if sample_sheet_name is not None and ("/" in sample_sheet_name or not sample_sheet_name.strip()):
+            problems.append(f"sample_sheet_name {sample_sheet_name!r} must be a file name without '/'")
         if key_prefix is not None and (key_prefix.startswith("/") or "*" in key_prefix):
             problems.append(f"key_prefix {key_prefix!r} must not start with '/' or contain '*'")
         if first_poll_delay.to_seconds() > max_poll_interval.to_seconds():
@@ -241,6 +249,7 @@ class OmicsAutoLoad(Construct):
             "MAX_POLL_SECONDS": str(int(max_poll_interval.to_seconds())),
             "LOG_IDENTIFIERS": "true" if log_identifiers else "false",
             "STUCK_AFTER_SECONDS": str(int(stuck_after.to_seconds())),
+            "SAMPLE_SHEET_NAME": sample_sheet_name or "",
         }
         self.alarm_topic: sns.ITopic | None = alarm_topic or (
             monitoring.alarm_topic(self, "AlarmTopic", self.encryption_key) if alarms else None
