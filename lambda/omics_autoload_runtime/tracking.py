@@ -405,11 +405,30 @@ class Tracking:
     ) -> bool:
         """Move an object item to ``status`` if it is in one of ``expect`` (and, when
         ``read_set_key`` is given, still belongs to that read set)."""
+        return self._move(
+            pk, sk, status, expect, {"readSetKey": read_set_key}, reason=reason, extra=extra, clear_reason=clear_reason
+        )
+
+    def _move(
+        self,
+        pk: str,
+        sk: str,
+        status: str,
+        expect: Sequence[str],
+        must_equal: Mapping[str, Any],
+        *,
+        reason: str | None,
+        extra: Mapping[str, Any] | None,
+        clear_reason: bool,
+    ) -> bool:
+        """The one conditional status transition: from ``expect``, with ``must_equal``
+        attributes (None = not checked) still as the caller saw them."""
         allowed, values = _in(expect, "e")
         condition = f"#status IN {allowed}"
-        if read_set_key is not None:
-            condition += " AND #readSetKey = :rsk"
-            values[":rsk"] = read_set_key
+        for index, (name, value) in enumerate(must_equal.items()):
+            if value is not None:
+                condition += f" AND #{name} = :m{index}"
+                values[f":m{index}"] = value
         fields: dict[str, Any] = {"status": status, "updatedAt": iso(), **(extra or {})}
         if reason is not None:
             fields["reason"] = reason
@@ -582,24 +601,16 @@ class Tracking:
     ) -> bool:
         """Move a read set to ``status`` if it is in ``expect`` (and held by ``batch_id`` /
         imported by ``job_id`` when given)."""
-        allowed, values = _in(expect, "e")
-        condition = f"#status IN {allowed}"
-        if batch_id is not None:
-            condition += " AND #batchId = :batch"
-            values[":batch"] = batch_id
-        if job_id is not None:
-            condition += " AND #importJobId = :job"
-            values[":job"] = job_id
-        fields: dict[str, Any] = {"status": status, "updatedAt": iso(), **(extra or {})}
-        if reason is not None:
-            fields["reason"] = reason
-        elif clear_reason:
-            fields["reason"] = None
-        try:
-            self.table.update(pk, READSET_SK, set=fields, condition=condition, values=values)
-        except ConditionFailed:
-            return False
-        return True
+        return self._move(
+            pk,
+            READSET_SK,
+            status,
+            expect,
+            {"batchId": batch_id, "importJobId": job_id},
+            reason=reason,
+            extra=extra,
+            clear_reason=clear_reason,
+        )
 
     def redrive(self, pk: str) -> bool:
         """FAILED / ORPHANED -> QUEUED with ``attempt`` + 1 (a new import); its files go back

@@ -144,3 +144,22 @@ def allow_logs_service(key: kms.IKey | None, scope: Construct) -> None:
                 },
             )
         )
+
+
+def omics_service_role(scope: Construct, id: str, *, description: str) -> iam.Role:
+    """A role only HealthOmics can assume, and only on behalf of this account (confused deputy)."""
+    from aws_cdk import Stack
+
+    stack = Stack.of(scope)
+    return iam.Role(
+        scope,
+        id,
+        description=description,
+        assumed_by=iam.ServicePrincipal(
+            "omics.amazonaws.com",
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:*"},
+            },
+        ),
+    )

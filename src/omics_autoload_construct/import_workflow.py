@@ -116,7 +116,9 @@ class ImportWorkflow(Construct):
         if problem:
             raise ValueError(problem)
         stack = Stack.of(self)
-        self.import_role = _omics_service_role(self, "ImportRole")
+        self.import_role = _defaults.omics_service_role(
+            self, "ImportRole", description="omics-autoload: HealthOmics reads the source files of read set imports"
+        )
         _functions.grant_read_objects(self.import_role, bucket, key_prefix)
         _functions.acknowledge_object_wildcard(self.import_role, bucket, key_prefix)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
@@ -425,20 +427,3 @@ class ImportWorkflow(Construct):
             .otherwise(wait.next(finalize))
         )
         return acquire.next(start).next(has_job)
-
-
-def _omics_service_role(scope: Construct, id: str) -> iam.Role:
-    """A role only HealthOmics can assume, and only on behalf of this account."""
-    stack = Stack.of(scope)
-    return iam.Role(
-        scope,
-        id,
-        description="omics-autoload: HealthOmics reads the source files of read set imports",
-        assumed_by=iam.ServicePrincipal(
-            "omics.amazonaws.com",
-            conditions={
-                "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:*"},
-            },
-        ),
-    )

@@ -58,7 +58,6 @@ from aws_cdk import (
     Duration,
     Fn,
     RemovalPolicy,
-    Stack,
     Token,
 )
 from aws_cdk import aws_iam as iam
@@ -243,7 +242,6 @@ class ReferenceGenome(Construct):
             raise ValueError("invalid ReferenceGenome props:\n- " + "\n- ".join(problems))
         assert name is not None
         destroy = removal_policy == RemovalPolicy.DESTROY
-        stack = Stack.of(self)
 
         self.reference_store = reference_store or ReferenceStore(
             self, "ReferenceStore", encryption_key=encryption_key, removal_policy=removal_policy
@@ -253,17 +251,8 @@ class ReferenceGenome(Construct):
         self.source_uri = f"s3://{fasta_bucket.bucket_name}/{fasta_key}"
 
         # The role HealthOmics assumes to read the FASTA: that object, nothing else.
-        self.import_role = iam.Role(
-            self,
-            "ImportRole",
-            description="HealthOmics reads the reference FASTA with this role",
-            assumed_by=iam.ServicePrincipal(
-                "omics.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:*"},
-                },
-            ),
+        self.import_role = _defaults.omics_service_role(
+            self, "ImportRole", description="HealthOmics reads the reference FASTA with this role"
         )
         self.import_role.add_to_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[fasta_bucket.arn_for_objects(fasta_key)])

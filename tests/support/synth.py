@@ -29,13 +29,16 @@ def example_outdir() -> Path:
     reads it to show each finding, so the error is swallowed here.
     """
     outdir = Path(tempfile.mkdtemp(prefix="omics-example-"))
-    app = _example_module().build_app(outdir=str(outdir))
+    _synth_keeping_the_report(_example_module().build_app(outdir=str(outdir)))
+    return outdir
+
+
+def _synth_keeping_the_report(app: Any) -> None:
     try:
         app.synth()
     except RuntimeError as error:
         if "ValidationFailed" not in str(error):
             raise
-    return outdir
 
 
 def example_template() -> dict[str, Any]:
@@ -171,11 +174,7 @@ def maximal_outdir() -> Path:
         log_identifiers=True,
         post_import_action=PostImportAction.TAG,
     )
-    try:
-        app.synth()
-    except RuntimeError as error:
-        if "ValidationFailed" not in str(error):
-            raise
+    _synth_keeping_the_report(app)
     return outdir
 
 
