@@ -24,15 +24,10 @@ class Count:
     pages: int
 
 
-def count(
-    table: tracking.Table,
-    status: str,
-    *,
-    kind: str | None = None,
-    updated_before: str | None = None,
-    max_pages: int | None = 50,
-) -> Count:
-    """Items of ``status`` (and ``kind``; last updated before ``updated_before``)."""
+def status_query(
+    table: tracking.Table, status: str, *, kind: str | None = None, updated_before: str | None = None
+) -> dict[str, Any]:
+    """Query arguments for the items of ``status`` (and ``kind``; updated before a time)."""
     names = {"#status": "status"}
     values: dict[str, Any] = {":status": status}
     condition = "#status = :status"
@@ -44,7 +39,6 @@ def count(
         "TableName": table.name,
         "IndexName": tracking.STATUS_INDEX,
         "KeyConditionExpression": condition,
-        "Select": "COUNT",
     }
     if kind is not None:
         kwargs["FilterExpression"] = "#kind = :kind"
@@ -52,6 +46,20 @@ def count(
         values[":kind"] = kind
     kwargs["ExpressionAttributeNames"] = names
     kwargs["ExpressionAttributeValues"] = tracking.serialize(values)
+    return kwargs
+
+
+def count(
+    table: tracking.Table,
+    status: str,
+    *,
+    kind: str | None = None,
+    updated_before: str | None = None,
+    max_pages: int | None = 50,
+) -> Count:
+    """Items of ``status`` (and ``kind``; last updated before ``updated_before``)."""
+    kwargs = status_query(table, status, kind=kind, updated_before=updated_before)
+    kwargs["Select"] = "COUNT"
     total = pages = 0
     while True:
         response = table.client.query(**kwargs)

@@ -366,22 +366,8 @@ def _objects(
     newest_first: bool = False,
     limit: int = 0,
 ) -> list[dict[str, Any]]:
-    names = {"#status": "status", "#kind": "kind"}
-    values: dict[str, Any] = {":status": status, ":kind": tracking.KIND_OBJECT}
-    condition = "#status = :status"
-    if updated_before is not None:
-        condition += " AND #updatedAt < :before"
-        names["#updatedAt"] = "updatedAt"
-        values[":before"] = updated_before
-    kwargs: dict[str, Any] = {
-        "TableName": table.name,
-        "IndexName": tracking.STATUS_INDEX,
-        "KeyConditionExpression": condition,
-        "FilterExpression": "#kind = :kind",
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": tracking.serialize(values),
-        "ScanIndexForward": not newest_first,
-    }
+    kwargs = census.status_query(table, status, kind=tracking.KIND_OBJECT, updated_before=updated_before)
+    kwargs["ScanIndexForward"] = not newest_first
     found: list[dict[str, Any]] = []
     while True:
         response = table.client.query(**kwargs)
