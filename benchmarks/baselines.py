@@ -90,13 +90,20 @@ def fire_and_forget(files: int, files_per_read_set: int) -> dict[str, Any]:
         lambda_ms=lambda_ms,
         transitions=0,
         omics_calls=jobs,
+        s3_put=lists,
         extra={"import_jobs": jobs, "failures_detected": "0 % (never checks)"},
     )
 
 
 def _result(
-    files: int, *, invocations: float, lambda_ms: float, transitions: float, omics_calls: float,
+    files: int,
+    *,
+    invocations: float,
+    lambda_ms: float,
+    transitions: float,
+    omics_calls: float,
     extra: dict[str, Any],
+    s3_put: float = 0.0,
 ) -> dict[str, Any]:
     money = prices.cost(
         lambda_invocations=invocations,
@@ -105,6 +112,7 @@ def _result(
         wru=0,
         rru=0,
         put_metric_data=0,
+        s3_put=s3_put,
     )
     return {
         "per_file": {
@@ -114,6 +122,7 @@ def _result(
             "wru": 0.0,
             "rru": 0.0,
             "put_metric_data": 0.0,
+            "s3_requests": s3_put / files,
             "lambda_ms": lambda_ms / files,
         },
         "cost_per_1000_files": {k: v / files * 1000 for k, v in money.items()},
@@ -121,8 +130,15 @@ def _result(
     }
 
 
-def under_burst(files: int, files_per_read_set: int, duration: float, *, concurrent_quota: int,
-                tps_quota: float, within_seconds: float) -> dict[str, Any]:
+def under_burst(
+    files: int,
+    files_per_read_set: int,
+    duration: float,
+    *,
+    concurrent_quota: int,
+    tps_quota: float,
+    within_seconds: float,
+) -> dict[str, Any]:
     """What each baseline does with a burst under the HealthOmics quotas (modelled)."""
     read_sets = files // files_per_read_set
     jobs_b = math.ceil(read_sets / SOURCES_PER_JOB)

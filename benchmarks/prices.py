@@ -18,6 +18,8 @@ STEP_FUNCTIONS_PER_TRANSITION = 0.025 / 1_000
 DYNAMODB_PER_WRU = 0.625 / 1_000_000
 DYNAMODB_PER_RRU = 0.125 / 1_000_000
 CLOUDWATCH_PER_PUT_METRIC_DATA = 0.01 / 1_000
+S3_PER_GET_REQUEST = 0.0004 / 1_000  # GET, HEAD and other read requests (S3 Standard)
+S3_PER_PUT_REQUEST = 0.005 / 1_000  # PUT, COPY, POST, LIST, tagging writes, DELETE is free
 
 # Lambda duration is not measurable offline: it is modelled, the same way for our
 # handlers and for the baselines, from what each invocation did (measured).
@@ -32,6 +34,8 @@ SOURCES = {
     "dynamodb": "https://aws.amazon.com/dynamodb/pricing/on-demand/ ($0.625 per 1M WRU, $0.125 per 1M RRU, "
     "since 2024-11-01)",
     "cloudwatch": "https://aws.amazon.com/cloudwatch/pricing/ (PutMetricData $0.01 per 1,000 requests)",
+    "s3": "https://aws.amazon.com/s3/pricing/ (S3 Standard: GET-class $0.0004, PUT-class $0.005 per 1,000 "
+    "requests; the handlers' own requests only)",
     "healthomics": "https://aws.amazon.com/healthomics/pricing/ (API calls and import jobs are not charged; "
     "storage is, the same for every design)",
     "eventbridge": "AWS service events (aws.omics) and scheduled rules: no charge",
@@ -51,6 +55,8 @@ def cost(
     wru: float,
     rru: float,
     put_metric_data: float,
+    s3_get: float = 0.0,
+    s3_put: float = 0.0,
 ) -> dict[str, float]:
     """Dollars per component and in total."""
     parts = {
@@ -60,6 +66,7 @@ def cost(
         "dynamodb_writes": wru * DYNAMODB_PER_WRU,
         "dynamodb_reads": rru * DYNAMODB_PER_RRU,
         "cloudwatch_metrics": put_metric_data * CLOUDWATCH_PER_PUT_METRIC_DATA,
+        "s3_requests": s3_get * S3_PER_GET_REQUEST + s3_put * S3_PER_PUT_REQUEST,
     }
     parts["total"] = sum(parts.values())
     return parts
@@ -75,6 +82,8 @@ def describe() -> dict[str, Any]:
         "dynamodb_per_wru": DYNAMODB_PER_WRU,
         "dynamodb_per_rru": DYNAMODB_PER_RRU,
         "cloudwatch_per_put_metric_data": CLOUDWATCH_PER_PUT_METRIC_DATA,
+        "s3_per_get_request": S3_PER_GET_REQUEST,
+        "s3_per_put_request": S3_PER_PUT_REQUEST,
         "lambda_duration_model": {
             "memory_gb": LAMBDA_MEMORY_GB,
             "base_ms": LAMBDA_BASE_MS,

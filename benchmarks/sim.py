@@ -24,16 +24,21 @@ runs import jobs on its simulated clock. What this module adds:
   HealthOmics calls, throttles and peak rates, PutMetricData requests, and state
   transitions from the executions' histories (``*StateEntered`` events plus retries,
   which Step Functions bills as transitions too).
-* Three moto speed-ups that change no answer: queries read only the candidate items
-  (the ``by-status`` index is kept as sorted keys per status, updated on every write;
-  table queries read their partition), and TransactWriteItems backs up only the items it
-  touches instead of deep-copying the whole table (moto's rollback also replaced the
-  table object, which left open stream iterators reading a stale shard).
+* moto speed-ups that change no answer (``BENCH_VERIFY_QUERIES=1`` checks the first two
+  against moto's own code on every call): queries read only the candidate items (the
+  ``by-status`` index is kept as sorted keys per status, updated on every write; table
+  queries read their partition); DynamoDB data-plane responses are dumped as the JSON they
+  already are instead of walking the output shape; each UpdateExpression text is parsed
+  once; TransactWriteItems backs up only the items it touches instead of deep-copying the
+  whole table (and rolls their stream records back with them).
+
+Where the harness offers no hook, this module reaches into it and into moto: the
+harness's ``_DDB_WRITE_LOCK``, ``_in_flight`` and ``_create_state_machine``; the double's
+``_timeline``; moto's retrier sleep, Wait states, callback endpoints, Table.query and
+TransactWriteItems.
 """
 
 from __future__ import annotations
-
-from benchmarks import _paths  # noqa: F401  (sys.path and environment first)
 
 import bisect
 import contextlib
@@ -354,19 +359,41 @@ class SimPipeline(harness.Pipeline):
             candidates = getattr(_tl, "candidates", None)
             return candidates if candidates is not None else original_all_items(table)
 
-        def query(table: Any, hash_key: Any, range_comparison: Any, range_objs: Any, limit: Any,
-                  exclusive_start_key: Any, scan_index_forward: bool, projection_expressions: Any,
-                  index_name: str | None = None, consistent_read: bool = False, filter_expression: Any = None,
-                  **kwargs: Any) -> Any:
+        def query(
+            table: Any,
+            hash_key: Any,
+            range_comparison: Any,
+            range_objs: Any,
+            limit: Any,
+            exclusive_start_key: Any,
+            scan_index_forward: bool,
+            projection_expressions: Any,
+            index_name: str | None = None,
+            consistent_read: bool = False,
+            filter_expression: Any = None,
+            **kwargs: Any,
+        ) -> Any:
             return _fast_query(
-                index, original_query, table, hash_key, range_comparison, range_objs, limit,
-                exclusive_start_key, scan_index_forward, projection_expressions, index_name,
-                consistent_read, filter_expression, kwargs,
+                index,
+                original_query,
+                table,
+                hash_key,
+                range_comparison,
+                range_objs,
+                limit,
+                exclusive_start_key,
+                scan_index_forward,
+                projection_expressions,
+                index_name,
+                consistent_read,
+                filter_expression,
+                kwargs,
             )
 
         stack.enter_context(mock.patch.object(Table, "all_items", all_items))
         stack.enter_context(mock.patch.object(Table, "query", query))
         stack.enter_context(_fast_json_responses())
+        stack.enter_context(_cached_update_expressions())
 
     # ------------------------------------------------------------------ metering hooks
 
@@ -495,6 +522,7 @@ class SimPipeline(harness.Pipeline):
             moment = time.monotonic()
             spent[phase] += moment - since
             return moment
+
         try:
             while True:
                 steps += 1
@@ -513,8 +541,8 @@ class SimPipeline(harness.Pipeline):
                 self.settle()
                 mark = lap("settle", mark)
                 now = self.vt.now()
-                wanted = [r for r in self.stream_records() if harness.matches_filter(tracking.STARTER_FILTER_PATTERN, r)]
-                pending.extend((now, r) for r in wanted)
+                pattern = tracking.STARTER_FILTER_PATTERN
+                pending.extend((now, r) for r in self.stream_records() if harness.matches_filter(pattern, r))
                 while pending and (len(pending) >= BATCH_SIZE or now >= pending[0][0] + BATCH_WINDOW_SECONDS):
                     chunk, pending = pending[:BATCH_SIZE], pending[BATCH_SIZE:]
                     result = self.invoke("starter", {"Records": [r for _, r in chunk]})
@@ -523,9 +551,7 @@ class SimPipeline(harness.Pipeline):
                         raise AssertionError(f"starter reported failures: {result}")
                     self.settle()
                     more = self.stream_records()
-                    pending.extend(
-                        (now, r) for r in more if harness.matches_filter(tracking.STARTER_FILTER_PATTERN, r)
-                    )
+                    pending.extend((now, r) for r in more if harness.matches_filter(tracking.STARTER_FILTER_PATTERN, r))
                 mark = lap("stream", mark)
                 idle = (
                     position >= len(uploads)
@@ -684,7 +710,8 @@ class _DynamoDBMeter:
         if operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"):
             code = (parsed or {}).get("Error", {}).get("Code", "")
             billed = ok or code in ("ConditionalCheckFailedException", "TransactionCanceledException")
-            for (table, key, multiplier), old in zip(self._writes(operation, params), context["bench_old"], strict=True):
+            writes = self._writes(operation, params)
+            for (table, key, multiplier), old in zip(writes, context["bench_old"], strict=True):
                 old_size = ddb_capacity.item_size(old)
                 if not ok:
                     if billed:
@@ -754,8 +781,18 @@ def _fast_query(
         _tl.candidates = candidates
         try:
             return original(
-                table, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
-                scan_index_forward, None, index_name, consistent_read, None, **kwargs,
+                table,
+                hash_key,
+                range_comparison,
+                range_objs,
+                limit,
+                exclusive_start_key,
+                scan_index_forward,
+                None,
+                index_name,
+                consistent_read,
+                None,
+                **kwargs,
             )
         finally:
             _tl.candidates = None
@@ -767,8 +804,9 @@ def _fast_query(
         values = list(partition.values()) if table.range_key_attr else [partition]
         results, scanned, last = run(values)
     else:
-        results, scanned, last = _index_window(index, table, hash_key, limit, exclusive_start_key,
-                                               scan_index_forward, run)
+        results, scanned, last = _index_window(
+            index, table, hash_key, limit, exclusive_start_key, scan_index_forward, run
+        )
     if VERIFY_QUERIES and fast:
         slow = run(None)
         mine = ([(r.hash_key, r.range_key) for r in results], scanned, last)
@@ -824,9 +862,33 @@ def _index_window(
         return results, scanned, last
 
 
+@contextlib.contextmanager
+def _cached_update_expressions() -> Iterator[None]:
+    """Parse each UpdateExpression text once: moto's validator deep-copies the tree it is
+    given before touching it, so the parsed tree can be shared."""
+    import functools
+
+    from moto.dynamodb import models
+
+    original = models.UpdateExpressionParser.make
+    cached = functools.lru_cache(maxsize=4096)(original)
+    with mock.patch.object(models.UpdateExpressionParser, "make", staticmethod(cached)):
+        yield
+
+
 _FAST_JSON_OPERATIONS = {
-    "dynamodb": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
-                 "BatchWriteItem", "TransactWriteItems", "TransactGetItems"},
+    "dynamodb": {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "TransactGetItems",
+    },
     "dynamodbstreams": {"GetRecords", "GetShardIterator"},
 }
 
@@ -896,7 +958,6 @@ def _transact_write_items(index: StatusIndex) -> Callable[..., None]:
         TransactWriteSingleOpException,
     )
     from moto.dynamodb.models.dynamo_type import DynamoType
-
 
     def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
         with harness._DDB_WRITE_LOCK:
@@ -976,22 +1037,37 @@ def _transact_write_items(index: StatusIndex) -> Callable[..., None]:
                                 original_item = current.to_json()["Attributes"]
                             raise ConditionalCheckFailed(item=original_item)
                     if op_type == "Put":
-                        backend.put_item(table_name, op["Item"], condition_expression=condition_expression,
-                                         expression_attribute_names=names, expression_attribute_values=values)
+                        backend.put_item(
+                            table_name,
+                            op["Item"],
+                            condition_expression=condition_expression,
+                            expression_attribute_names=names,
+                            expression_attribute_values=values,
+                        )
                     elif op_type == "Delete":
-                        backend.delete_item(table_name, key, condition_expression=condition_expression,
-                                            expression_attribute_names=names, expression_attribute_values=values)
+                        backend.delete_item(
+                            table_name,
+                            key,
+                            condition_expression=condition_expression,
+                            expression_attribute_names=names,
+                            expression_attribute_values=values,
+                        )
                     elif op_type == "Update":
-                        backend.update_item(table_name, key, update_expression=op["UpdateExpression"],
-                                            condition_expression=condition_expression,
-                                            expression_attribute_names=names, expression_attribute_values=values)
+                        backend.update_item(
+                            table_name,
+                            key,
+                            update_expression=op["UpdateExpression"],
+                            condition_expression=condition_expression,
+                            expression_attribute_names=names,
+                            expression_attribute_values=values,
+                        )
                     errors.append((None, None, None))
                 except (MultipleTransactionsException, MockValidationException):
                     rollback()
                     raise
                 except ConditionalCheckFailed as error:
                     errors.append(("ConditionalCheckFailed", str(error.message), original_item))
-                except Exception as error:  # noqa: BLE001 - as moto: every error cancels the transaction
+                except Exception as error:  # as moto: every error cancels the transaction
                     errors.append((type(error).__name__, str(error), original_item))
             if any(code is not None for code, _, _ in errors):
                 rollback()
@@ -1005,10 +1081,10 @@ def _transact_write_items(index: StatusIndex) -> Callable[..., None]:
 
 def paired_fastq_keys(files: int, prefix: str = "runs/bench") -> list[str]:
     """``files`` Illumina FASTQ names, R1 and R2 of each sample next to each other."""
+    if files <= 0:
+        return []
     samples = max(1, files // 2)
-    keys = [
-        f"{prefix}/S{n:05d}_S{n % 96 + 1}_L001_R{read}_001.fastq.gz" for n in range(samples) for read in (1, 2)
-    ]
+    keys = [f"{prefix}/S{n:05d}_S{n % 96 + 1}_L001_R{read}_001.fastq.gz" for n in range(samples) for read in (1, 2)]
     return keys[:files] if files > 1 else keys[:1]
 
 

@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-from benchmarks import _paths  # noqa: F401
-
 import io
 import json
 import os
@@ -28,6 +26,8 @@ import time
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from benchmarks import _paths
 
 REPO = _paths.REPO
 RUNTIME_PACKAGE = "omics_autoload_runtime"
@@ -60,8 +60,9 @@ def _synth_once(with_construct: bool) -> float:
         )
         elapsed = time.perf_counter() - started
         if done.returncode != 0:
-            raise RuntimeError(f"synth failed ({'with' if with_construct else 'without'} the construct):\n"
-                               f"{done.stderr[-2000:]}")
+            raise RuntimeError(
+                f"synth failed ({'with' if with_construct else 'without'} the construct):\n{done.stderr[-2000:]}"
+            )
         return elapsed
 
 
@@ -105,7 +106,7 @@ def _importtime(asset_dir: Path, module: str) -> tuple[float, float, list[str]]:
             continue
         if not seen_boto3 or not line.startswith("import time:") or "self [us]" in line:
             continue
-        self_us, _, name = (part.strip() for part in line[len("import time:"):].split("|"))
+        self_us, _, name = (part.strip() for part in line[len("import time:") :].split("|"))
         name_root = name.strip().split(".")[0]
         beyond += int(self_us) / 1000
         if name_root == RUNTIME_PACKAGE:
