@@ -73,6 +73,7 @@ class Completion:
         self.context = context
         self.tracking = Tracking(cfg.table_name)
         self.stats: dict[str, int] = {}
+        self._running_batches: dict[str, bool] = {}
 
     def _bump(self, name: str, amount: int = 1) -> None:
         self.stats[name] = self.stats.get(name, 0) + amount
@@ -334,6 +335,12 @@ class Completion:
                 self._bump("released")
 
     def _running(self, batch_id: str) -> bool:
+        """Asked once per batch and sweep: a batch holds up to 100 read sets."""
+        if batch_id not in self._running_batches:
+            self._running_batches[batch_id] = self._describe_running(batch_id)
+        return self._running_batches[batch_id]
+
+    def _describe_running(self, batch_id: str) -> bool:
         arn = self.cfg.state_machine_arn
         if not arn:
             return True  # cannot tell: leave it alone

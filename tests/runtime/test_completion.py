@@ -172,3 +172,19 @@ def test_stuck_read_sets_are_put_back_on_the_stream(pipe):
     records = [r for r in pipe.stream_records() if r["eventName"] == "MODIFY"]
     images = [tracking.deserialize(r["dynamodb"]["NewImage"]) for r in records]
     assert sorted(i["status"] for i in images) == [tracking.QUEUED, tracking.QUEUED]
+
+
+def test_the_sweep_asks_step_functions_once_per_batch_not_once_per_read_set(pipe):
+    keys = [f"r/s{index}.ubam" for index in range(5)]
+    pipe.upload(keys)
+    pipe.stream_records()
+    tr = tracking.Tracking(TABLE)
+    for read_set in pipe.items(tracking.KIND_READSET):
+        assert tr.claim_for_batch(read_set["pk"], 0, "b-shared")[0]
+    asked = []
+    original = pipe.fake_sfn.describe_execution
+    pipe.fake_sfn.describe_execution = lambda executionArn: asked.append(executionArn) or original(executionArn)
+    pipe.double.advance(tracking.STALE_CLAIM_SECONDS + 1)
+    stats = pipe.sweep()["sweep"]
+    assert stats["released"] == 5
+    assert len(asked) == 1
