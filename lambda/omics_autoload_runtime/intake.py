@@ -396,30 +396,23 @@ class Intake:
 
     def _reject(self, item: Mapping[str, Any], reason: str) -> str:
         """A sequence file HealthOmics would refuse as it is: FAILED now, with the reason."""
-        moved = self.tracking.set_object(
-            item["pk"],
-            item["sk"],
-            tracking.FAILED,
-            expect=(tracking.WAITING_FOR_MATE, tracking.QUEUED),
-            reason=reason,
-        )
-        if moved:
-            self.metrics.count("FilesFailed", dimensions={**self.dimensions, "FileType": str(item.get("fileType"))})
-            self._log(item["uri"], tracking.FAILED, reason)
-        return tracking.FAILED
+        return self._settle(item, tracking.FAILED, reason)
 
     def _conflict(self, item: Mapping[str, Any], reason: str) -> str:
+        return self._settle(item, tracking.SKIPPED, reason)
+
+    def _settle(self, item: Mapping[str, Any], status: str, reason: str) -> str:
+        """End an object already recorded as waiting or queued, before it joins a read set."""
         moved = self.tracking.set_object(
-            item["pk"],
-            item["sk"],
-            tracking.SKIPPED,
-            expect=(tracking.WAITING_FOR_MATE, tracking.QUEUED),
-            reason=reason,
+            item["pk"], item["sk"], status, expect=(tracking.WAITING_FOR_MATE, tracking.QUEUED), reason=reason
         )
-        if moved:
+        if moved and status == tracking.FAILED:
+            self.metrics.count("FilesFailed", dimensions={**self.dimensions, "FileType": str(item.get("fileType"))})
+        elif moved:
             self.metrics.count("FilesSkipped", dimensions={**self.dimensions, "Reason": skip_category(reason)})
-            self._log(item["uri"], tracking.SKIPPED, reason)
-        return tracking.SKIPPED
+        if moved:
+            self._log(item["uri"], status, reason)
+        return status
 
     def _log(self, uri: str, status: str, reason: str | None) -> None:
         event = {tracking.SKIPPED: FILE_SKIPPED, tracking.FAILED: FILE_FAILED}.get(status, FILE_RECEIVED)
