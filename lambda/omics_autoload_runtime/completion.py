@@ -44,6 +44,7 @@ LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 IMPORT_JOB_EVENT = "Read Set Import Job Status Change"
+NEVER_STARTED = "NEVER_STARTED"
 MAX_GETS_PER_SECOND = 4.0
 MAX_POLLS_PER_SWEEP = 100
 MAX_FIXES_PER_SWEEP = 200
@@ -73,7 +74,7 @@ class Completion:
         self.context = context
         self.tracking = Tracking(cfg.table_name)
         self.stats: dict[str, int] = {}
-        self._running_batches: dict[str, bool] = {}
+        self._execution_states: dict[str, str] = {}
 
     def _bump(self, name: str, amount: int = 1) -> None:
         self.stats[name] = self.stats.get(name, 0) + amount
@@ -328,28 +329,53 @@ class Completion:
             if fixed >= MAX_FIXES_PER_SWEEP or not self._time_left():
                 return
             batch_id = read_set.get("batchId")
-            if batch_id and self._running(batch_id):
+            if not batch_id:
                 continue
-            if batch_id and self.tracking.release_claim(read_set["pk"], batch_id):
+            state = self._execution_state(batch_id)
+            if state == "RUNNING":
+                continue
+            if state == NEVER_STARTED:
+                if self.tracking.release_claim(read_set["pk"], batch_id):
+                    fixed += 1
+                    self._bump("released")
+                continue
+            # The workflow ran and ended without taking this read set further. Starting it
+            # again under the same name is impossible, and under a new one could import a
+            # job's sources twice: record it, a person decides (redrive makes a new attempt).
+            reason = (
+                f"its import workflow {batch_id} ended ({state}) before importing it"
+                " (stopped by hand, or its failure could not be recorded);"
+                " check the execution, then run `omics-autoload redrive`"
+            )
+            if self.tracking.set_read_set(
+                read_set["pk"], tracking.FAILED, expect=(tracking.STARTING,), batch_id=batch_id, reason=reason
+            ):
+                self.tracking.set_objects_of(
+                    read_set, tracking.FAILED, expect=tracking.OPEN_OBJECT_STATUSES, reason=reason
+                )
                 fixed += 1
-                self._bump("released")
+                self._bump("abandoned")
 
     def _running(self, batch_id: str) -> bool:
-        """Asked once per batch and sweep: a batch holds up to 100 read sets."""
-        if batch_id not in self._running_batches:
-            self._running_batches[batch_id] = self._describe_running(batch_id)
-        return self._running_batches[batch_id]
+        return self._execution_state(batch_id) == "RUNNING"
 
-    def _describe_running(self, batch_id: str) -> bool:
+    def _execution_state(self, batch_id: str) -> str:
+        """RUNNING, an ended status, or NEVER_STARTED; asked once per batch and sweep."""
+        if batch_id not in self._execution_states:
+            self._execution_states[batch_id] = self._describe(batch_id)
+        return self._execution_states[batch_id]
+
+    def _describe(self, batch_id: str) -> str:
         arn = self.cfg.state_machine_arn
         if not arn:
-            return True  # cannot tell: leave it alone
+            return "RUNNING"  # cannot tell: leave it alone
         execution = arn.replace(":stateMachine:", ":execution:", 1) + ":" + batch_id
         try:
             response = aws.client("stepfunctions").describe_execution(executionArn=execution)
         except ClientError as error:
-            return error.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist"
-        return response.get("status") == "RUNNING"
+            code = error.response.get("Error", {}).get("Code")
+            return NEVER_STARTED if code == "ExecutionDoesNotExist" else "RUNNING"
+        return str(response.get("status") or "RUNNING")
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:

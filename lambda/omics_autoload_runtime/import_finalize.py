@@ -33,7 +33,7 @@ LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 _OPEN_READ_SET = (tracking.QUEUED, tracking.STARTING, tracking.IMPORTING)
-_OPEN_OBJECT = (tracking.QUEUED, tracking.WAITING_FOR_MATE, tracking.IMPORTING)
+_OPEN_OBJECT = tracking.OPEN_OBJECT_STATUSES
 
 
 def _source_index(job: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

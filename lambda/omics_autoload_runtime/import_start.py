@@ -251,6 +251,11 @@ class ImportStart:
                 continue
             ready.append((item, outcome))
         ready.extend(self._already(submitted_before))
+        # The batch's own order, however a crashed attempt left the statuses: a retry sends
+        # the same sources in the same order (same clientToken, same job), so each recorded
+        # sourceIndex still points at its own source of the job.
+        position = {key: index for index, key in enumerate(keys)}
+        ready.sort(key=lambda pair: position[pair[0]["pk"]])
         if not ready:
             return {"batchId": batch_id, "jobId": None, "readSetKeys": []}
         job_id, ready = self._start(batch_id, ready)

@@ -57,11 +57,17 @@ _IDENTIFYING = re.compile(
 )
 
 
+# AWS validation messages quote the value BEFORE its field ("Value 'SUBJ-1...' at
+# 'sources.1.member.subjectId' failed to satisfy constraint ..."): redact every such value.
+_VALIDATION_VALUE = re.compile(r"\bValue (?:'.*?'|\".*?\") at (?=['\"])", re.S)
+
+
 def redact(text: str | None) -> str | None:
-    """``text`` with the values quoted after identifying field names replaced."""
+    """``text`` with the values quoted after identifying field names (or quoted by an AWS
+    validation message) replaced."""
     if not text:
         return text
-    return _IDENTIFYING.sub(r"\1 <redacted>", text)
+    return _IDENTIFYING.sub(r"\1 <redacted>", _VALIDATION_VALUE.sub("Value <redacted> at ", text))
 
 
 def log_outcome(

@@ -28,7 +28,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, config, tracking
+from . import aws, config, rate_limit, tracking
 from .outcomes import POST_IMPORT, log_outcome
 from .tracking import ConditionFailed
 
@@ -168,6 +168,10 @@ class PostImport:
         return outcome
 
     def _read_set_status(self, read_set_id: str) -> tuple[str, str]:
+        # Finalize calls this once per imported read set (up to 100 back to back): take a
+        # token of the shared client-side limit first, or leave it to the sweep.
+        if not rate_limit.try_take("GetReadSetMetadata"):
+            return "UNKNOWN", "GetReadSetMetadata skipped (client-side rate limit); will try again"
         try:
             found = aws.client("omics").get_read_set_metadata(
                 id=read_set_id, sequenceStoreId=self.cfg.sequence_store_id

@@ -188,3 +188,19 @@ def test_the_sweep_asks_step_functions_once_per_batch_not_once_per_read_set(pipe
     stats = pipe.sweep()["sweep"]
     assert stats["released"] == 5
     assert len(asked) == 1
+
+
+def test_a_read_set_whose_workflow_ended_without_it_is_failed_not_restarted_forever(pipe):
+    pipe.upload(["r/ended.ubam"])
+    pipe.stream_records()
+    tr = tracking.Tracking(TABLE)
+    (read_set,) = pipe.items(tracking.KIND_READSET)
+    assert tr.claim_for_batch(read_set["pk"], 0, "b-ended")[0]
+    pipe.fake_sfn.started.append({"name": "b-ended", "input": "{}"})  # it ran and ended
+    pipe.double.advance(tracking.STALE_CLAIM_SECONDS + 1)
+    stats = pipe.sweep()["sweep"]
+    assert stats.get("abandoned") == 1 and "released" not in stats
+    (read_set,) = pipe.items(tracking.KIND_READSET)
+    item = pipe.objects()["r/ended.ubam"]
+    assert read_set["status"] == item["status"] == tracking.FAILED
+    assert "b-ended" in item["reason"] and "redrive" in item["reason"]

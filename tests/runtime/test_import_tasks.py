@@ -77,6 +77,29 @@ def test_start_after_a_crash_before_recording_reuses_the_job(pipe, monkeypatch):
     assert pipe.double.import_jobs_started("readSet") == 1 and out["jobId"]
 
 
+def test_a_retry_after_a_crash_half_way_through_recording_keeps_each_source_index(pipe, monkeypatch):
+    batch = one_batch(pipe, ["r/a.ubam", "r/b.ubam", "r/c.ubam"])
+    original = tracking.Tracking.set_objects_of
+    calls = []
+
+    def crash_after_the_first(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("crash")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(tracking.Tracking, "set_objects_of", crash_after_the_first)
+    with pytest.raises(OSError):
+        pipe.invoke("import_start", batch)
+    monkeypatch.undo()
+    out = pipe.invoke("import_start", batch)
+    assert pipe.double.import_jobs_started("readSet") == 1
+    job = pipe.double.client.get_read_set_import_job(id=out["jobId"], sequenceStoreId=pipe.store_id)
+    sources = [source["sourceFiles"]["source1"] for source in job["sources"]]
+    for read_set in pipe.items(tracking.KIND_READSET):
+        assert sources[read_set["sourceIndex"]] == read_set["source1"], read_set["pk"]
+
+
 @pytest.mark.parametrize(
     ("setting", "error"),
     [({"throttle_fraction": 1.0}, "OmicsThrottled"), ({"max_concurrent_import_jobs": 0}, "OmicsQuotaExceeded")],
