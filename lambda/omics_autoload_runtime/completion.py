@@ -34,6 +34,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws, capacity, census, config, limits, rate_limit, tracking
+from .import_finalize import Finalize
+from .import_start import ImportNotFinished, OmicsThrottled, OmicsUnavailable
 from .import_wait import wake
 from .metrics import Metrics
 from .outcomes import FILE_ORPHANED, log_outcome, notifier_for
@@ -118,6 +120,7 @@ class Completion:
         self._poll_jobs()
         self._orphans()
         self._stuck()
+        self._abandoned_imports()
         self._post_import()
         self._gauges()
         for name, count in capacity.Capacity.from_config(self.cfg).reconcile(self._running).items():
@@ -355,6 +358,27 @@ class Completion:
                 )
                 fixed += 1
                 self._bump("abandoned")
+
+    def _abandoned_imports(self) -> None:
+        """IMPORTING read sets whose workflow ended without Finalize (stopped by hand):
+        record each file's outcome from the job itself, as Finalize would have."""
+        cutoff = tracking.iso(tracking.now() - self.cfg.stuck_after_seconds)
+        batches: dict[tuple[str, str], list[str]] = {}
+        for read_set in self.tracking.table.query_status(
+            tracking.IMPORTING, updated_before=cutoff, kind=tracking.KIND_READSET
+        ):
+            batch_id, job_id = read_set.get("batchId"), read_set.get("importJobId")
+            if batch_id and job_id:
+                batches.setdefault((str(batch_id), str(job_id)), []).append(read_set["pk"])
+        for (batch_id, job_id), keys in list(batches.items())[:MAX_POLLS_PER_SWEEP]:
+            if not self._time_left() or self._execution_state(batch_id) in ("RUNNING", NEVER_STARTED):
+                continue
+            try:
+                result = Finalize(self.cfg).finalize(batch_id, job_id, keys)
+            except (ImportNotFinished, OmicsThrottled, OmicsUnavailable) as error:
+                LOG.info("job %s of ended workflow %s: not finalized yet (%s)", job_id, batch_id, error)
+                continue
+            self._bump("finalized", int(result["imported"]) + int(result["failed"]))
 
     def _running(self, batch_id: str) -> bool:
         return self._execution_state(batch_id) == "RUNNING"

@@ -204,3 +204,15 @@ def test_a_read_set_whose_workflow_ended_without_it_is_failed_not_restarted_fore
     item = pipe.objects()["r/ended.ubam"]
     assert read_set["status"] == item["status"] == tracking.FAILED
     assert "b-ended" in item["reason"] and "redrive" in item["reason"]
+
+
+def test_files_of_a_workflow_stopped_by_hand_get_their_outcome_from_the_job(pipe):
+    job_id = parked_job(pipe, ["r/stopped.ubam"])
+    (read_set,) = pipe.items(tracking.KIND_READSET)
+    pipe.fake_sfn.started.append({"name": read_set["batchId"], "input": "{}"})  # it ran, then was stopped
+    pipe.double.advance(3700)  # the job finished; its event was lost and no Finalize ran
+    assert pipe.sweep()["sweep"].get("finalized") is None  # not stale yet: left to the workflow
+    pipe.double.advance(86400)
+    assert pipe.sweep()["sweep"]["finalized"] == 1
+    item = pipe.objects()["r/stopped.ubam"]
+    assert item["status"] == tracking.IMPORTED and item["importJobId"] == job_id
