@@ -22,7 +22,10 @@ def _unacknowledged(report):
 
 
 def test_maximal_configuration_passes_the_rule_packs():
-    assert _unacknowledged(maximal_validation_report()) == []
+    report = maximal_validation_report()
+    # A missing report reads as no plugin reports: make sure the three packs really ran.
+    assert {p["pluginName"] for p in report["pluginReports"]} == {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5"}
+    assert _unacknowledged(report) == []
 
 
 def test_eventbridge_mode_replaces_s3_notifications_and_filters_keys():
@@ -264,3 +267,76 @@ def test_the_one_encryption_key_encrypts_everything_the_construct_creates():
                 unencrypted.append(f"{kind} {logical_id}")
     assert unencrypted == []
     assert not [k for k in resources_of_type(template, "AWS::KMS::Key") if k.startswith("AutoLoad")]
+
+
+def _function_statements(template, fragment):
+    return [
+        statement
+        for logical_id, policy in resources_of_type(template, "AWS::IAM::Policy").items()
+        if fragment in logical_id
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement):
+    return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+
+
+def test_starter_may_describe_only_the_import_workflow_executions():
+    # The starter takes over a stale claim only when DescribeExecution says its batch's
+    # workflow no longer runs; without the grant every such batch fails until its DLQ.
+    template = maximal_template()
+    (statement,) = [s for s in _function_statements(template, "Starter") if "states:DescribeExecution" in _actions(s)]
+    resource = json.dumps(statement["Resource"])
+    assert ":execution:" in resource and "ImportWorkflowStateMachine" in resource
+    assert resource.endswith(':*"]]}')
+
+
+def test_the_sweep_may_also_delete_post_import_markers():
+    # With a post-import action, the sweep deletes the POST#<read set> item it resolved.
+    template = maximal_template()
+    deletes = [s for s in _function_statements(template, "CompletionFunction") if "dynamodb:DeleteItem" in _actions(s)]
+    keys = sorted(k for s in deletes for k in s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+    assert keys == ["POST#*", "SLOT#*", "SLOTQ"]
+    for fragment in ("FinalizeFunction", "StartFunction", "CapacityFunction"):
+        for s in _function_statements(template, fragment):
+            if "dynamodb:DeleteItem" in _actions(s):
+                assert "POST#*" not in json.dumps(s), fragment
+
+
+def test_only_the_start_function_reads_the_reference_parameter():
+    template = maximal_template()
+    readers = [
+        logical_id
+        for logical_id, policy in resources_of_type(template, "AWS::IAM::Policy").items()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(a.startswith("ssm:") for a in _actions(s))
+        and logical_id.startswith("AutoLoad")
+    ]
+    assert readers and all("StartFunction" in r for r in readers), readers
+
+
+def test_cloudwatch_may_use_the_key_of_the_alarm_topic_it_publishes_to():
+    # An alarm action publishing to an SSE-KMS topic fails (silently) unless the key
+    # policy lets CloudWatch use the customer-managed key.
+    template = maximal_template()
+    (topic,) = resources_of_type(template, "AWS::SNS::Topic").values()
+    key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    statements = template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+    (statement,) = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+
+def test_eventbridge_mode_turns_eventbridge_on_for_the_bucket_it_creates():
+    # Without it, S3 sends no Object Created events and nothing is ever imported.
+    from omics_autoload_construct import TriggerMode
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "EventBridgeBucket")
+    OmicsAutoLoad(stack, "AutoLoad", trigger_mode=TriggerMode.EVENTBRIDGE, dashboard=False)
+    template = app.synth().get_stack_by_name("EventBridgeBucket").template
+    (bucket_id,) = [k for k in resources_of_type(template, "AWS::S3::Bucket") if k.startswith("AutoLoadBucket")]
+    (notifications,) = resources_of_type(template, "Custom::S3BucketNotifications").values()
+    assert notifications["Properties"]["BucketName"] == {"Ref": bucket_id}
+    config = notifications["Properties"]["NotificationConfiguration"]
+    assert config == {"EventBridgeConfiguration": {}}

@@ -115,6 +115,10 @@ def log_group(
     retention: logs.RetentionDays,
     removal_policy: RemovalPolicy,
 ) -> logs.LogGroup:
+    # Every part that encrypts its logs must work alone too (Intake, Starter, ImportWorkflow):
+    # CloudWatch Logs refuses a key whose policy does not let it in. Identical statements
+    # added by several parts are merged when the key policy is synthesized.
+    allow_logs_service(encryption_key, scope)
     return logs.LogGroup(
         scope,
         id,

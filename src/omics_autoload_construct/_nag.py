@@ -6,6 +6,8 @@ run cdk-nag on their app see none of these findings; they see everything else.
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
@@ -34,6 +36,7 @@ def rendered(scope: IConstruct, value: str) -> str:
         if isinstance(node, dict) and "Fn::Join" in node:
             separator, parts = node["Fn::Join"]
             return str(separator).join(render(part) for part in parts)
-        raise ValueError(f"cannot render {node!r}")
+        # cdk-nag's own fallback for other intrinsics (Fn::Select, Fn::Split...): JSON.stringify.
+        return json.dumps(node, separators=(",", ":"), ensure_ascii=False)
 
     return render(Stack.of(scope).resolve(value))

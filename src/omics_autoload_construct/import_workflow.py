@@ -56,6 +56,8 @@ class PostImportAction(enum.Enum):
 TRANSIENT_ERRORS = ["OmicsThrottled", "OmicsUnavailable"]
 QUOTA_ERRORS = ["OmicsQuotaExceeded"]
 TERMINAL_JOB_STATUSES = ["COMPLETED", "COMPLETED_WITH_FAILURES", "FAILED", "CANCELLED"]
+# Partition keys of the post-import bookkeeping items (``omics_autoload_runtime.post_import``).
+POST_IMPORT_MARKER_KEYS = ["POST#*"]
 
 
 class ImportWorkflow(Construct):
@@ -128,6 +130,8 @@ class ImportWorkflow(Construct):
             "IMPORT_ROLE_ARN": self.import_role.role_arn,
             "POST_IMPORT_ACTION": post_import_action.value,
             "MAX_CONCURRENT_IMPORT_JOBS": str(max_concurrent_import_jobs),
+            # The namespace PutMetricData is granted for below.
+            "METRICS_NAMESPACE": metrics_namespace,
         }
         state_machine_name = Names.unique_resource_name(self, max_length=80, separator="-")
         state_machine_arn = stack.format_arn(
@@ -222,6 +226,15 @@ class ImportWorkflow(Construct):
         # Finalize acts on imported objects; the sweep retries when a read set was not ACTIVE yet.
         for fn in (self.finalize_function, self.completion_function):
             self._grant_post_import_action(post_import_action, bucket, key_prefix, sequence_store, fn)
+        if post_import_action is not PostImportAction.KEEP:
+            # The sweep deletes the bookkeeping item of a post-import action it has resolved.
+            self.completion_function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:DeleteItem"],
+                    resources=[table.table_arn],
+                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": POST_IMPORT_MARKER_KEYS}},
+                )
+            )
         _nag.acknowledge(
             self.completion_function.role or self.completion_function,
             {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{_nag.rendered(self, self.execution_arn_pattern)}]"]},

@@ -92,7 +92,8 @@ class Intake(Construct):
             "Function",
             module="intake",
             description="omics-autoload: records every new S3 object and queues read sets",
-            environment=environment,
+            # The namespace PutMetricData is granted for below.
+            environment={**environment, "METRICS_NAMESPACE": metrics_namespace},
             encryption_key=encryption_key,
             log_retention=log_retention,
             dead_letter_queue=self.dead_letter_queue,

@@ -13,6 +13,7 @@ from typing import Any
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -129,6 +130,16 @@ class PipelineAlarms(Construct):
 
 
 def alarm_topic(scope: Construct, id: str, encryption_key: kms.IKey | None) -> sns.Topic:
+    if encryption_key is not None:
+        # Alarm actions publish to an SSE-KMS topic only when the key policy lets
+        # CloudWatch use the key; otherwise every notification is dropped silently.
+        encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                resources=["*"],
+            )
+        )
     return sns.Topic(
         scope,
         id,

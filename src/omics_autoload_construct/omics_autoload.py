@@ -101,7 +101,8 @@ class OmicsAutoLoad(Construct):
             access logs. Default: a new SSE-S3 bucket (log delivery cannot use KMS keys).
             Cannot be combined with ``bucket``.
         :param trigger_mode: S3 event notifications (added without replacing the bucket's
-            others) or EventBridge ``Object Created`` events. Default: S3 notifications.
+            others) or EventBridge ``Object Created`` events (turned on for the bucket this
+            construct creates; turn them on for your own). Default: S3 notifications.
         :param key_prefix: watch and read only objects under this prefix. Default: the
             whole bucket.
         :param key_suffixes: watch only keys ending so. Default: every object, so each
@@ -224,7 +225,12 @@ class OmicsAutoLoad(Construct):
             encryption_key=self.encryption_key,
             removal_policy=removal_policy,
             server_access_logs_bucket=self.access_logs_bucket,
-            overrides=bucket_props,
+            # EventBridge mode needs S3 to send events to EventBridge, or nothing ever arrives.
+            overrides=(
+                {**(bucket_props or {}), "event_bridge_enabled": True}
+                if trigger_mode is TriggerMode.EVENTBRIDGE
+                else bucket_props
+            ),
         )
         self.sequence_store: ISequenceStore = sequence_store or SequenceStore(
             self, "SequenceStore", encryption_key=self.encryption_key, removal_policy=removal_policy
@@ -320,8 +326,8 @@ class OmicsAutoLoad(Construct):
         self.state_machine = self.workflow.state_machine
         self.import_role = self.workflow.import_role
         if reference is not None:
+            # Only StartImport reads the reference ARN; intake just checks one is configured.
             reference.grant_read(self.workflow.start_function)
-            reference.grant_read(self.intake.function)
         if "NOTIFICATION_TOPIC_ARN" in environment and self.alarm_topic is not None:
             for function in (
                 self.workflow.finalize_function,
