@@ -153,8 +153,11 @@ class OmicsAutoLoad(Construct):
         :param alarms: create alarms (import failures, dead letters, stuck items, failed
             or timed-out executions, Lambda errors and throttles) that notify
             ``alarm_topic``. Default: no; giving ``alarm_topic`` turns them on.
-        :param alarm_topic: the SNS topic for alarms and per-file failure notices.
-            Default: a new KMS-encrypted, TLS-only topic when ``alarms`` is on.
+        :param alarm_topic: the SNS topic for alarms and per-file failure notices. If it
+            is encrypted with your own KMS key, that key's policy must let
+            ``cloudwatch.amazonaws.com`` use it (``kms:Decrypt``, ``kms:GenerateDataKey*``),
+            or alarm notifications are dropped. Default: a new KMS-encrypted, TLS-only
+            topic when ``alarms`` is on.
         :param notify_failures: publish one message per failed file (object key and
             reason, no subject or sample id) to the topic. Default: yes, when there is
             a topic.
