@@ -131,6 +131,7 @@ def test_handlers_get_the_options_reference_and_topic():
     options = json.loads(env["ASSEMBLY_OPTIONS"])
     assert options["orphan_policy"] == "IMPORT_SINGLE" and options["max_sources_per_job"] == 50
     assert env["LOG_IDENTIFIERS"] == "true"
+    assert env["OMICS_TPS"] == "2.5"
     assert "NOTIFICATION_TOPIC_ARN" in env
 
 
@@ -169,10 +170,12 @@ def test_every_bad_prop_is_reported_at_once():
             read_set_patterns=["(unclosed"],
             max_sources_per_job=101,
             key_prefix="/runs",
+            omics_calls_per_second=0,
             max_concurrent_import_jobs=0,
         )
     message = str(error.value)
-    for fragment in ("bucket_props", "reference", "(unclosed", "101", "key_prefix", "max_concurrent_import_jobs"):
+    expected = ("bucket_props", "reference", "(unclosed", "101", "key_prefix", "max_concurrent_import_jobs")
+    for fragment in (*expected, "omics_calls_per_second"):
         assert fragment in message, fragment
 
 

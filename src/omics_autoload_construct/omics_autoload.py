@@ -89,6 +89,7 @@ class OmicsAutoLoad(Construct):
         post_import_action: PostImportAction = PostImportAction.KEEP,
         transition_storage_class: s3.StorageClass | None = None,
         max_concurrent_import_jobs: int = 10,
+        omics_calls_per_second: float = 4,
     ) -> None:
         """
         :param bucket: an existing bucket to watch. Default: a new bucket is created
@@ -178,6 +179,11 @@ class OmicsAutoLoad(Construct):
             and Region, shared by read set and reference imports (and any other pipeline),
             and adjustable in Service Quotas: keep this at or below that quota minus what
             else imports. Default: 10.
+        :param omics_calls_per_second: the rate, per HealthOmics API (Start/Get read set
+            import job, read set metadata), that all the pipeline's functions together stay
+            under, through a token bucket in the tracking table that holds one call more
+            (so at most this + 1 calls in any second). The service quota is about 5 per
+            second per API, adjustable: raise this only with the quota. Default: 4.
         """
         super().__init__(scope, id)
         # Log delivery by bucket policy, not the legacy LogDeliveryWrite ACL, whatever the
@@ -207,6 +213,8 @@ class OmicsAutoLoad(Construct):
             problems.append(f"key_prefix {key_prefix!r} must not start with '/' or contain '*'")
         if first_poll_delay.to_seconds() > max_poll_interval.to_seconds():
             problems.append("first_poll_delay must not be longer than max_poll_interval")
+        if not 0 < omics_calls_per_second <= 100:
+            problems.append(f"omics_calls_per_second must be more than 0 and at most 100, not {omics_calls_per_second}")
         capacity_problem = _capacity.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
         if capacity_problem:
             problems.append(capacity_problem)
@@ -258,6 +266,7 @@ class OmicsAutoLoad(Construct):
             "MAX_POLL_SECONDS": str(int(max_poll_interval.to_seconds())),
             "LOG_IDENTIFIERS": "true" if log_identifiers else "false",
             "STUCK_AFTER_SECONDS": str(int(stuck_after.to_seconds())),
+            "OMICS_TPS": f"{omics_calls_per_second:g}",
             "SAMPLE_SHEET_NAME": sample_sheet_name or "",
         }
         self.alarm_topic: sns.ITopic | None = alarm_topic or (

@@ -173,6 +173,7 @@ def maximal_outdir() -> Path:
         dashboard_name="omics-autoload-maximal",
         log_identifiers=True,
         post_import_action=PostImportAction.TAG,
+        omics_calls_per_second=2.5,
     )
     _synth_keeping_the_report(app)
     return outdir
