@@ -203,6 +203,21 @@ def skip_category(reason: str) -> str:
     return "Other"
 
 
+def _object_item(event: ObjectEvent, created: str) -> dict[str, Any]:
+    """The fields every tracking item of an object version starts with."""
+    pk, sk = tracking.object_key(event.bucket, event.key, event.version_id)
+    return {
+        "pk": pk,
+        "sk": sk,
+        "uri": f"s3://{event.bucket}/{event.key}",
+        "bucket": event.bucket,
+        "key": event.key,
+        "versionId": event.version_id or "null",
+        "size": event.size,
+        "createdAt": created,
+    }
+
+
 class Intake:
     def __init__(self, cfg: config.Config, metrics: Metrics):
         self.cfg = cfg
@@ -217,20 +232,9 @@ class Intake:
     # -- entry
 
     def process(self, event: ObjectEvent) -> str:
-        uri = f"s3://{event.bucket}/{event.key}"
-        pk, sk = tracking.object_key(event.bucket, event.key, event.version_id)
         created = tracking.iso(tracking.parse_iso(event.event_time)) if event.event_time else tracking.iso()
-        base = {
-            "pk": pk,
-            "sk": sk,
-            "uri": uri,
-            "bucket": event.bucket,
-            "key": event.key,
-            "versionId": event.version_id or "null",
-            "size": event.size,
-            "eTag": event.etag,
-            "createdAt": created,
-        }
+        base = dict(_object_item(event, created), eTag=event.etag)
+        uri = base["uri"]
         try:
             outcome = self._classify(event, uri)
         except (ClientError, BotoCoreError):
@@ -578,24 +582,14 @@ class Intake:
         return "DUPLICATE"
 
     def _record_failure_of(self, event: ObjectEvent, error: Exception) -> str:
-        pk, sk = tracking.object_key(event.bucket, event.key, event.version_id)
-        uri = f"s3://{event.bucket}/{event.key}"
         reason = f"internal error while recording this file ({type(error).__name__}: {error})"
-        item = {
-            "pk": pk,
-            "sk": sk,
-            "uri": uri,
-            "bucket": event.bucket,
-            "key": event.key,
-            "versionId": event.version_id or "null",
-            "size": event.size,
-            "createdAt": tracking.iso(),
-        }
+        item = _object_item(event, tracking.iso())
+        uri = item["uri"]
         failed = self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason)) is None
         if not failed:
             failed = self.tracking.set_object(
-                pk,
-                sk,
+                item["pk"],
+                item["sk"],
                 tracking.FAILED,
                 expect=(tracking.WAITING_FOR_MATE, tracking.QUEUED),
                 reason=reason,
