@@ -10,6 +10,12 @@ from projen.python import PythonProject
 AWS_CDK_LIB = "2.275.0"
 CONSTRUCTS = "10.8.1"
 
+# The runtime package and its layers (lambda/omics_autoload_runtime/*/).
+RUNTIME_PACKAGES = [
+    "omics_autoload_runtime",
+    *(f"omics_autoload_runtime.{layer}" for layer in ("domain", "adapters", "logic", "handlers", "cli")),
+]
+
 DEV_DEPS = [
     "boto3@1.44.5",
     "botocore@1.44.8",
@@ -68,14 +74,14 @@ project = PythonProject(
             # asset, the CLI and the tests all import the same module.
             "omics_autoload_runtime": "lambda/omics_autoload_runtime",
         },
-        "packages": ["omics_autoload_construct", "omics_autoload_runtime"],
+        "packages": ["omics_autoload_construct", *RUNTIME_PACKAGES],
         "package_data": {"omics_autoload_construct": ["py.typed"]},
         "install_requires": [
             f"aws-cdk-lib>={AWS_CDK_LIB},<3.0.0",
             f"constructs>={CONSTRUCTS},<11.0.0",
         ],
         "entry_points": {
-            "console_scripts": ["omics-autoload=omics_autoload_runtime.cli:main"],
+            "console_scripts": ["omics-autoload=omics_autoload_runtime.cli.main:main"],
         },
         "classifiers": [
             "Programming Language :: Python :: 3 :: Only",

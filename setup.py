@@ -9,7 +9,12 @@ kwargs = json.loads(
     "name": "omics-autoload-construct",
     "packages": [
         "omics_autoload_construct",
-        "omics_autoload_runtime"
+        "omics_autoload_runtime",
+        "omics_autoload_runtime.domain",
+        "omics_autoload_runtime.adapters",
+        "omics_autoload_runtime.logic",
+        "omics_autoload_runtime.handlers",
+        "omics_autoload_runtime.cli"
     ],
     "python_requires": ">=3.11",
     "classifiers": [
@@ -42,7 +47,7 @@ kwargs = json.loads(
     ],
     "entry_points": {
         "console_scripts": [
-            "omics-autoload=omics_autoload_runtime.cli:main"
+            "omics-autoload=omics_autoload_runtime.cli.main:main"
         ]
     }
 }

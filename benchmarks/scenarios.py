@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from omics_autoload_runtime import tracking
+from omics_autoload_runtime.adapters import tracking
 from support.omics_double import OmicsDouble
 
 from benchmarks import prices, sim

@@ -56,7 +56,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
-from omics_autoload_runtime import aws, completion, limits, tracking
+from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.logic import completion
 from support import pipeline as harness
 from support.omics_double import OmicsDouble
 
@@ -304,21 +306,14 @@ class SimPipeline(harness.Pipeline):
         vt = self.vt
         stack.enter_context(mock.patch.object(completion, "_sleep", vt.sleep))
         stack.enter_context(mock.patch.object(completion, "_monotonic", vt.now))
-        try:
-            from omics_autoload_runtime import rate_limit
-        except ImportError:
-            rate_limit = None
-        if rate_limit is not None:
-            rate_limit.forget()
-            rate_limit.set_clock(vt.now, vt.sleep)
-            stack.callback(rate_limit.set_clock, None)
-            stack.callback(rate_limit.forget)
-        try:
-            from omics_autoload_runtime import capacity
-        except ImportError:
-            capacity = None
-        if capacity is not None and hasattr(capacity, "_sleep"):
-            stack.enter_context(mock.patch.object(capacity, "_sleep", vt.sleep))
+        from omics_autoload_runtime.adapters import import_slots, rate_limit
+
+        rate_limit.forget()
+        rate_limit.set_clock(vt.now, vt.sleep)
+        stack.callback(rate_limit.set_clock, None)
+        stack.callback(rate_limit.forget)
+        if hasattr(import_slots, "_sleep"):
+            stack.enter_context(mock.patch.object(import_slots, "_sleep", vt.sleep))
 
     # ------------------------------------------------------------------ moto DynamoDB
 
@@ -398,8 +393,8 @@ class SimPipeline(harness.Pipeline):
     # ------------------------------------------------------------------ metering hooks
 
     def _instrument_clients(self, stack: contextlib.ExitStack) -> None:
-        """Hook every client the handlers get from ``aws.client`` (the omics double's too)."""
-        original_client = aws.client
+        """Hook every client the handlers get from ``clients.client`` (the omics double's too)."""
+        original_client = clients.client
         instrumented: dict[int, Any] = {}
         pipeline = self
 
@@ -410,7 +405,7 @@ class SimPipeline(harness.Pipeline):
                 pipeline._instrument(made, service_name)
             return made
 
-        stack.enter_context(mock.patch.object(aws, "client", client))
+        stack.enter_context(mock.patch.object(clients, "client", client))
 
     def _instrument(self, client: Any, service_name: str) -> None:
         events = client.meta.events

@@ -107,10 +107,10 @@ def test_slot_and_rate_settings_reach_the_functions():
     from support.synth import function_environment
 
     for handler in (
-        "omics_autoload_runtime.capacity.acquire_handler",
-        "omics_autoload_runtime.import_start.handler",
-        "omics_autoload_runtime.import_finalize.handler",
-        "omics_autoload_runtime.completion.handler",
+        "omics_autoload_runtime.handlers.import_slot.handler",
+        "omics_autoload_runtime.handlers.import_start.handler",
+        "omics_autoload_runtime.handlers.import_finalize.handler",
+        "omics_autoload_runtime.handlers.completion.handler",
     ):
         assert function_environment(handler)["MAX_CONCURRENT_IMPORT_JOBS"] == "10", handler
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from omics_autoload_runtime import aws, tracking
+from omics_autoload_runtime.adapters import clients, tracking
 from support.pipeline import BUCKET, Pipeline, RecordingCloudWatch, Stored
 
 HOSTILE_KEYS = {
@@ -30,7 +30,7 @@ HOSTILE_KEYS = {
 @pytest.fixture
 def pipe():
     with Pipeline() as pipeline:
-        aws.override("cloudwatch", RecordingCloudWatch())
+        clients.override("cloudwatch", RecordingCloudWatch())
         yield pipeline
 
 
@@ -109,7 +109,7 @@ def test_a_hostile_sample_sheet_is_refused_clearly(tmp_path, text, expected):
 
 
 def test_a_huge_listing_is_planned_and_every_uri_accounted_for(tmp_path):
-    from omics_autoload_runtime.assembly import plan
+    from omics_autoload_runtime.domain.assembly import plan
 
     uris = [f"s3://bucket/run{i // 1000}/S{i}_R{1 + i % 2}.fastq.gz" for i in range(20_000)]
     uris += ["s3://bucket/" + "\x00" * 3, "s3://bucket/" + "y" * 2000]

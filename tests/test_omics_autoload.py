@@ -235,7 +235,7 @@ def test_a_static_reference_arn_is_passed_as_it_is():
     Template.from_stack(stack).has_resource_properties(
         "AWS::Lambda::Function",
         {
-            "Handler": "omics_autoload_runtime.import_start.handler",
+            "Handler": "omics_autoload_runtime.handlers.import_start.handler",
             "Environment": {
                 "Variables": Match.object_like({"REFERENCE_ARN": REFERENCE_ARN, "REFERENCE_PARAMETER_NAME": ""})
             },

@@ -550,10 +550,11 @@ SAMPLE_ID = boto3.session.Session(region_name="us-east-1").client(
 ).meta.service_model.shape_for("SampleId")
 
 
-# Basic Multilingual Plane only: Python's and the regex module's Unicode versions differ
-# on recently assigned astral code points (as Java's may).
+# Basic Multilingual Plane, assigned code points only: Python's and the regex module's
+# Unicode versions differ on code points assigned since (U+1ACF is unassigned in Python
+# 3.11's Unicode 14 and a mark in the regex module's), as Java's may.
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"]),
+@given(st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs", "Cn"]),
                min_size=1, max_size=20))
 def test_java_text_pattern_matches_unicode_categories(text):
     allowed = all(unicodedata.category(c)[0] in TEXT_CATEGORIES for c in text)

@@ -13,7 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from omics_autoload_runtime import cli, operations, post_import, tracking
+from omics_autoload_runtime import cli
+from omics_autoload_runtime.adapters import tracking
+from omics_autoload_runtime.cli import operations
+from omics_autoload_runtime.logic import post_import
 from support.pipeline import BUCKET, REGION, TABLE, Pipeline
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:omics-autoload-alarms"

@@ -46,12 +46,13 @@ def test_the_wheel_ships_the_handler_code_and_metadata(wheel):
         meta_text = archive.read(metadata).decode()
         entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     handlers = sorted(n for n in names if n.startswith("omics_autoload_runtime/") and n.endswith(".py"))
-    assert "omics_autoload_runtime/assembly.py" in handlers
+    for layer in ("domain", "adapters", "logic", "handlers", "cli"):
+        assert f"omics_autoload_runtime/{layer}/__init__.py" in handlers, layer
     assert "omics_autoload_construct/py.typed" in names
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
     assert "Requires-Python: >=3.11" in meta_text
     assert "Requires-Dist: aws-cdk-lib<3.0.0,>=2.275.0" in meta_text
-    assert "omics-autoload = omics_autoload_runtime.cli:main" in entry_points
+    assert "omics-autoload = omics_autoload_runtime.cli.main:main" in entry_points
 
 
 @pytest.mark.slow
@@ -77,6 +78,7 @@ def test_installed_wheel_synthesizes_a_user_app_outside_the_repository(wheel, tm
     assert functions, "the construct should create its handler functions"
     assets = [p for p in (app_dir / "cdk.out").glob("asset.*") if p.is_dir()]
     shipped = {str(p.relative_to(a)) for a in assets for p in a.rglob("*.py")}
-    assert "omics_autoload_runtime/intake.py" in shipped
+    assert "omics_autoload_runtime/handlers/intake.py" in shipped
+    assert not any(name.startswith("omics_autoload_runtime/cli/") for name in shipped), "the CLI is not a handler"
     # The handlers come from the installed package, not from this source tree.
     assert str(REPO) not in (app_dir / "cdk.out" / "UserStack.template.json").read_text()

@@ -14,7 +14,8 @@ import threading
 from collections import Counter
 
 import pytest
-from omics_autoload_runtime import intake, tracking
+from omics_autoload_runtime.adapters import tracking
+from omics_autoload_runtime.handlers import intake as intake_function
 from support.pipeline import Pipeline, run_demo
 
 COUNTS: dict[str, dict] = {}
@@ -134,7 +135,7 @@ def test_mates_in_reverse_order_and_concurrently():
 
         def deliver(stored):
             barrier.wait()
-            intake.handler({"Records": [pipe.s3_record(stored)]})
+            intake_function.handler({"Records": [pipe.s3_record(stored)]})
             pipe.counts.invocations["intake"] += 1
 
         threads = [threading.Thread(target=deliver, args=(s,)) for s in (r1, r2)]
@@ -150,7 +151,7 @@ def test_mates_in_reverse_order_and_concurrently():
 
 
 def test_thirty_percent_of_omics_calls_throttled():
-    from omics_autoload_runtime.assembly import AssemblyOptions
+    from omics_autoload_runtime.domain.assembly import AssemblyOptions
     from support.omics_double import OmicsDouble
 
     files = [*(f"thr/s{i}.ubam" for i in range(8)), *ILLUMINA[:2]]
@@ -231,7 +232,7 @@ def test_run_demo(state_machine):
 
 
 def _slot_state(pipe: Pipeline) -> tuple[int, list, list]:
-    from omics_autoload_runtime.capacity import Capacity
+    from omics_autoload_runtime.adapters.import_slots import Capacity
     from support.pipeline import TABLE
 
     c = Capacity(TABLE, 1)
@@ -241,7 +242,7 @@ def _slot_state(pipe: Pipeline) -> tuple[int, list, list]:
 def test_a_burst_never_runs_more_import_jobs_than_configured():
     """15 jobs for a quota of 3: waiting batches queue for a slot instead of hitting the
     quota; every slot is reused as soon as its job is finalized."""
-    from omics_autoload_runtime.assembly import AssemblyOptions
+    from omics_autoload_runtime.domain.assembly import AssemblyOptions
     from support.omics_double import OmicsDouble
     from support.pipeline import peak_tps
 
@@ -280,7 +281,7 @@ def test_a_burst_never_runs_more_import_jobs_than_configured():
 def test_a_burst_of_starts_stays_under_the_tps_quota():
     """8 slots free at once: 8 StartReadSetImportJob calls would come in the same instant;
     the rate limit spaces them so the service's 5 TPS quota never throttles one."""
-    from omics_autoload_runtime.assembly import AssemblyOptions
+    from omics_autoload_runtime.domain.assembly import AssemblyOptions
     from support.omics_double import OmicsDouble
     from support.pipeline import peak_tps
 

@@ -159,12 +159,12 @@ def test_provider_runs_the_two_python_handlers(built):
         built.templates["Default"].has_resource_properties(
             "AWS::Lambda::Function",
             {
-                "Handler": f"omics_autoload_runtime.reference_provider.{name}",
+                "Handler": f"omics_autoload_runtime.handlers.reference_provider.{name}",
                 "Runtime": _lambda_code.PYTHON_RUNTIME.name,
                 "LoggingConfig": Match.object_like({"LogFormat": "JSON"}),
             },
         )
-        assert callable(getattr(importlib.import_module("omics_autoload_runtime.reference_provider"), name))
+        assert callable(getattr(importlib.import_module("omics_autoload_runtime.handlers.reference_provider"), name))
     framework = [
         f
         for f in resources_of_type(built.raw["Default"], "AWS::Lambda::Function").values()

@@ -62,7 +62,7 @@ def test_metrics_namespace_reaches_the_handlers_it_is_granted_for():
     publishers = ("intake", "import_start", "import_finalize", "completion")
     seen = set()
     for function in functions.values():
-        module = function["Properties"]["Handler"].split(".")[1]
+        module = function["Properties"]["Handler"].split(".")[-2]
         if module in publishers:
             assert function["Properties"]["Environment"]["Variables"]["METRICS_NAMESPACE"] == "Lab", module
             seen.add(module)

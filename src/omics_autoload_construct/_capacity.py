@@ -1,4 +1,4 @@
-"""Construct side of the import-slot semaphore (runtime: ``omics_autoload_runtime.capacity``)."""
+"""Construct side of the import-slot semaphore (runtime: ``omics_autoload_runtime.adapters.import_slots``)."""
 
 from __future__ import annotations
 
@@ -56,8 +56,7 @@ def capacity_function(
     function = _functions.handler_function(
         scope,
         id,
-        module="capacity",
-        entry="acquire_handler",
+        module="import_slot",
         description="omics-autoload: admits a batch to a free import slot or queues it (FIFO)",
         environment=environment,
         encryption_key=encryption_key,

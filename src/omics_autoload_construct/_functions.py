@@ -46,7 +46,7 @@ def handler_function(
         runtime=_lambda_code.PYTHON_RUNTIME,
         architecture=lambda_.Architecture.ARM_64,
         code=_lambda_code.handler_code(),
-        handler=f"{_lambda_code.RUNTIME_PACKAGE}.{module}.{entry}",
+        handler=f"{_lambda_code.RUNTIME_PACKAGE}.handlers.{module}.{entry}",
         description=description,
         environment=environment,
         environment_encryption=encryption_key,

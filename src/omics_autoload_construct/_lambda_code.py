@@ -3,7 +3,8 @@
 The handlers live in the ``omics_autoload_runtime`` package (``lambda/`` in the source
 tree). A Lambda asset must be a directory holding only what the function needs, so the
 package is copied into a private staging directory whose only entry is the package
-itself; handlers are then addressed as ``omics_autoload_runtime.<module>.handler``.
+itself, less the ``cli`` folder; functions are addressed as
+``omics_autoload_runtime.handlers.<module>.handler``.
 The asset hash depends on file contents only, so synthesis stays deterministic.
 """
 
@@ -37,7 +38,7 @@ def _staged_asset_dir() -> str:
     shutil.copytree(
         runtime_package_dir(),
         stage / RUNTIME_PACKAGE,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "cli.py", "operations.py"),
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "cli"),
     )
     return str(stage)
 

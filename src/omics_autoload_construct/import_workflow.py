@@ -6,8 +6,8 @@ AcquireSlot ─► StartImport ─► (no job? done) ─► WaitForCompletion �
 ``AcquireSlot`` admits at most ``max_concurrent_import_jobs`` batches at once; the others
 wait in a first-in, first-out queue, parked on their task token (no polling, no retry
 backoff), and each Finalize or RecordFailure hands its slot to the oldest waiter
-(``omics_autoload_runtime.capacity``). Every HealthOmics call also takes a token from a
-per-API rate limit shared by all functions (``omics_autoload_runtime.rate_limit``).
+(``omics_autoload_runtime.adapters.import_slots``). Every HealthOmics call also takes a token from a
+per-API rate limit shared by all functions (``omics_autoload_runtime.adapters.rate_limit``).
 
 ``WaitForCompletion`` parks a task token in the tracking table and costs nothing while
 the job runs, however long: the ``Read Set Import Job Status Change`` event, or the
@@ -56,7 +56,7 @@ class PostImportAction(enum.Enum):
 TRANSIENT_ERRORS = ["OmicsThrottled", "OmicsUnavailable"]
 QUOTA_ERRORS = ["OmicsQuotaExceeded"]
 TERMINAL_JOB_STATUSES = ["COMPLETED", "COMPLETED_WITH_FAILURES", "FAILED", "CANCELLED"]
-# Partition keys of the post-import bookkeeping items (``omics_autoload_runtime.post_import``).
+# Partition keys of the post-import bookkeeping items (``omics_autoload_runtime.logic.post_import``).
 POST_IMPORT_MARKER_KEYS = ["POST#*"]
 
 

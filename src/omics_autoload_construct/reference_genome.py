@@ -3,7 +3,7 @@
 CloudFormation has no resource for a HealthOmics reference, so a custom resource built
 on the CDK Provider framework does the import: its ``onEvent`` function starts
 ``StartReferenceImportJob``, its ``isComplete`` function polls ``GetReferenceImportJob``
-until the job ends. The handlers are ``omics_autoload_runtime.reference_provider``.
+until the job ends. The handlers are ``omics_autoload_runtime.handlers.reference_provider``.
 
 The reference ARN is published in an SSM parameter made by CloudFormation (an
 ``AWS::SSM::Parameter`` whose value is the custom resource's ``ReferenceArn``
@@ -89,8 +89,8 @@ _REFERENCE_ARN = re.compile(r"arn:aws[a-z-]*:omics:[a-z0-9-]+:\d{12}:referenceSt
 _SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]+")
 _SSM_SEGMENT = re.compile(r"[^A-Za-z0-9_.\-]+")
 
-ON_EVENT_HANDLER = f"{_lambda_code.RUNTIME_PACKAGE}.reference_provider.on_event"
-IS_COMPLETE_HANDLER = f"{_lambda_code.RUNTIME_PACKAGE}.reference_provider.is_complete"
+ON_EVENT_HANDLER = f"{_lambda_code.RUNTIME_PACKAGE}.handlers.reference_provider.on_event"
+IS_COMPLETE_HANDLER = f"{_lambda_code.RUNTIME_PACKAGE}.handlers.reference_provider.is_complete"
 
 # Exact actions (policy_sentry: service "omics") and what each handler needs.
 _STORE_ACTIONS = (

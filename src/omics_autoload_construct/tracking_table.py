@@ -1,7 +1,7 @@
 """The tracking table: one item per S3 object version, per read set and per import job.
 
 Item keys (``pk`` / ``sk``) and statuses are defined in
-``omics_autoload_runtime.tracking`` so that the handlers, the CLI and this construct
+``omics_autoload_runtime.adapters.tracking`` so that the handlers, the CLI and this construct
 agree on them.
 """
 

@@ -12,8 +12,8 @@ import pytest
 from botocore.validate import validate_parameters
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from omics_autoload_runtime import limits
-from omics_autoload_runtime.assembly import (
+from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.domain.assembly import (
     AssemblyOptions,
     FileRole,
     Plan,
@@ -28,7 +28,7 @@ from omics_autoload_runtime.assembly import (
     sniff_bam_header,
     validate,
 )
-from omics_autoload_runtime.sample_sheet import SampleSheet
+from omics_autoload_runtime.domain.sample_sheet import SampleSheet
 
 RUN1 = "s3://bucket/run1/"
 RUN2 = "s3://bucket/run2/"

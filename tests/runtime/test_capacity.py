@@ -9,8 +9,9 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from omics_autoload_runtime import aws, capacity, config
-from omics_autoload_runtime.capacity import Capacity
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import clients, import_slots
+from omics_autoload_runtime.adapters.import_slots import Capacity
 from support.pipeline import TABLE, Pipeline, RecordingCloudWatch, RecordingStepFunctions
 
 
@@ -44,8 +45,8 @@ class SignallingStepFunctions(RecordingStepFunctions):
 def pipe():
     with Pipeline(env={"MAX_CONCURRENT_IMPORT_JOBS": "3"}) as pipeline:
         pipeline.fake_sfn = SignallingStepFunctions()
-        aws.override("stepfunctions", pipeline.fake_sfn)
-        aws.override("cloudwatch", RecordingCloudWatch())
+        clients.override("stepfunctions", pipeline.fake_sfn)
+        clients.override("cloudwatch", RecordingCloudWatch())
         yield pipeline
 
 
@@ -171,12 +172,12 @@ def test_the_sweep_reclaims_a_slot_whose_execution_ended(pipe):
         c.acquire(batch(n), token(n))  # 0 will end without releasing; 3 is queued
     pipe.fake_sfn.running = {batch(1), batch(2), batch(3)}
     assert "slotsReclaimed" not in pipe.sweep()["sweep"]  # too young: left alone
-    pipe.double.advance(capacity.SWEEP_GRACE_SECONDS + 1)
+    pipe.double.advance(import_slots.SWEEP_GRACE_SECONDS + 1)
     stats = pipe.sweep()["sweep"]
     assert stats["slotsReclaimed"] == 1 and stats["slotsGranted"] == 1
     assert sorted(c.holders()) == [batch(1), batch(2), batch(3)] and c.in_flight() == 3
     assert pipe.fake_sfn.woken[-1] == token(3)
-    pipe.double.advance(capacity.SWEEP_GRACE_SECONDS + 1)
+    pipe.double.advance(import_slots.SWEEP_GRACE_SECONDS + 1)
     assert "slotsReclaimed" not in pipe.sweep()["sweep"]  # running executions keep theirs
 
 
@@ -189,10 +190,10 @@ def test_a_grant_whose_notice_failed_is_sent_again_by_the_sweep(pipe):
         c.finish(batch(0))  # slot granted to batch 1, then SendTaskSuccess failed
     assert c.holders() == [batch(1)] and token(1) not in pipe.fake_sfn.woken
     pipe.fake_sfn.running = {batch(1)}
-    pipe.double.advance(capacity.SWEEP_GRACE_SECONDS + 1)
+    pipe.double.advance(import_slots.SWEEP_GRACE_SECONDS + 1)
     assert pipe.sweep()["sweep"]["grantsResent"] == 1
     assert pipe.fake_sfn.woken[-1] == token(1)
-    pipe.double.advance(capacity.SWEEP_GRACE_SECONDS + 1)
+    pipe.double.advance(import_slots.SWEEP_GRACE_SECONDS + 1)
     assert "grantsResent" not in pipe.sweep()["sweep"]  # confirmed: not sent twice
 
 
@@ -233,6 +234,6 @@ def test_acquire_handler_and_configuration(pipe):
     out = pipe.invoke("capacity", {"taskToken": token(5), "batchId": batch(5)})
     assert out == {"batchId": batch(5), "slot": "granted"}
     assert json.loads(json.dumps(pipe.fake_sfn.successes[-1][1]))["slot"] == "granted"
-    assert config.get().max_concurrent_import_jobs == 3
+    assert settings.get().max_concurrent_import_jobs == 3
     with pytest.raises(ValueError):
         Capacity(TABLE, 0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-from omics_autoload_runtime.cli import main, read_listing
+from omics_autoload_runtime.cli.main import main, read_listing
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 RUN = "s3://bucket/run1/"

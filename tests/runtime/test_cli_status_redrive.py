@@ -11,8 +11,9 @@ import json
 
 import boto3
 import pytest
-from omics_autoload_runtime import aws, operations, tracking
-from omics_autoload_runtime.cli import main
+from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.cli import operations
+from omics_autoload_runtime.cli.main import main
 from support.pipeline import (
     ACCOUNT,
     BUCKET,
@@ -32,7 +33,7 @@ FILES = ["run/good.ubam", "run/bad.ubam", "run/S1_R1.fq.gz", "run/S1_R2.fq.gz", 
 @pytest.fixture
 def pipe():
     with Pipeline() as pipeline:
-        aws.override("cloudwatch", RecordingCloudWatch())
+        clients.override("cloudwatch", RecordingCloudWatch())
         pipeline.double.fail_source("bad.ubam", "Invalid BAM: EOF marker missing")
         pipeline.upload(FILES)
         run_without_state_machine(pipeline)
@@ -152,7 +153,7 @@ def stub_stack(resources, stack="SequencingIngest"):
         expected_params={"StackName": "NoSuchStack"},
     )
     stubber.activate()
-    aws.override("cloudformation", client)
+    clients.override("cloudformation", client)
     return stubber
 
 
@@ -261,7 +262,7 @@ def test_redrive_shows_progress_on_stderr(pipe, capsys):
 
 
 def test_a_file_that_failed_at_intake_is_sent_to_intake_again(pipe, capsys, monkeypatch):
-    from omics_autoload_runtime import intake as intake_module
+    from omics_autoload_runtime.logic import intake as intake_module
 
     def broken(self, event, uri):
         raise RuntimeError("disk on fire")

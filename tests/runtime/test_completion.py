@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from omics_autoload_runtime import aws, completion, tracking
-from omics_autoload_runtime.assembly import AssemblyOptions
+from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.domain.assembly import AssemblyOptions
+from omics_autoload_runtime.logic import completion
 from support.pipeline import TABLE, Pipeline, RecordingCloudWatch, RecordingStepFunctions, _starter_inputs
 
 
@@ -12,8 +13,8 @@ def _pipe(**kwargs):
     pipeline = Pipeline(**kwargs)
     pipeline.__enter__()
     pipeline.fake_sfn = RecordingStepFunctions()
-    aws.override("stepfunctions", pipeline.fake_sfn)
-    aws.override("cloudwatch", RecordingCloudWatch())
+    clients.override("stepfunctions", pipeline.fake_sfn)
+    clients.override("cloudwatch", RecordingCloudWatch())
     return pipeline
 
 

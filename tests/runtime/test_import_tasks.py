@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from omics_autoload_runtime import aws, import_finalize, import_start, tracking
+from omics_autoload_runtime import errors
+from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.logic import import_finalize, import_start
 from support.pipeline import (
     ROLE_ARN,
     TABLE,
@@ -22,8 +24,8 @@ def pipe():
     with Pipeline(job_duration_seconds=600) as pipeline:
         pipeline.fake_sfn = RecordingStepFunctions()
         pipeline.cloudwatch = RecordingCloudWatch()
-        aws.override("stepfunctions", pipeline.fake_sfn)
-        aws.override("cloudwatch", pipeline.cloudwatch)
+        clients.override("stepfunctions", pipeline.fake_sfn)
+        clients.override("cloudwatch", pipeline.cloudwatch)
         yield pipeline
 
 
@@ -266,7 +268,7 @@ def test_finalize_twice_changes_nothing(pipe):
 def test_finalize_of_an_unfinished_job_raises(pipe):
     batch = one_batch(pipe, ["r/a.ubam"])
     out = pipe.invoke("import_start", batch)
-    with pytest.raises(import_start.ImportNotFinished):
+    with pytest.raises(errors.ImportNotFinished):
         pipe.invoke("import_finalize", out)
 
 

@@ -6,8 +6,9 @@ import gzip
 import threading
 
 import pytest
-from omics_autoload_runtime import aws, intake, tracking
-from omics_autoload_runtime.assembly import AssemblyOptions
+from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.domain.assembly import AssemblyOptions
+from omics_autoload_runtime.handlers import intake as intake_function
 from support.pipeline import BUCKET, TABLE, Pipeline, RecordingCloudWatch, exact_total
 
 
@@ -15,7 +16,7 @@ from support.pipeline import BUCKET, TABLE, Pipeline, RecordingCloudWatch, exact
 def pipe():
     with Pipeline() as pipeline:
         pipeline.cloudwatch = RecordingCloudWatch()
-        aws.override("cloudwatch", pipeline.cloudwatch)
+        clients.override("cloudwatch", pipeline.cloudwatch)
         yield pipeline
 
 
@@ -108,7 +109,7 @@ def test_concurrent_mates_queue_exactly_once(pipe, attempt):
 
     def deliver(stored):
         barrier.wait()
-        results.append(intake.handler({"Records": [pipe.s3_record(stored)]}))
+        results.append(intake_function.handler({"Records": [pipe.s3_record(stored)]}))
 
     threads = [threading.Thread(target=deliver, args=(s,)) for s in (r1, r2)]
     for thread in threads:
@@ -219,7 +220,7 @@ def test_a_malformed_record_does_not_stop_the_batch(pipe):
 
 
 def test_an_exception_for_one_object_is_recorded_and_the_batch_goes_on(pipe, monkeypatch):
-    from omics_autoload_runtime import intake as module
+    from omics_autoload_runtime.logic import intake as module
 
     real = module.classify
 
@@ -240,4 +241,4 @@ def test_dynamodb_unavailable_raises_so_the_event_is_retried(pipe):
     stored = pipe.put("x/a.ubam")
     pipe.ddb.delete_table(TableName=TABLE)
     with pytest.raises(Exception, match=r"ResourceNotFound|not found|Requested resource"):
-        intake.handler({"Records": [pipe.s3_record(stored)]})
+        intake_function.handler({"Records": [pipe.s3_record(stored)]})

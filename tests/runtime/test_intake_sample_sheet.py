@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from omics_autoload_runtime import aws, tracking
+from omics_autoload_runtime.adapters import clients, tracking
 from support.pipeline import Pipeline, RecordingCloudWatch
 
 SHEET = "omics-samplesheet.csv"
@@ -12,7 +12,7 @@ SHEET = "omics-samplesheet.csv"
 @pytest.fixture
 def pipe():
     with Pipeline() as pipeline:
-        aws.override("cloudwatch", RecordingCloudWatch())
+        clients.override("cloudwatch", RecordingCloudWatch())
         yield pipeline
 
 

@@ -4,7 +4,7 @@ import re
 
 import botocore.session
 import pytest
-from omics_autoload_runtime import limits
+from omics_autoload_runtime.domain import limits
 
 MODEL = botocore.session.get_session().get_service_model("omics")
 

@@ -8,7 +8,8 @@ import logging
 
 import boto3
 import pytest
-from omics_autoload_runtime import aws, metrics, outcomes, post_import, tracking
+from omics_autoload_runtime.adapters import clients, metrics, notices, tracking
+from omics_autoload_runtime.logic import post_import
 from support.pipeline import (
     BUCKET,
     REGION,
@@ -30,8 +31,8 @@ def pipeline(**env):
     pipe = Pipeline(env={"NOTIFICATION_TOPIC_ARN": TOPIC, **env})
     pipe.__enter__()
     pipe.cloudwatch = RecordingCloudWatch()
-    aws.override("cloudwatch", pipe.cloudwatch)
-    aws.override("stepfunctions", RecordingStepFunctions())
+    clients.override("cloudwatch", pipe.cloudwatch)
+    clients.override("stepfunctions", RecordingStepFunctions())
     sns = boto3.client("sns", region_name=REGION)
     sns.create_topic(Name=TOPIC.rsplit(":", 1)[-1])
     sqs = boto3.client("sqs", region_name=REGION)
@@ -49,7 +50,7 @@ def pipe():
     p.__exit__(None, None, None)
 
 
-def notices(pipe):
+def received_notices(pipe):
     sqs = boto3.client("sqs", region_name=REGION)
     out = []
     while True:
@@ -115,7 +116,7 @@ def test_each_failed_file_is_one_notice_with_no_identifiers(pipe):
     pipe.put("n/good.ubam", tags=TAGS)
     pipe.deliver(pipe._stored[-3:])
     run_without_state_machine(pipe)
-    got = notices(pipe)
+    got = received_notices(pipe)
     assert len(got) == 2
     for notice in got:
         assert notice["Subject"] == "omics-autoload: file failed to import" and len(notice["Subject"]) < 100
@@ -132,7 +133,7 @@ def test_each_failed_file_is_one_notice_with_no_identifiers(pipe):
 
 
 def test_intake_failures_and_orphans_are_noticed_too(pipe, monkeypatch):
-    from omics_autoload_runtime import intake
+    from omics_autoload_runtime.logic import intake
 
     with monkeypatch.context() as patch:
         patch.setattr(intake.Intake, "_classify", lambda self, event, uri: 1 / 0)
@@ -140,7 +141,7 @@ def test_intake_failures_and_orphans_are_noticed_too(pipe, monkeypatch):
     pipe.upload(["n/S_R1.fq.gz"])
     pipe.double.advance(86401)
     pipe.sweep()
-    got = {n["Subject"]: n["Message"] for n in notices(pipe)}
+    got = {n["Subject"]: n["Message"] for n in received_notices(pipe)}
     assert "ZeroDivisionError" in got["omics-autoload: file failed to import"]
     orphan = got["omics-autoload: file not imported (mate missing)"]
     assert f"s3://{BUCKET}/n/S_R1.fq.gz" in orphan and "Status:         SKIPPED" in orphan
@@ -151,7 +152,7 @@ def test_a_notice_that_cannot_be_published_never_fails_the_handler(pipe, caplog)
         def publish_batch(self, **_):
             raise RuntimeError("SNS is down")
 
-    aws.override("sns", Down())
+    clients.override("sns", Down())
     pipe.double.fail_next_job("Access denied reading s3://sequencing-runs")
     pipe.upload(["n/a.ubam"])
     with caplog.at_level(logging.WARNING):
@@ -161,9 +162,9 @@ def test_a_notice_that_cannot_be_published_never_fails_the_handler(pipe, caplog)
 
 
 def test_a_notice_stays_small_whatever_the_reason():
-    notifier = outcomes.Notifier(TOPIC, sequence_store_id="1234567890", table_name=TABLE)
+    notifier = notices.Notifier(TOPIC, sequence_store_id="1234567890", table_name=TABLE)
     entry = notifier.message("s3://b/" + "k" * 1024, "x" * 100_000, import_job_id="1", status="FAILED",
-                             event=outcomes.FILE_FAILED)
+                             event=notices.FILE_FAILED)
     assert len(json.dumps(entry).encode()) < 8 * 1024  # ten of them fit one PublishBatch (256 KB)
 
 
@@ -328,5 +329,5 @@ def test_a_reason_that_quotes_an_identifier_is_redacted_in_logs_and_notices(pipe
     assert "subjectId <redacted>" in failed.reason
     assert "PATIENT-SECRET" not in caplog.text
     assert all("PATIENT-SECRET" not in json.dumps({k: str(v) for k, v in r.__dict__.items()}) for r in caplog.records)
-    (notice,) = notices(pipe)
+    (notice,) = received_notices(pipe)
     assert "subjectId <redacted>" in notice["Message"] and "PATIENT-SECRET" not in json.dumps(notice)

@@ -6,7 +6,8 @@ import random
 import threading
 
 import pytest
-from omics_autoload_runtime import import_start, rate_limit
+from omics_autoload_runtime import errors
+from omics_autoload_runtime.adapters import rate_limit
 from support.pipeline import Pipeline
 
 EPSILON = 1e-6
@@ -122,7 +123,7 @@ def test_concurrent_takers_share_the_budget(clock):
 def test_no_token_within_the_bound_raises_omics_throttled(clock):
     clock.frozen = True  # time stands still: the bucket never refills
     rate_limit.take("StartReadSetImportJob")
-    with pytest.raises(import_start.OmicsThrottled, match="rate limit"):
+    with pytest.raises(errors.OmicsThrottled, match="rate limit"):
         rate_limit.take("StartReadSetImportJob")
     assert 0 < sum(clock.slept) <= rate_limit.MAX_WAIT_SECONDS + 0.25 / 4 + EPSILON
     assert rate_limit.try_take("StartReadSetImportJob") is False
@@ -134,5 +135,5 @@ def test_a_stale_view_costs_one_more_write_not_a_token(clock):
     rate_limit.forget()  # another Lambda environment, which never saw the bucket
     rate_limit.take("GetReadSetImportJob")  # create fails, then the fresh state is used
     clock.work(0.1)
-    with pytest.raises(import_start.OmicsThrottled):
+    with pytest.raises(errors.OmicsThrottled):
         rate_limit.take("GetReadSetImportJob", max_wait=0.1)  # the token was really taken

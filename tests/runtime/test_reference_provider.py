@@ -12,8 +12,9 @@ import uuid
 from typing import Any
 
 import pytest
-from omics_autoload_runtime import aws, reference_provider
-from omics_autoload_runtime.reference_provider import ReferenceImportError, is_complete, on_event
+from omics_autoload_runtime.adapters import clients
+from omics_autoload_runtime.logic import reference_import
+from omics_autoload_runtime.logic.reference_import import ReferenceImportError, is_complete, on_event
 from support.omics_double import OmicsDouble
 
 ROLE = "arn:aws:iam::123456789012:role/Stack-ReferenceImportRole-ABC123"
@@ -30,10 +31,10 @@ _DOUBLE: list[OmicsDouble] = []  # the current test's double, for wait()
 def omics():
     # The handler asks for jobs created in the last days: the double's clock must be real.
     double = OmicsDouble(clock=time.time, job_duration_seconds=JOB_SECONDS)
-    aws.override("omics", double.client)
+    clients.override("omics", double.client)
     _DOUBLE[:] = [double]
     yield double
-    aws.reset()
+    clients.reset()
 
 
 @pytest.fixture
@@ -376,7 +377,7 @@ def test_adoption_skips_an_earlier_import_whose_reference_was_deleted(omics, sto
 
 
 def test_handlers_use_the_overridable_client(omics):
-    assert reference_provider.aws.client("omics") is omics.client
+    assert reference_import.clients.client("omics") is omics.client
 
 
 def test_throttling_while_polling_means_not_yet_not_failed(omics, store):

@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from omics_autoload_runtime.sample_sheet import (
+from omics_autoload_runtime.domain.sample_sheet import (
     MAX_SHEET_BYTES,
     SampleSheet,
     SampleSheetError,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from omics_autoload_runtime import aws, starter, tracking
+from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.logic import starter
 from support.pipeline import TABLE, Pipeline, RecordingStepFunctions, matches_filter
 
 
@@ -13,7 +14,7 @@ from support.pipeline import TABLE, Pipeline, RecordingStepFunctions, matches_fi
 def pipe():
     with Pipeline() as pipeline:
         pipeline.fake_sfn = RecordingStepFunctions()
-        aws.override("stepfunctions", pipeline.fake_sfn)
+        clients.override("stepfunctions", pipeline.fake_sfn)
         yield pipeline
 
 
@@ -68,11 +69,11 @@ def test_a_split_batch_never_starts_a_read_set_twice(pipe):
 
 
 def test_batches_are_cut_at_max_sources_per_job():
-    from omics_autoload_runtime.assembly import AssemblyOptions
+    from omics_autoload_runtime.domain.assembly import AssemblyOptions
 
     with Pipeline(options=AssemblyOptions(max_sources_per_job=2)) as pipe:
         fake = RecordingStepFunctions()
-        aws.override("stepfunctions", fake)
+        clients.override("stepfunctions", fake)
         pipe.upload([f"r/s{i}.ubam" for i in range(5)])
         pipe.invoke("starter", {"Records": queued_records(pipe)})
         assert [len(s["input"]["readSetKeys"]) for s in fake.started] == [2, 2, 1]

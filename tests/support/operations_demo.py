@@ -17,7 +17,8 @@ import json
 import logging
 from typing import Any
 
-from omics_autoload_runtime import cli, tracking
+from omics_autoload_runtime import cli
+from omics_autoload_runtime.adapters import tracking
 
 from support.pipeline import ACCOUNT, BUCKET, REGION, TABLE, Pipeline
 

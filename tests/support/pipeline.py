@@ -19,6 +19,7 @@ Counts are kept per scenario: Lambda invocations per handler, state transitions
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import threading
@@ -33,19 +34,11 @@ from urllib.parse import quote_plus
 
 import boto3
 from moto import mock_aws
-from omics_autoload_runtime import (
-    aws,
-    completion,
-    config,
-    import_finalize,
-    import_start,
-    import_wait,
-    intake,
-    limits,
-    starter,
-    tracking,
-)
-from omics_autoload_runtime.assembly import AssemblyOptions
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.domain.assembly import AssemblyOptions
+from omics_autoload_runtime.logic import completion, starter
 
 from support.omics_double import EPOCH, OmicsDouble
 
@@ -58,13 +51,18 @@ REFERENCE_PARAMETER = "/omics-autoload/reference-arn"
 STATE_MACHINE_NAME = "omics-autoload-import"
 STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}"
 
+# Harness name -> the function's entry point (``omics_autoload_runtime.handlers.<module>``).
 HANDLERS: dict[str, Callable[..., Any]] = {
-    "intake": intake.handler,
-    "starter": starter.handler,
-    "import_start": import_start.handler,
-    "import_wait": import_wait.handler,
-    "import_finalize": import_finalize.handler,
-    "completion": completion.handler,
+    name: importlib.import_module(f"omics_autoload_runtime.handlers.{module}").handler
+    for name, module in {
+        "intake": "intake",
+        "starter": "starter",
+        "import_start": "import_start",
+        "import_wait": "import_wait",
+        "import_finalize": "import_finalize",
+        "completion": "completion",
+        "capacity": "import_slot",
+    }.items()
 }
 # Errors handlers raise on purpose (Step Functions retries or catches them by name).
 EXPECTED_ERRORS = {"OmicsThrottled", "OmicsQuotaExceeded", "OmicsUnavailable", "ImportRejected"}
@@ -310,9 +308,9 @@ class Pipeline:
         }
         env.update(self.extra_env)
         os.environ.update(env)
-        config.reset()
-        aws.reset()
-        aws.override("omics", self.double.client)
+        settings.reset()
+        clients.reset()
+        clients.override("omics", self.double.client)
         tracking.set_clock(self.double.now)
         if self.simulated_rate_limit:
             stack.enter_context(simulated_rate_limit(self.double))
@@ -328,8 +326,8 @@ class Pipeline:
             for execution in self.executions():
                 if execution["status"] == "RUNNING":
                     self.sfn.stop_execution(executionArn=execution["executionArn"])
-        aws.reset()
-        config.reset()
+        clients.reset()
+        settings.reset()
         tracking.set_clock(None)
 
     def _make_reference(self) -> str:
@@ -571,7 +569,7 @@ class Pipeline:
     # ------------------------------------------------------------------ completion side
 
     def deliver_job_events(self) -> int:
-        # The construct's rule: source aws.omics, this detail-type, terminal statuses only.
+        # The construct's rule: source clients.omics, this detail-type, terminal statuses only.
         events = [
             e
             for e in self.double.take_events()
@@ -705,7 +703,7 @@ def _starter_inputs(pipeline: Pipeline) -> list[dict[str, Any]]:
     """What the starter would hand to executions: claims made directly (no Step Functions)."""
     wanted = [r for r in pipeline.stream_records() if matches_filter(tracking.STARTER_FILTER_PATTERN, r)]
     inputs = []
-    cfg = config.get()
+    cfg = settings.get()
     tr = tracking.Tracking(cfg.table_name)
     pairs = []
     for record in wanted:
@@ -802,7 +800,7 @@ __all__ = [
 @contextlib.contextmanager
 def simulated_rate_limit(double: OmicsDouble) -> Any:
     """The HealthOmics rate limit on the double's clock: a wait for a token advances it."""
-    from omics_autoload_runtime import rate_limit
+    from omics_autoload_runtime.adapters import rate_limit
 
     rate_limit.forget()
     rate_limit.set_clock(double.now, double.advance)
@@ -827,15 +825,8 @@ def peak_tps(double: OmicsDouble, operation: str) -> int:
     return best
 
 
-def _register_capacity_handler() -> None:
-    """The AcquireSlot task's function (``CapacityFunction``) runs the capacity handler."""
-    from omics_autoload_runtime import capacity
-
-    HANDLERS["capacity"] = capacity.acquire_handler
-    FUNCTION_ALIASES["CapacityFunction"] = "capacity"
-
-
-_register_capacity_handler()
+# The AcquireSlot task's function (``CapacityFunction``) runs the import-slot handler.
+FUNCTION_ALIASES["CapacityFunction"] = "capacity"
 
 
 # --------------------------------------------------------------------------- metrics (issue 6)

@@ -84,7 +84,7 @@ def pipeline_definition() -> str:
 
 
 def function_logical_ids() -> dict[str, str]:
-    """Handler string (``omics_autoload_runtime.intake.handler``) → logical id of its function."""
+    """Handler string (``omics_autoload_runtime.handlers.intake.handler``) → logical id of its function."""
     functions = resources_of_type(example_template(), "AWS::Lambda::Function")
     return {
         f["Properties"]["Handler"]: logical_id

@@ -30,8 +30,19 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, config, limits, tracking
-from .assembly import (
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters.metrics import Metrics
+from omics_autoload_runtime.adapters.notices import (
+    FILE_FAILED,
+    FILE_RECEIVED,
+    FILE_SKIPPED,
+    log_outcome,
+    notifier_for,
+)
+from omics_autoload_runtime.adapters.tracking import ConditionFailed, Tracking
+from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.domain.assembly import (
     FileRole,
     Skip,
     classify,
@@ -41,10 +52,12 @@ from .assembly import (
     overrides_from_tags,
     sniff_bam_header,
 )
-from .metrics import Metrics
-from .outcomes import FILE_FAILED, FILE_RECEIVED, FILE_SKIPPED, log_outcome, notifier_for
-from .sample_sheet import MAX_SHEET_BYTES, SampleSheet, SampleSheetError, SampleSheetRow
-from .tracking import ConditionFailed, Tracking
+from omics_autoload_runtime.domain.sample_sheet import (
+    MAX_SHEET_BYTES,
+    SampleSheet,
+    SampleSheetError,
+    SampleSheetRow,
+)
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -90,10 +103,10 @@ def object_events(event: Any) -> Iterator[ObjectEvent]:
             yield _from_eventbridge(event)
         return
     for record in event.get("Records") or []:
-        yield from _from_record(record)
+        yield from from_record(record)
 
 
-def _from_record(record: Mapping[str, Any]) -> Iterator[ObjectEvent]:
+def from_record(record: Mapping[str, Any]) -> Iterator[ObjectEvent]:
     if record.get("eventSource") == "aws:sqs" and "body" in record:
         yield from object_events(_json(record["body"]))
         return
@@ -147,7 +160,7 @@ def _exists(bucket: str, key: str, version_id: str | None) -> bool:
     if version_id:
         kwargs["VersionId"] = version_id
     try:
-        aws.client("s3").head_object(**kwargs)
+        clients.client("s3").head_object(**kwargs)
     except ClientError as error:
         _raise_if_transient(error)
         return False
@@ -219,7 +232,7 @@ def _object_item(event: ObjectEvent, created: str) -> dict[str, Any]:
 
 
 class Intake:
-    def __init__(self, cfg: config.Config, metrics: Metrics):
+    def __init__(self, cfg: settings.Config, metrics: Metrics):
         self.cfg = cfg
         self.metrics = metrics
         self.tracking = Tracking(cfg.table_name)
@@ -293,7 +306,7 @@ class Intake:
         if folder not in self._sheets:
             key = f"{folder}{self.cfg.sample_sheet_name}"
             try:
-                body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read(MAX_SHEET_BYTES + 1)
+                body = clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read(MAX_SHEET_BYTES + 1)
                 self._sheets[folder] = SampleSheet.from_bytes(body, base_uri=f"s3://{bucket}/{key}")
             except ClientError as error:
                 _raise_if_transient(error)
@@ -321,7 +334,7 @@ class Intake:
         if event.version_id:
             kwargs["VersionId"] = event.version_id
         try:
-            body = aws.client("s3").get_object(**kwargs)["Body"].read()
+            body = clients.client("s3").get_object(**kwargs)["Body"].read()
         except ClientError as error:
             _raise_if_transient(error)
             LOG.warning("could not read the header of %s (%s): treated as BAM", event.key, error)
@@ -333,7 +346,7 @@ class Intake:
         if event.version_id:
             kwargs["VersionId"] = event.version_id
         try:
-            tag_set = aws.client("s3").get_object_tagging(**kwargs).get("TagSet", [])
+            tag_set = clients.client("s3").get_object_tagging(**kwargs).get("TagSet", [])
         except ClientError as error:
             _raise_if_transient(error)
             LOG.warning(
@@ -581,7 +594,7 @@ class Intake:
         self._join(item, role, event)  # every step of _join is conditional: safe to repeat
         return "DUPLICATE"
 
-    def _record_failure_of(self, event: ObjectEvent, error: Exception) -> str:
+    def record_failure_of(self, event: ObjectEvent, error: Exception) -> str:
         reason = f"internal error while recording this file ({type(error).__name__}: {error})"
         item = _object_item(event, tracking.iso())
         uri = item["uri"]
@@ -599,49 +612,3 @@ class Intake:
             self.metrics.count("FilesFailed", dimensions={**self.dimensions, "FileType": "UNKNOWN"})
             self.notifier.file_failed(uri, reason)
         return tracking.FAILED
-
-
-def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    cfg = config.get()
-    cfg.require("table_name")
-    metrics = Metrics(cfg.metrics_namespace)
-    intake = Intake(cfg, metrics)
-    intake.redrive = isinstance(event, Mapping) and event.get("redrive") is True
-    counts: dict[str, int] = {}
-    try:
-        for index, object_event in enumerate(_safe_events(event)):
-            if isinstance(object_event, Exception):
-                LOG.error("record %d of the event is malformed and was ignored: %r", index, object_event)
-                counts["MALFORMED"] = counts.get("MALFORMED", 0) + 1
-                continue
-            try:
-                status = intake.process(object_event)
-            except (ClientError, BotoCoreError):
-                raise  # infrastructure: let the event be delivered again
-            except Exception as error:
-                LOG.exception("failed to process %s", object_event.key)
-                status = intake._record_failure_of(object_event, error)
-            counts[status] = counts.get(status, 0) + 1
-    finally:
-        metrics.flush()
-        intake.notifier.flush()
-    return {"objects": sum(counts.values()), "statuses": counts}
-
-
-def _safe_events(event: Any) -> Iterator[ObjectEvent | Exception]:
-    """object_events, but a malformed record becomes an Exception instead of ending the batch."""
-    if isinstance(event, Mapping) and isinstance(event.get("Records"), list):
-        for record in event["Records"]:
-            try:
-                yield from list(_from_record(record))
-            except (ClientError, BotoCoreError):
-                raise
-            except Exception as error:
-                yield error
-        return
-    try:
-        yield from list(object_events(event))
-    except (ClientError, BotoCoreError):
-        raise
-    except Exception as error:
-        yield error

@@ -22,12 +22,20 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, capacity, config, limits, rate_limit, tracking
-from .import_start import ImportNotFinished, translate
-from .metrics import Metrics
-from .outcomes import FILE_FAILED, FILE_IMPORTED, identifiers_of, log_outcome, notifier_for
-from .post_import import PostImport
-from .tracking import Tracking
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import clients, rate_limit, tracking
+from omics_autoload_runtime.adapters.metrics import Metrics
+from omics_autoload_runtime.adapters.notices import (
+    FILE_FAILED,
+    FILE_IMPORTED,
+    identifiers_of,
+    log_outcome,
+    notifier_for,
+)
+from omics_autoload_runtime.adapters.tracking import Tracking
+from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.errors import ImportNotFinished, translate
+from omics_autoload_runtime.logic.post_import import PostImport
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -41,7 +49,7 @@ def _source_index(job: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 
 class Finalize:
-    def __init__(self, cfg: config.Config):
+    def __init__(self, cfg: settings.Config):
         self.cfg = cfg
         self.tracking = Tracking(cfg.table_name)
         self.metrics = Metrics(cfg.metrics_namespace)
@@ -81,7 +89,7 @@ class Finalize:
     def finalize(self, batch_id: str, job_id: str, keys: Sequence[str]) -> dict[str, Any]:
         rate_limit.take("GetReadSetImportJob")  # client-side quota: raises OmicsThrottled
         try:
-            job = aws.client("omics").get_read_set_import_job(id=job_id, sequenceStoreId=self.cfg.sequence_store_id)
+            job = clients.client("omics").get_read_set_import_job(id=job_id, sequenceStoreId=self.cfg.sequence_store_id)
         except (ClientError, BotoCoreError) as error:
             raise translate(error, f"GetReadSetImportJob {job_id}") from error
         status = job.get("status", "")
@@ -254,23 +262,3 @@ def failure_reason(error: Mapping[str, Any], job_id: str | None) -> str:
     if name == "ImportJobNotFound":
         return f"HealthOmics no longer knows import job {job_id}{redrive}"
     return f"import workflow failed: {name}{detail}{redrive}"
-
-
-def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    cfg = config.get()
-    cfg.require("table_name", "sequence_store_id")
-    finalize = Finalize(cfg)
-    batch_id = event["batchId"]
-    keys = list(event.get("readSetKeys") or [])
-    job_id = event.get("jobId") or None
-    try:
-        if event.get("error") is not None:
-            result = finalize.record_failure(batch_id, job_id, keys, event["error"])
-        elif not job_id:
-            result = {"batchId": batch_id, "jobId": None, "imported": 0, "failed": 0}
-        else:
-            result = finalize.finalize(batch_id, job_id, keys)
-        capacity.finish(batch_id)  # the batch is done: free its import slot (once), wake the next waiter
-        return result
-    except (ClientError, BotoCoreError) as error:
-        raise translate(error, "tracking table") from error

@@ -22,80 +22,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, capacity, config, limits, rate_limit, tracking
-from .assembly import FileRole, ReadSet, Skip, assemble
-from .metrics import Metrics
-from .outcomes import FILE_FAILED, FILE_SKIPPED, log_outcome, notifier_for, redact
-from .tracking import Tracking
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import clients, rate_limit, tracking
+from omics_autoload_runtime.adapters.metrics import Metrics
+from omics_autoload_runtime.adapters.notices import (
+    FILE_FAILED,
+    FILE_SKIPPED,
+    log_outcome,
+    notifier_for,
+    redact,
+)
+from omics_autoload_runtime.adapters.tracking import Tracking
+from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.domain.assembly import FileRole, ReadSet, Skip, assemble
+from omics_autoload_runtime.errors import ImportRejected, translate
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
-
-
-# ---------------------------------------------- errors (class names = Step Functions error names)
-
-
-class OmicsThrottled(Exception):
-    """HealthOmics (or SSM / DynamoDB on the way) throttled the call: retry with backoff."""
-
-
-class OmicsQuotaExceeded(Exception):
-    """Too many concurrent import jobs (ServiceQuotaExceededException): retry later."""
-
-
-class OmicsUnavailable(Exception):
-    """A transient server-side or network error: retry."""
-
-
-class ImportRejected(Exception):
-    """HealthOmics refused the job for a reason a retry will not fix."""
-
-
-class ImportNotFinished(Exception):
-    """Finalize ran for a job that is not in a terminal status (should not happen)."""
-
-
-RETRYABLE = ("OmicsThrottled", "OmicsQuotaExceeded", "OmicsUnavailable")
-_THROTTLING = {
-    "ThrottlingException",
-    "TooManyRequestsException",
-    "Throttling",
-    "ThrottledException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "LimitExceededException",
-}
-_QUOTA = {"ServiceQuotaExceededException"}
-_UNAVAILABLE = {
-    "InternalServerException",
-    "InternalServerError",
-    "InternalFailure",
-    "RequestTimeoutException",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "RequestTimeout",
-}
-
-
-def translate(error: Exception, action: str) -> Exception:
-    """The exception to raise for an AWS error during ``action``."""
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", "") or str(error)
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        text = f"{action}: {code}: {message}"
-        if code in _THROTTLING or status == 429:
-            return OmicsThrottled(text)
-        if code in _QUOTA:
-            return OmicsQuotaExceeded(text)
-        if code in _UNAVAILABLE or status >= 500:
-            return OmicsUnavailable(text)
-        return ImportRejected(text)
-    if isinstance(error, ConnectionError | ReadTimeoutError | BotoCoreError):
-        return OmicsUnavailable(f"{action}: {error}")
-    return error
 
 
 # ------------------------------------------------------------------ reference genome
@@ -106,14 +51,14 @@ NO_REFERENCE = (
 )
 
 
-def reference_arn(cfg: config.Config) -> tuple[str | None, str]:
+def reference_arn(cfg: settings.Config) -> tuple[str | None, str]:
     """(reference ARN or None, why there is none)."""
     if cfg.reference_arn:
         return cfg.reference_arn, ""
     if not cfg.reference_parameter_name:
         return None, "neither a reference ARN nor a reference parameter is set"
     try:
-        response = aws.client("ssm").get_parameter(Name=cfg.reference_parameter_name)
+        response = clients.client("ssm").get_parameter(Name=cfg.reference_parameter_name)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ParameterNotFound":
             return None, f"SSM parameter {cfg.reference_parameter_name} does not exist"
@@ -155,7 +100,7 @@ _SOURCE_INDEX = re.compile(r"sources\.(\d+)\.member")
 
 
 class ImportStart:
-    def __init__(self, cfg: config.Config):
+    def __init__(self, cfg: settings.Config):
         self.cfg = cfg
         self.tracking = Tracking(cfg.table_name)
         self.metrics = Metrics(cfg.metrics_namespace)
@@ -192,7 +137,7 @@ class ImportStart:
 
     def _report_file(self, uri: str, status: str, reason: str, file_type: str | None) -> None:
         """Log, count and (when FAILED) notify one file that ends here, before any import."""
-        from .intake import skip_category
+        from omics_autoload_runtime.logic.intake import skip_category
 
         store = {"SequenceStoreId": self.cfg.sequence_store_id or "unknown"}
         allowed = self.cfg.log_identifiers
@@ -287,7 +232,7 @@ class ImportStart:
                 token = f"{batch_id[:60]}-{digest[:40]}"
             rate_limit.take("StartReadSetImportJob")  # client-side quota: raises OmicsThrottled
             try:
-                response = aws.client("omics").start_read_set_import_job(
+                response = clients.client("omics").start_read_set_import_job(
                     sequenceStoreId=self.cfg.sequence_store_id,
                     roleArn=self.cfg.import_role_arn,
                     clientToken=token,
@@ -353,18 +298,3 @@ class ImportStart:
                 extra={"importJobId": job_id},
             )
         LOG.info("batch %s: import job %s started with %d read set(s)", batch_id, job_id, len(ready))
-
-
-def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    cfg = config.get()
-    cfg.require("table_name", "sequence_store_id", "import_role_arn")
-    start = ImportStart(cfg)
-    try:
-        result = start.run(event["batchId"], list(event.get("readSetKeys") or []))
-        if result.get("jobId") is None:  # nothing to import: the batch's import slot is free again
-            capacity.finish(event["batchId"])
-        return result
-    except (ClientError, BotoCoreError) as error:  # DynamoDB / SSM trouble: transient by nature
-        raise translate(error, "tracking table") from error
-    finally:
-        start.flush()

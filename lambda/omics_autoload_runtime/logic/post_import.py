@@ -28,9 +28,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, config, rate_limit, tracking
-from .outcomes import POST_IMPORT, log_outcome
-from .tracking import ConditionFailed
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import clients, rate_limit, tracking
+from omics_autoload_runtime.adapters.notices import POST_IMPORT, log_outcome
+from omics_autoload_runtime.adapters.tracking import ConditionFailed
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -81,7 +82,7 @@ def _location(entry: Mapping[str, Any]) -> tuple[str, str, str | None]:
 
 
 class PostImport:
-    def __init__(self, cfg: config.Config, tr: tracking.Tracking | None = None):
+    def __init__(self, cfg: settings.Config, tr: tracking.Tracking | None = None):
         self.cfg = cfg
         self.action = cfg.post_import_action
         self.tracking = tr or tracking.Tracking(cfg.table_name)
@@ -173,7 +174,7 @@ class PostImport:
         if not rate_limit.try_take("GetReadSetMetadata"):
             return "UNKNOWN", "GetReadSetMetadata skipped (client-side rate limit); will try again"
         try:
-            found = aws.client("omics").get_read_set_metadata(
+            found = clients.client("omics").get_read_set_metadata(
                 id=read_set_id, sequenceStoreId=self.cfg.sequence_store_id
             )
         except ClientError as error:
@@ -240,7 +241,7 @@ class PostImport:
 
     def _tag(self, entry: Mapping[str, Any], read_set_id: str) -> tuple[str, str | None]:
         bucket, key, version = _location(entry)
-        s3 = aws.client("s3")
+        s3 = clients.client("s3")
         target: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if version:
             target["VersionId"] = version
@@ -260,7 +261,7 @@ class PostImport:
         newer = self._newer_version(entry)
         if newer:
             return SKIPPED, f"a newer version of the key ({newer}) was uploaded since: not deleted"
-        aws.client("s3").delete_object(Bucket=bucket, Key=key)
+        clients.client("s3").delete_object(Bucket=bucket, Key=key)
         return DONE, None
 
     def _newer_version(self, entry: Mapping[str, Any]) -> str | None:

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.parse import quote_plus, unquote_plus
 
-from . import aws, census, tracking
+from omics_autoload_runtime.adapters import clients, status_counts, tracking
 
 PROG = "omics-autoload"
 DEFAULT_PROGRESS_EVERY = 100
@@ -273,7 +273,7 @@ def resolve(args: argparse.Namespace) -> Deployment:
     if args.table:
         return Deployment(table=args.table)
     resources: list[Mapping[str, Any]] = []
-    paginator = aws.client("cloudformation").get_paginator("list_stack_resources")
+    paginator = clients.client("cloudformation").get_paginator("list_stack_resources")
     for page in paginator.paginate(StackName=args.stack):
         resources.extend(page.get("StackResourceSummaries", []))
     return deployment_from_resources(resources, args.stack)
@@ -366,7 +366,7 @@ def _objects(
     newest_first: bool = False,
     limit: int = 0,
 ) -> list[dict[str, Any]]:
-    kwargs = census.status_query(table, status, kind=tracking.KIND_OBJECT, updated_before=updated_before)
+    kwargs = status_counts.status_query(table, status, kind=tracking.KIND_OBJECT, updated_before=updated_before)
     kwargs["ScanIndexForward"] = not newest_first
     found: list[dict[str, Any]] = []
     while True:
@@ -407,14 +407,14 @@ def gather_status(table_name: str, *, stuck_after_hours: float, limit: int) -> d
     stuck_seconds = int(stuck_after_hours * 3600)
     cutoff = tracking.iso(now - stuck_seconds)
     stuck: list[dict[str, Any]] = []
-    for status in census.NON_TERMINAL_OBJECT_STATUSES:
+    for status in status_counts.NON_TERMINAL_OBJECT_STATUSES:
         remaining = limit - len(stuck) if limit else 0
         if limit and remaining <= 0:
             break
         stuck.extend(_entry(item) for item in _objects(table, status, updated_before=cutoff, limit=remaining))
     stuck_total = sum(
-        census.count(table, status, kind=tracking.KIND_OBJECT, updated_before=cutoff, max_pages=None).count
-        for status in census.NON_TERMINAL_OBJECT_STATUSES
+        status_counts.count(table, status, kind=tracking.KIND_OBJECT, updated_before=cutoff, max_pages=None).count
+        for status in status_counts.NON_TERMINAL_OBJECT_STATUSES
     )
     return {
         "table": table_name,
@@ -568,7 +568,7 @@ def _s3_record(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _invoke_async(function: str, payload: Mapping[str, Any]) -> None:
-    response = aws.client("lambda").invoke(
+    response = clients.client("lambda").invoke(
         FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode("utf-8")
     )
     status = int(response.get("StatusCode") or 0)
@@ -722,7 +722,7 @@ def _stream_read_sets(info: Mapping[str, Any]) -> list[tuple[str, int]] | None:
     records can no longer be read (streams keep them 24 hours)."""
     from botocore.exceptions import ClientError
 
-    streams = aws.client("dynamodbstreams")
+    streams = clients.client("dynamodbstreams")
     end = int(str(info.get("endSequenceNumber") or "0"))
     try:
         iterator = streams.get_shard_iterator(
@@ -813,7 +813,7 @@ def _receive(sqs: Any, url: str, visibility: int) -> list[dict[str, Any]]:
 def drain_queue(
     queue: DeadLetterQueue, deployment: Deployment, *, dry_run: bool, every: int, out: TextIO, tally: Tally
 ) -> None:
-    sqs = aws.client("sqs")
+    sqs = clients.client("sqs")
     depth = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["ApproximateNumberOfMessages"])
     total = int(depth.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
     print(f"dead-letter queue {queue.name} ({queue.role}): about {total} message(s)", file=out)

@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from . import aws
+from omics_autoload_runtime.adapters import clients
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -195,7 +195,9 @@ class Notifier:
             chunk = pending[start : start + BATCH_SIZE]
             entries = [dict(entry, Id=str(index)) for index, entry in enumerate(chunk)]
             try:
-                response = aws.client("sns").publish_batch(TopicArn=self.topic_arn, PublishBatchRequestEntries=entries)
+                response = clients.client("sns").publish_batch(
+                    TopicArn=self.topic_arn, PublishBatchRequestEntries=entries
+                )
             except Exception as error:  # a notice is never worth a failed handler
                 self.failed += len(chunk)
                 LOG.warning("could not publish %d failure notice(s) to %s: %s", len(chunk), self.topic_arn, error)

@@ -30,7 +30,8 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from .assembly import (
+from omics_autoload_runtime.cli.operations import add_redrive, add_status
+from omics_autoload_runtime.domain.assembly import (
     AssemblyOptions,
     Plan,
     Skip,
@@ -40,8 +41,7 @@ from .assembly import (
     reference_arn_problem,
     split_s3_uri,
 )
-from .operations import add_redrive, add_status
-from .sample_sheet import MAX_SHEET_BYTES, SampleSheet, SampleSheetError
+from omics_autoload_runtime.domain.sample_sheet import MAX_SHEET_BYTES, SampleSheet, SampleSheetError
 
 PROG = "omics-autoload"
 _LS_LINE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} +(?P<size>\d+) (?P<key>.+)")

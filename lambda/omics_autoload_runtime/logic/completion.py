@@ -2,7 +2,7 @@
 
 Two triggers (told apart by ``detail-type``):
 
-* ``Read Set Import Job Status Change`` (source ``aws.omics``) with a terminal status:
+* ``Read Set Import Job Status Change`` (source ``clients.omics``) with a terminal status:
   the job item gives the task token; SendTaskSuccess ``{"jobId", "status"}``; job DONE.
   Unknown jobs (not ours), DONE jobs and vanished tasks are ignored: duplicate and late
   events are harmless.
@@ -33,14 +33,16 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, capacity, census, config, limits, rate_limit, tracking
-from .import_finalize import Finalize
-from .import_start import ImportNotFinished, OmicsThrottled, OmicsUnavailable
-from .import_wait import wake
-from .metrics import Metrics
-from .outcomes import FILE_ORPHANED, log_outcome, notifier_for
-from .post_import import PostImport
-from .tracking import ConditionFailed, Tracking
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import clients, import_slots, rate_limit, status_counts, tracking
+from omics_autoload_runtime.adapters.metrics import Metrics
+from omics_autoload_runtime.adapters.notices import FILE_ORPHANED, log_outcome, notifier_for
+from omics_autoload_runtime.adapters.task_tokens import wake
+from omics_autoload_runtime.adapters.tracking import ConditionFailed, Tracking
+from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.errors import ImportNotFinished, OmicsThrottled, OmicsUnavailable
+from omics_autoload_runtime.logic.import_finalize import Finalize
+from omics_autoload_runtime.logic.post_import import PostImport
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -71,7 +73,7 @@ class _Pacer:
 
 
 class Completion:
-    def __init__(self, cfg: config.Config, context: Any = None):
+    def __init__(self, cfg: settings.Config, context: Any = None):
         self.cfg = cfg
         self.context = context
         self.tracking = Tracking(cfg.table_name)
@@ -123,7 +125,7 @@ class Completion:
         self._abandoned_imports()
         self._post_import()
         self._gauges()
-        for name, count in capacity.Capacity.from_config(self.cfg).reconcile(self._running).items():
+        for name, count in import_slots.Capacity.from_config(self.cfg).reconcile(self._running).items():
             self._bump(name, count)  # leaked import slots released, waiting batches woken
         return self.stats
 
@@ -137,12 +139,12 @@ class Completion:
     def _gauges(self) -> None:
         """ReadSetsWaitingForMate and StuckItems, sampled once per sweep (zero included)."""
         table = self.tracking.table
-        waiting = census.count(table, tracking.WAITING_FOR_MATE, kind=tracking.KIND_READSET)
-        cutoffs = census.stuck_cutoffs(
+        waiting = status_counts.count(table, tracking.WAITING_FOR_MATE, kind=tracking.KIND_READSET)
+        cutoffs = status_counts.stuck_cutoffs(
             tracking.now(), self.cfg.stuck_after_seconds, self.cfg.orphan_window_seconds
         )
         stuck = [
-            census.count(table, status, kind=tracking.KIND_OBJECT, updated_before=cutoff)
+            status_counts.count(table, status, kind=tracking.KIND_OBJECT, updated_before=cutoff)
             for status, cutoff in cutoffs.items()
         ]
         if not waiting.complete or not all(c.complete for c in stuck):
@@ -164,7 +166,7 @@ class Completion:
             filter_expression="#nextPollAt <= :now",
             values={":now": int(moment)},
         )
-        omics = aws.client("omics")
+        omics = clients.client("omics")
         for job in due:
             if self.stats.get("polled", 0) >= MAX_POLLS_PER_SWEEP or not self._time_left():
                 self._bump("deferred")
@@ -202,7 +204,7 @@ class Completion:
     def _vanished(self, job: Mapping[str, Any]) -> None:
         job_id = job["importJobId"]
         try:
-            aws.client("stepfunctions").send_task_failure(
+            clients.client("stepfunctions").send_task_failure(
                 taskToken=job["taskToken"],
                 error="ImportJobNotFound",
                 cause=f"HealthOmics no longer knows import job {job_id}",
@@ -395,20 +397,8 @@ class Completion:
             return "RUNNING"  # cannot tell: leave it alone
         execution = arn.replace(":stateMachine:", ":execution:", 1) + ":" + batch_id
         try:
-            response = aws.client("stepfunctions").describe_execution(executionArn=execution)
+            response = clients.client("stepfunctions").describe_execution(executionArn=execution)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code")
             return NEVER_STARTED if code == "ExecutionDoesNotExist" else "RUNNING"
         return str(response.get("status") or "RUNNING")
-
-
-def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    cfg = config.get()
-    cfg.require("table_name", "sequence_store_id")
-    completion = Completion(cfg, context)
-    kind = (event or {}).get("detail-type")
-    if kind == "Scheduled Event" or (event or {}).get("sweep"):
-        return {"sweep": completion.sweep()}
-    if kind == IMPORT_JOB_EVENT and (event or {}).get("source", "aws.omics") == "aws.omics":
-        return completion.on_event(event)
-    return {"ignored": f"unexpected event {kind!r}"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import tracking
+from omics_autoload_runtime.adapters import tracking
 
 NON_TERMINAL_OBJECT_STATUSES = tuple(s for s in tracking.OBJECT_STATUSES if s not in tracking.OBJECT_TERMINAL)
 

@@ -37,7 +37,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import config, tracking
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import tracking
+from omics_autoload_runtime.errors import OmicsThrottled
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -72,10 +74,6 @@ def forget() -> None:
         _seen.clear()
 
 
-def _throttled(message: str) -> Exception:
-    from .import_start import OmicsThrottled  # late: import_start imports this module
-
-    return OmicsThrottled(message)
 
 
 def _state(item: dict[str, Any] | None) -> dict[str, int] | None:
@@ -96,7 +94,7 @@ def take(
 
     Raises ``OmicsThrottled`` when no token came within ``max_wait`` seconds.
     """
-    cfg = config.get()
+    cfg = settings.get()
     name = table_name or cfg.table_name
     per_second = rate if rate is not None else cfg.omics_tps
     if per_second <= 0:
@@ -139,14 +137,14 @@ def take(
         with _seen_lock:
             _seen[key] = new
         return new["refilledAt"] / MICRO
-    raise _throttled(
+    raise OmicsThrottled(
         f"{operation}: client-side rate limit ({per_second:g}/s) gave no token within {max_wait:g} s"
     )
 
 
 def try_take(operation: str, **kwargs: Any) -> bool:
     """:func:`take`, False instead of an error (callers that can simply skip the call)."""
-    from .import_start import OmicsThrottled
+    from omics_autoload_runtime.errors import OmicsThrottled
 
     try:
         take(operation, **kwargs)

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from . import aws
+from omics_autoload_runtime.adapters import clients
 
 STATUS_INDEX = "by-status"
 
@@ -209,7 +209,7 @@ class Table:
 
     @property
     def client(self) -> Any:
-        return self._client or aws.client("dynamodb")
+        return self._client or clients.client("dynamodb")
 
     # -- reads
 

@@ -56,7 +56,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import aws
+from omics_autoload_runtime.adapters import clients
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -187,7 +187,7 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 def _import_result(spec: ImportSpec, job_id: str) -> dict[str, Any]:
-    job = aws.client("omics").get_reference_import_job(id=job_id, referenceStoreId=spec.reference_store_id)
+    job = clients.client("omics").get_reference_import_job(id=job_id, referenceStoreId=spec.reference_store_id)
     status = job["status"]
     logger.info("reference import job %s is %s", job_id, status)
     if status in RUNNING:
@@ -198,7 +198,7 @@ def _import_result(spec: ImportSpec, job_id: str) -> dict[str, Any]:
     reference_id = source.get("referenceId")
     if status != "COMPLETED" or source.get("status") == "FAILED" or not reference_id:
         raise ReferenceImportError(_failure_message(job))
-    metadata = aws.client("omics").get_reference_metadata(id=reference_id, referenceStoreId=spec.reference_store_id)
+    metadata = clients.client("omics").get_reference_metadata(id=reference_id, referenceStoreId=spec.reference_store_id)
     reference_arn = metadata["arn"]
     return {
         "IsComplete": True,
@@ -249,7 +249,7 @@ def _start_import(spec: ImportSpec, client_token: str) -> str | None:
     if spec.description:
         source["description"] = spec.description
     try:
-        response = aws.client("omics").start_reference_import_job(
+        response = clients.client("omics").start_reference_import_job(
             referenceStoreId=spec.reference_store_id,
             roleArn=spec.role_arn,
             clientToken=client_token,
@@ -268,7 +268,7 @@ def _start_import(spec: ImportSpec, client_token: str) -> str | None:
 def _find_own_import(spec: ImportSpec) -> str | None:
     """A recent job of this resource for the same file and name: running, or done with an
     ACTIVE reference."""
-    client = aws.client("omics")
+    client = clients.client("omics")
     summaries: list[dict[str, Any]] = []
     request: dict[str, Any] = {
         "referenceStoreId": spec.reference_store_id,
@@ -304,7 +304,7 @@ def _find_own_import(spec: ImportSpec) -> str | None:
 
 def _is_active(reference_store_id: str, reference_id: str) -> bool:
     try:
-        metadata = aws.client("omics").get_reference_metadata(id=reference_id, referenceStoreId=reference_store_id)
+        metadata = clients.client("omics").get_reference_metadata(id=reference_id, referenceStoreId=reference_store_id)
     except ClientError as error:
         if _code(error) == "ResourceNotFoundException":
             return False
@@ -347,7 +347,7 @@ def _on_delete(event: dict[str, Any]) -> dict[str, Any]:
 
 def _delete_import_result(reference_store_id: str, job_id: str) -> None:
     try:
-        job = aws.client("omics").get_reference_import_job(id=job_id, referenceStoreId=reference_store_id)
+        job = clients.client("omics").get_reference_import_job(id=job_id, referenceStoreId=reference_store_id)
     except ClientError as error:
         if _code(error) == "ResourceNotFoundException":
             return
@@ -369,7 +369,7 @@ def _delete_import_result(reference_store_id: str, job_id: str) -> None:
 
 def _delete_reference(reference_store_id: str, reference_id: str) -> None:
     try:
-        aws.client("omics").delete_reference(id=reference_id, referenceStoreId=reference_store_id)
+        clients.client("omics").delete_reference(id=reference_id, referenceStoreId=reference_store_id)
     except ClientError as error:
         if _code(error) == "ResourceNotFoundException":
             logger.info("reference %s is already gone", reference_id)
@@ -387,7 +387,7 @@ def _deletion_finished(event: dict[str, Any]) -> bool:
     if _removal_policy(event.get("ResourceProperties", {})) != "destroy" or not final:
         return True
     try:
-        metadata = aws.client("omics").get_reference_metadata(id=final["ref"], referenceStoreId=final["store"])
+        metadata = clients.client("omics").get_reference_metadata(id=final["ref"], referenceStoreId=final["store"])
     except ClientError as error:
         if _code(error) == "ResourceNotFoundException":
             return True

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .assembly import split_s3_uri
+from omics_autoload_runtime.domain.assembly import split_s3_uri
 
 MAX_SHEET_BYTES = 10 * 1024 * 1024
 REQUIRED_COLUMNS = ("source1", "source2", "subject_id", "sample_id")

@@ -52,9 +52,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from . import aws, config, tracking
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.errors import OmicsThrottled
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -80,10 +82,6 @@ class CapacityBusy(Exception):
     """The capacity item stayed contended through every retry (becomes OmicsThrottled)."""
 
 
-def _throttled(message: str) -> Exception:
-    from .import_start import OmicsThrottled  # late: import_start imports this module
-
-    return OmicsThrottled(message)
 
 
 class Capacity:
@@ -97,18 +95,18 @@ class Capacity:
         self._stepfunctions = stepfunctions
 
     @classmethod
-    def from_config(cls, cfg: config.Config | None = None) -> Capacity:
-        cfg = cfg or config.get()
+    def from_config(cls, cfg: settings.Config | None = None) -> Capacity:
+        cfg = cfg or settings.get()
         cfg.require("table_name")
         return cls(cfg.table_name, cfg.max_concurrent_import_jobs)
 
     @property
     def client(self) -> Any:
-        return self._client or aws.client("dynamodb")
+        return self._client or clients.client("dynamodb")
 
     @property
     def stepfunctions(self) -> Any:
-        return self._stepfunctions or aws.client("stepfunctions")
+        return self._stepfunctions or clients.client("stepfunctions")
 
     # ------------------------------------------------------------ transaction items
 
@@ -385,18 +383,4 @@ def finish(batch_id: str) -> dict[str, Any]:
     try:
         return Capacity.from_config().finish(batch_id)
     except CapacityBusy as error:
-        raise _throttled(str(error)) from error
-
-
-def acquire_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    """AcquireSlot task (``lambda:invoke.waitForTaskToken``), input ``{"taskToken", "batchId"}``."""
-    batch_id, token = event["batchId"], event["taskToken"]
-    try:
-        outcome = Capacity.from_config().acquire(batch_id, token)
-    except CapacityBusy as error:
-        raise _throttled(str(error)) from error
-    except (ClientError, BotoCoreError) as error:
-        from .import_start import translate
-
-        raise translate(error, "import slot") from error
-    return {"batchId": batch_id, "slot": outcome}
+        raise OmicsThrottled(str(error)) from error

@@ -26,8 +26,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, config, tracking
-from .tracking import Tracking
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters.tracking import Tracking
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -39,7 +40,7 @@ def batch_id_for(pairs: Sequence[tuple[str, int]]) -> str:
     return "b-" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _matches(record: Mapping[str, Any]) -> dict[str, Any] | None:
+def matches(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The new image of a stream record that is a QUEUED read set, else None."""
     if record.get("eventName") not in ("INSERT", "MODIFY"):
         return None
@@ -54,14 +55,14 @@ def _execution_arn(state_machine_arn: str, name: str) -> str:
 
 
 class Starter:
-    def __init__(self, cfg: config.Config):
+    def __init__(self, cfg: settings.Config):
         self.cfg = cfg
         self.tracking = Tracking(cfg.table_name)
         self.executions_started = 0
 
     def _workflow_running(self, batch_id: str) -> bool:
         try:
-            response = aws.client("stepfunctions").describe_execution(
+            response = clients.client("stepfunctions").describe_execution(
                 executionArn=_execution_arn(self.cfg.state_machine_arn, batch_id)
             )
         except ClientError as error:
@@ -100,7 +101,7 @@ class Starter:
                 return []
             payload = json.dumps({"batchId": batch_id, "readSetKeys": sorted(claimed)}, ensure_ascii=False)
             try:
-                aws.client("stepfunctions").start_execution(
+                clients.client("stepfunctions").start_execution(
                     stateMachineArn=self.cfg.state_machine_arn, name=batch_id, input=payload
                 )
                 self.executions_started += 1
@@ -123,23 +124,3 @@ class Starter:
                 except (ClientError, BotoCoreError):
                     LOG.exception("could not release %s; the sweep frees it after 15 minutes", pk)
             return [sequence for sequence, _, _ in chunk]
-
-
-def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    cfg = config.get()
-    cfg.require("table_name", "state_machine_arn")
-    seen: dict[tuple[str, int], tuple[str, str, int]] = {}
-    for record in (event or {}).get("Records") or []:
-        image = _matches(record)
-        if image is None:
-            continue
-        attempt = int(image.get("attempt") or 0)
-        sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
-        seen.setdefault((image["pk"], attempt), (sequence, image["pk"], attempt))
-    candidates = sorted(seen.values(), key=lambda entry: (entry[1], entry[2]))
-    size = cfg.assembly_options.max_sources_per_job
-    starter = Starter(cfg)
-    failures: list[str] = []
-    for start in range(0, len(candidates), size):
-        failures += starter.start_batch(candidates[start : start + size])
-    return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failures if sequence]}

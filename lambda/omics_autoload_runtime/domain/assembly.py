@@ -47,11 +47,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from . import limits
-from .limits import FILE_TYPES
+from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.domain.limits import FILE_TYPES
 
 if TYPE_CHECKING:  # sample_sheet imports this module at run time
-    from .sample_sheet import SampleSheet, SampleSheetRow
+    from omics_autoload_runtime.domain.sample_sheet import SampleSheet, SampleSheetRow
 
 __all__ = [
     "FILE_TYPES",

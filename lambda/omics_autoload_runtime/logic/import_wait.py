@@ -9,46 +9,31 @@ costs the same number of state transitions however long the import takes.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws, config, limits, rate_limit, tracking
-from .import_start import translate
-from .tracking import Tracking
+from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import clients, rate_limit, tracking
+from omics_autoload_runtime.adapters.task_tokens import wake
+from omics_autoload_runtime.adapters.tracking import Tracking
+from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.errors import translate
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
-IGNORED_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
 
 
 class ImportJobUnknown(Exception):
     """The workflow waits for a job the tracking table does not know."""
 
 
-def wake(token: str, job_id: str, status: str) -> bool:
-    """SendTaskSuccess with ``{"jobId", "status"}``; False when the task is gone already."""
-    try:
-        aws.client("stepfunctions").send_task_success(
-            taskToken=token, output=json.dumps({"jobId": job_id, "status": status})
-        )
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in IGNORED_TOKEN_ERRORS:
-            LOG.info("job %s: the workflow no longer waits (%s)", job_id, code)
-            return False
-        raise
-    return True
 
 
-def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    cfg = config.get()
-    cfg.require("table_name", "sequence_store_id")
-    token, job_id = event["taskToken"], event["jobId"]
+def park(cfg: settings.Config, token: str, job_id: str) -> dict[str, Any]:
+    """Store the token on the job item, then look at the job once."""
     tr = Tracking(cfg.table_name)
     try:
         stored = tr.store_task_token(job_id, token, tracking.now() + cfg.first_poll_seconds)
@@ -64,7 +49,7 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     if not rate_limit.try_take("GetReadSetImportJob"):  # no token now: the sweep polls it later
         return {"jobId": job_id, "stored": True, "woken": False}
     try:
-        job = aws.client("omics").get_read_set_import_job(id=job_id, sequenceStoreId=cfg.sequence_store_id)
+        job = clients.client("omics").get_read_set_import_job(id=job_id, sequenceStoreId=cfg.sequence_store_id)
     except (ClientError, BotoCoreError) as error:
         LOG.warning("job %s: first status check failed (%s); the sweep polls it later", job_id, error)
         return {"jobId": job_id, "stored": True, "woken": False}

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from . import aws
+from omics_autoload_runtime.adapters import clients
 
 LOG = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Metrics:
         for start in range(0, len(datums), MAX_DATUMS_PER_CALL):
             chunk = datums[start : start + MAX_DATUMS_PER_CALL]
             try:
-                aws.client("cloudwatch").put_metric_data(Namespace=self.namespace, MetricData=chunk)
+                clients.client("cloudwatch").put_metric_data(Namespace=self.namespace, MetricData=chunk)
                 sent += 1
             except Exception as error:  # a metric is never worth a failed import
                 LOG.warning(
