@@ -15,7 +15,7 @@ import boto3
 import pytest
 from omics_autoload_runtime import cli
 from omics_autoload_runtime.adapters import tracking
-from omics_autoload_runtime.cli import operations
+from omics_autoload_runtime.cli.deployment import deployment_from_resources
 from omics_autoload_runtime.logic import post_import
 from support.pipeline import BUCKET, REGION, TABLE, Pipeline
 
@@ -202,7 +202,7 @@ def test_the_cli_finds_everything_in_the_synthesized_stack():
         {"LogicalResourceId": logical, "PhysicalResourceId": f"physical-{logical}", "ResourceType": r["Type"]}
         for logical, r in example_template()["Resources"].items()
     ]
-    deployment = operations.deployment_from_resources(resources, "SequencingIngest")
+    deployment = deployment_from_resources(resources, "SequencingIngest")
     assert deployment.table.startswith("physical-AutoLoadTracking")
     assert deployment.intake_function and "IntakeFunction" in deployment.intake_function
     assert deployment.completion_function and "CompletionFunction" in deployment.completion_function

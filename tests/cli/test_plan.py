@@ -10,7 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-from omics_autoload_runtime.cli.main import main, read_listing
+from omics_autoload_runtime.cli.main import main
+from omics_autoload_runtime.cli.plan import read_listing
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 RUN = "s3://bucket/run1/"

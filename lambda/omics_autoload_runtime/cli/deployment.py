@@ -1,0 +1,129 @@
+"""The deployed pipeline that ``status`` and ``redrive`` operate: its tracking table,
+dead-letter queues and functions.
+
+``--table NAME`` names the table; ``--stack NAME`` finds everything in the stack's
+resources (CloudFormation ``ListStackResources``): the ``AWS::DynamoDB::Table`` whose
+logical id contains ``Tracking``, the ``AWS::SQS::Queue`` resources whose logical ids
+contain ``DeadLetterQueue``, and the intake and completion functions by their logical
+ids. The commands use your AWS credentials and region (``AWS_PROFILE``, ``AWS_REGION``)
+and need boto3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from omics_autoload_runtime.adapters import clients
+from omics_autoload_runtime.cli.errors import CliError, Usage, require_boto3
+
+# (role, marker in a queue's logical id, the function its raw events go back to)
+_QUEUE_MARKERS = (
+    ("intake", "IntakeDeadLetterQueue", "IntakeFunction"),
+    ("starter", "StarterDeadLetterQueue", ""),
+    ("workflow", "ImportWorkflowDeadLetterQueue", "ImportWorkflowCompletionFunction"),
+)
+
+
+@dataclass
+class DeadLetterQueue:
+    url: str
+    logical_id: str = ""
+    role: str = "unknown"  # intake | starter | workflow | unknown
+    function: str | None = None  # where its raw events go back to
+
+    @property
+    def name(self) -> str:
+        return self.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass
+class Deployment:
+    table: str
+    queues: list[DeadLetterQueue] = field(default_factory=list)
+    intake_function: str | None = None
+    completion_function: str | None = None
+
+
+def add_target_arguments(command: argparse.ArgumentParser) -> None:
+    """``--stack`` or ``--table``: what ``resolve`` reads."""
+    target = command.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", metavar="NAME", help="CloudFormation stack that holds the OmicsAutoLoad construct")
+    target.add_argument("--table", metavar="NAME", help="tracking table name (instead of --stack)")
+
+
+def resolve(args: argparse.Namespace) -> Deployment:
+    require_boto3("this command calls AWS and needs boto3: pip install boto3")
+    if args.table:
+        return Deployment(table=args.table)
+    resources: list[Mapping[str, Any]] = []
+    paginator = clients.client("cloudformation").get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=args.stack):
+        resources.extend(page.get("StackResourceSummaries", []))
+    return deployment_from_resources(resources, args.stack)
+
+
+def queue_role(name: str) -> str:
+    """intake | starter | workflow | unknown, from a queue's logical id or name."""
+    for role, marker, _ in _QUEUE_MARKERS:
+        if marker in name:
+            return role
+    return "unknown"
+
+
+def _prefix(logical_id: str, marker: str) -> str | None:
+    index = logical_id.find(marker)
+    return logical_id[:index] if index >= 0 else None
+
+
+def deployment_from_resources(resources: Iterable[Mapping[str, Any]], stack: str = "") -> Deployment:
+    """The table, dead-letter queues and functions among a stack's resources."""
+    resources = list(resources)
+
+    def of_type(kind: str) -> list[Mapping[str, Any]]:
+        return [r for r in resources if r.get("ResourceType") == kind and r.get("PhysicalResourceId")]
+
+    tables = [r for r in of_type("AWS::DynamoDB::Table") if "Tracking" in r["LogicalResourceId"]]
+    if not tables:
+        raise Usage(f"stack {stack} has no tracking table (an AWS::DynamoDB::Table whose logical id contains Tracking)")
+    if len(tables) > 1:
+        names = ", ".join(sorted(r["PhysicalResourceId"] for r in tables))
+        raise Usage(f"stack {stack} has {len(tables)} tracking tables ({names}): name one with --table")
+    functions = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in of_type("AWS::Lambda::Function")}
+
+    def function(prefix: str, suffix: str) -> str | None:
+        found = [name for logical, name in functions.items() if logical.startswith(prefix + suffix)]
+        return found[0] if len(found) == 1 else None
+
+    prefix = _prefix(tables[0]["LogicalResourceId"], "Tracking") or ""
+    queues = []
+    for resource in of_type("AWS::SQS::Queue"):
+        logical = resource["LogicalResourceId"]
+        if "DeadLetterQueue" not in logical:
+            continue
+        queue = DeadLetterQueue(url=resource["PhysicalResourceId"], logical_id=logical)
+        for role, marker, target in _QUEUE_MARKERS:
+            head = _prefix(logical, marker)
+            if head is not None:
+                queue.role = role
+                queue.function = function(head, target) if target else None
+        queues.append(queue)
+    return Deployment(
+        table=tables[0]["PhysicalResourceId"],
+        queues=sorted(queues, key=lambda q: q.logical_id),
+        intake_function=function(prefix, "IntakeFunction"),
+        completion_function=function(prefix, "ImportWorkflowCompletionFunction"),
+    )
+
+
+def invoke_async(function: str, payload: Mapping[str, Any]) -> None:
+    """Re-send an event to one of the pipeline's functions (asynchronous ``lambda:Invoke``)."""
+    response = clients.client("lambda").invoke(
+        FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode("utf-8")
+    )
+    status = int(response.get("StatusCode") or 0)
+    if status != 202:
+        raise CliError(f"lambda:Invoke {function} answered {status}, not 202")

@@ -1,0 +1,240 @@
+"""``omics-autoload redrive``: put items back into the pipeline, idempotently.
+
+* read sets: FAILED ones by default (``--status ORPHANED`` for orphaned mates, or the
+  read sets of ``--key s3://...`` objects) go back to QUEUED with ``attempt`` + 1, by the
+  same conditional transition the pipeline uses (``Tracking.redrive``): a second run finds
+  them QUEUED and does nothing;
+* objects that failed at intake, before joining a read set: re-sent to the intake
+  function (asynchronous ``lambda:Invoke``) with ``"redrive": true``, which lets intake
+  replace its FAILED/SKIPPED record;
+* ``--dlq`` (or ``--queue-url``) drains the dead-letter queues (``redrive_queues``). With
+  ``--dlq`` only the queues are drained, unless ``--key`` or ``--status`` select items too.
+
+``--dry-run`` prints what would be done and changes nothing. Progress goes to stderr
+every ``--progress-every`` items. Exit codes: 0 done, 1 an AWS call failed (or some
+items could not be redriven), 2 usage error (or a ``--key`` not in the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+from urllib.parse import quote_plus
+
+from omics_autoload_runtime.adapters import tracking
+from omics_autoload_runtime.cli.deployment import (
+    DeadLetterQueue,
+    Deployment,
+    add_target_arguments,
+    invoke_async,
+    queue_role,
+    resolve,
+)
+from omics_autoload_runtime.cli.errors import Usage
+from omics_autoload_runtime.cli.output import Progress, printable
+from omics_autoload_runtime.cli.redrive_queues import drain_queue
+from omics_autoload_runtime.cli.tally import Tally
+
+DEFAULT_PROGRESS_EVERY = 100
+
+
+def add_redrive(subparsers: Any) -> None:
+    command = subparsers.add_parser(
+        "redrive",
+        help="re-queue FAILED (or selected) items and drain the dead-letter queues",
+        description="Put items back into the pipeline, idempotently. Default: every FAILED read set "
+        "and every file that failed at intake. With --dlq (or --queue-url), only the dead-letter "
+        "queues are drained unless --key or --status select items too.",
+    )
+    add_target_arguments(command)
+    command.add_argument(
+        "--key", action="append", default=[], metavar="S3_URI",
+        help="redrive the read set of this object (or re-run its intake); repeatable",
+    )
+    command.add_argument(
+        "--status", choices=(tracking.FAILED, tracking.ORPHANED), help="redrive the read sets of this status"
+    )
+    command.add_argument("--dlq", action="store_true", help="drain the stack's dead-letter queues")
+    command.add_argument("--queue-url", action="append", default=[], metavar="URL", help="drain this queue; repeatable")
+    command.add_argument("--intake-function", metavar="NAME", help="intake function (default: from --stack)")
+    command.add_argument("--completion-function", metavar="NAME", help="completion function (default: from --stack)")
+    command.add_argument("--dry-run", action="store_true", help="show what would be done; change nothing")
+    command.add_argument(
+        "--progress-every", type=int, default=DEFAULT_PROGRESS_EVERY, metavar="N",
+        help=f"a progress line on stderr every N items (default {DEFAULT_PROGRESS_EVERY}; 0 = none)",
+    )
+    command.set_defaults(run=run_redrive)
+
+
+def run_redrive(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    if args.progress_every < 0:
+        raise Usage("--progress-every must be 0 (none) or more")
+    if args.key and args.status:
+        raise Usage("give either --key or --status, not both")
+    if args.dlq and args.table and not args.queue_url:
+        raise Usage("--dlq finds the queues of --stack; with --table give each queue with --queue-url")
+    deployment = resolve(args)
+    deployment.intake_function = args.intake_function or deployment.intake_function
+    deployment.completion_function = args.completion_function or deployment.completion_function
+    drain = bool(args.dlq or args.queue_url)
+    select_items = bool(args.key or args.status or not drain)
+    tally = Tally()
+    mode = " (dry run: nothing is changed)" if args.dry_run else ""
+    print(f"Tracking table {deployment.table}{mode}", file=out)
+    if select_items:
+        table = tracking.Table(deployment.table)
+        if args.key:
+            targets = _targets_for_keys(table, args.key, tally)
+        else:
+            targets = list(_targets_by_status(table, args.status or tracking.FAILED))
+        for line in tally.lines:
+            print(line, file=out)
+        redrive_items(deployment, targets, dry_run=args.dry_run, every=args.progress_every, out=out, tally=tally)
+    if drain:
+        queues = deployment.queues
+        if args.queue_url:
+            queues = [DeadLetterQueue(url=url, role=queue_role(url.rsplit("/", 1)[-1])) for url in args.queue_url]
+        if not queues:
+            raise Usage(f"no dead-letter queues found in stack {args.stack}")
+        known = {q.url: q for q in deployment.queues}
+        for given in queues:
+            queue = known.get(given.url, given)
+            drain_queue(queue, deployment, dry_run=args.dry_run, every=args.progress_every, out=out, tally=tally)
+    verb = "would be redriven" if args.dry_run else "redriven"
+    print(
+        f"{tally.redriven} {verb}, {tally.unchanged} unchanged, {tally.problems} not redriven"
+        + (f", {tally.not_found} not found" if tally.not_found else ""),
+        file=out,
+    )
+    if tally.not_found:
+        return 2
+    return 1 if tally.problems else 0
+
+
+# ---------------------------------------------------------------- items
+
+
+@dataclass
+class Target:
+    """One thing to redrive: a read set, or an object that never joined one."""
+
+    kind: str  # "readset" | "intake"
+    label: str  # what a person recognises: the object key(s)
+    read_set_pk: str | None = None
+    item: Mapping[str, Any] | None = None
+    problem: str | None = None  # why it cannot be redriven
+
+
+def _read_set_label(item: Mapping[str, Any]) -> str:
+    sources = [item.get("source1"), item.get("source2")]
+    return " + ".join(str(s) for s in sources if s) or str(item.get("pk"))
+
+
+def _object_versions(table: tracking.Table, uri: str) -> list[dict[str, Any]]:
+    response = table.client.query(
+        TableName=table.name,
+        KeyConditionExpression="#pk = :pk",
+        ExpressionAttributeNames={"#pk": "pk"},
+        ExpressionAttributeValues=tracking.serialize({":pk": f"{tracking.OBJECT_PREFIX}{uri}"}),
+        ConsistentRead=True,
+    )
+    items = [tracking.deserialize(raw) or {} for raw in response.get("Items", [])]
+    return sorted(items, key=lambda i: str(i.get("receivedAt") or ""))
+
+
+def _targets_for_keys(table: tracking.Table, keys: Sequence[str], tally: Tally) -> list[Target]:
+    targets: dict[str, Target] = {}
+    for uri in keys:
+        if not uri.startswith("s3://") or "/" not in uri[5:]:
+            raise Usage(f"--key {uri!r} is not an s3://bucket/key URI")
+        versions = _object_versions(table, uri)
+        if not versions:
+            tally.not_found += 1
+            tally.lines.append(f"not found     {uri} (no such object in the tracking table)")
+            continue
+        newest = versions[-1]
+        if newest.get("readSetKey"):
+            pk = str(newest["readSetKey"])
+            targets.setdefault(pk, Target("readset", uri, read_set_pk=pk))
+        else:
+            targets.setdefault(newest["pk"] + newest["sk"], Target("intake", uri, item=newest))
+    return list(targets.values())
+
+
+def _targets_by_status(table: tracking.Table, status: str) -> Iterator[Target]:
+    for item in table.query_status(status, kind=tracking.KIND_READSET):
+        yield Target("readset", _read_set_label(item), read_set_pk=item["pk"])
+    if status == tracking.FAILED:  # files that failed at intake, before any read set
+        for item in table.query_status(tracking.FAILED, kind=tracking.KIND_OBJECT):
+            if not item.get("readSetKey"):
+                yield Target("intake", str(item.get("uri")), item=item)
+
+
+def _s3_record(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An S3 ObjectCreated record for an object item (key URL-encoded as S3 sends it)."""
+    obj: dict[str, Any] = {"key": quote_plus(str(item["key"]), safe="/")}
+    if item.get("size") is not None:
+        obj["size"] = item["size"]
+    if item.get("eTag"):
+        obj["eTag"] = item["eTag"]
+    if item.get("versionId") and item["versionId"] != "null":
+        obj["versionId"] = item["versionId"]
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "eventTime": item.get("createdAt") or tracking.iso(),
+        "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": item["bucket"]}, "object": obj},
+    }
+
+
+def _redrive_target(tr: tracking.Tracking, target: Target, deployment: Deployment, dry_run: bool) -> str:
+    """Redrive one target: returns "redriven", "unchanged" or "problem" (the caller prints)."""
+    if target.kind == "readset":
+        read_set = tr.get_read_set(str(target.read_set_pk))
+        if read_set is None:
+            target.problem = "its read set is not in the table"
+            return "problem"
+        status = read_set.get("status")
+        if status not in (tracking.FAILED, tracking.ORPHANED):
+            target.problem = f"read set is {status}: nothing to redrive"
+            return "unchanged"
+        if dry_run:
+            return "redriven"
+        return "redriven" if tr.redrive(read_set["pk"]) else "unchanged"
+    item = target.item or {}
+    if item.get("status") not in (tracking.FAILED, tracking.SKIPPED):
+        target.problem = f"object is {item.get('status')}: nothing to redrive"
+        return "unchanged"
+    if not deployment.intake_function:
+        target.problem = "it failed at intake: give --intake-function (or --stack) to re-run its intake"
+        return "problem"
+    if not dry_run:
+        invoke_async(deployment.intake_function, {"redrive": True, "Records": [_s3_record(item)]})
+    return "redriven"
+
+
+def redrive_items(
+    deployment: Deployment, targets: Sequence[Target], *, dry_run: bool, every: int, out: TextIO, tally: Tally
+) -> None:
+    tr = tracking.Tracking(deployment.table)
+    progress = Progress("would redrive" if dry_run else "redriven", len(targets), every)
+    for target in targets:
+        outcome = _redrive_target(tr, target, deployment, dry_run)
+        how = "re-run intake" if target.kind == "intake" else "read set -> QUEUED"
+        if outcome == "redriven":
+            tally.redriven += 1
+            verb = "would redrive" if dry_run else "redriven     "
+            print(f"{verb} {printable(target.label)} ({how})", file=out)
+        elif outcome == "unchanged":
+            tally.unchanged += 1
+            print(f"unchanged     {printable(target.label)} ({target.problem or 'already re-queued'})", file=out)
+        else:
+            tally.problems += 1
+            print(f"not redriven  {printable(target.label)} ({target.problem})", file=out)
+        progress.step()
+    progress.finish()

@@ -1,0 +1,1 @@
+"""Tests of the `omics-autoload` command line (lambda/omics_autoload_runtime/cli)."""

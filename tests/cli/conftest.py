@@ -1,0 +1,22 @@
+"""The pipeline that `status` and `redrive` operate in these tests: moto-backed, run
+without a state machine (the workflow's steps are called directly, see
+``run_without_state_machine``); ``tests/test_operations_e2e.py`` redrives through the
+synthesized state machine."""
+
+from __future__ import annotations
+
+import pytest
+from omics_autoload_runtime.adapters import clients
+from support.pipeline import Pipeline, RecordingCloudWatch, run_without_state_machine
+
+FILES = ["run/good.ubam", "run/bad.ubam", "run/S1_R1.fq.gz", "run/S1_R2.fq.gz", "run/notes.txt"]
+
+
+@pytest.fixture
+def pipe():
+    with Pipeline() as pipeline:
+        clients.override("cloudwatch", RecordingCloudWatch())
+        pipeline.double.fail_source("bad.ubam", "Invalid BAM: EOF marker missing")
+        pipeline.upload(FILES)
+        run_without_state_machine(pipeline)
+        yield pipeline
