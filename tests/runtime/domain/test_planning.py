@@ -6,6 +6,7 @@ import io
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from omics_autoload_runtime.contract import SkipCode
 from omics_autoload_runtime.domain.classify import FileRole, Skip, classify
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.domain.planning import batches, plan
@@ -179,6 +180,7 @@ def test_two_read_sets_never_share_a_group_key():
     assert not result.read_sets
     for reason in reasons(result).values():
         assert reason.startswith("conflict: another read set has the same id")
+    assert {skip.code for skip in result.skipped} == {SkipCode.CONFLICT}
 
 
 @pytest.mark.parametrize(
@@ -296,6 +298,43 @@ def test_invalid_reference_arn_is_a_skip_reason():
     reason = reasons(plan(uris("a.bam"), reference_arn="arn:" + "x" * 200))["a.bam"]
     assert "referenceArn" in reason
     assert "1 to 127" in reason
+
+
+# ---------------------------------------------------------------- skip codes
+
+
+@pytest.mark.parametrize(
+    ("listing", "expected"),
+    [
+        (["run/"], {"run/": SkipCode.FOLDER}),
+        (["empty.fq"], {"empty.fq": SkipCode.EMPTY}),
+        (["a.xyz"], {"a.xyz": SkipCode.UNKNOWN_TYPE}),
+        (["a.fastq.bz2"], {"a.fastq.bz2": SkipCode.COMPRESSION}),
+        (["a.bam.bai"], {"a.bam.bai": SkipCode.INDEX_FILE}),
+        (["a.fq.md5"], {"a.fq.md5": SkipCode.CHECKSUM}),
+        (["GRCh38.fa"], {"GRCh38.fa": SkipCode.REFERENCE_FASTA}),
+        (["notes.txt"], {"notes.txt": SkipCode.NOT_SEQUENCE}),
+        (["a.sam"], {"a.sam": SkipCode.OTHER}),
+        (["._a.fq"], {"._a.fq": SkipCode.OTHER}),
+        (["A_S1_L001_I1_001.fastq.gz"], {"A_S1_L001_I1_001.fastq.gz": SkipCode.INDEX_READ}),
+        (["A_S1_L001_R3_001.fastq.gz"], {"A_S1_L001_R3_001.fastq.gz": SkipCode.EXTRA_READ}),
+        (["Undetermined_S0_R1_001.fastq.gz"], {"Undetermined_S0_R1_001.fastq.gz": SkipCode.UNDETERMINED}),
+        (["A_R1.fq"], {"A_R1.fq": SkipCode.ORPHAN}),
+        (["A_R1.fq", "A_R1.fastq"], {"A_R1.fq": SkipCode.CONFLICT, "A_R1.fastq": SkipCode.CONFLICT}),
+        (["A_R1.fq", "A_R2.fq", "A_R1.fq.gz"], dict.fromkeys(["A_R1.fq", "A_R2.fq", "A_R1.fq.gz"], SkipCode.CONFLICT)),
+        (["a.bam"], {"a.bam": SkipCode.OTHER}),  # needs a reference: a validation problem
+    ],
+)
+def test_every_skip_carries_the_code_of_its_reason(listing, expected):
+    objects = [(uri, 0 if uri.endswith("empty.fq") else None) for uri in uris(*listing)]
+    skipped = {skip.uri.rpartition(RUN1)[2]: skip.code for skip in plan(objects).skipped}
+    assert skipped == expected
+
+
+def test_sample_sheet_skips_keep_the_code_of_the_file_they_name():
+    sheet = SampleSheet.parse(f"source1,source2,subject_id,sample_id\n{RUN1}a.fq.md5,{RUN1}b.fq,P,S\n")
+    codes = {skip.uri: skip.code for skip in plan(uris("a.fq.md5", "b.fq"), sample_sheet=sheet).skipped}
+    assert codes == {RUN1 + "a.fq.md5": SkipCode.CHECKSUM, RUN1 + "b.fq": SkipCode.CHECKSUM}
 
 
 # ---------------------------------------------------------------- user patterns and metadata
@@ -600,6 +639,7 @@ def test_every_listed_uri_appears_exactly_once(objects, options, reference, with
             assert read_set.file_type == "FASTQ"
     for skip in result.skipped:
         assert skip.reason.strip()
+        assert isinstance(skip.code, SkipCode)
 
 
 @settings(max_examples=300, deadline=None)

@@ -57,5 +57,3 @@ def test_validate_reports_every_problem():
     assert "bucket name 'b'" in text
     assert "only FASTQ read sets have two files" in text
     assert "subjectId" in text
-
-
