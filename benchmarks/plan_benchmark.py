@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda"))
 
-from omics_autoload_runtime.domain.assembly import AssemblyOptions, plan
+from omics_autoload_runtime.domain.options import AssemblyOptions
+from omics_autoload_runtime.domain.planning import plan
 
 REFERENCE = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/reference/1234567890"
 

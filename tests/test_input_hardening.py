@@ -109,7 +109,7 @@ def test_a_hostile_sample_sheet_is_refused_clearly(tmp_path, text, expected):
 
 
 def test_a_huge_listing_is_planned_and_every_uri_accounted_for(tmp_path):
-    from omics_autoload_runtime.domain.assembly import plan
+    from omics_autoload_runtime.domain.planning import plan
 
     uris = [f"s3://bucket/run{i // 1000}/S{i}_R{1 + i % 2}.fastq.gz" for i in range(20_000)]
     uris += ["s3://bucket/" + "\x00" * 3, "s3://bucket/" + "y" * 2000]

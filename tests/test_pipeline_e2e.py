@@ -151,7 +151,7 @@ def test_mates_in_reverse_order_and_concurrently():
 
 
 def test_thirty_percent_of_omics_calls_throttled():
-    from omics_autoload_runtime.domain.assembly import AssemblyOptions
+    from omics_autoload_runtime.domain.options import AssemblyOptions
     from support.omics_double import OmicsDouble
 
     files = [*(f"thr/s{i}.ubam" for i in range(8)), *ILLUMINA[:2]]
@@ -242,7 +242,7 @@ def _slot_state(pipe: Pipeline) -> tuple[int, list, list]:
 def test_a_burst_never_runs_more_import_jobs_than_configured():
     """15 jobs for a quota of 3: waiting batches queue for a slot instead of hitting the
     quota; every slot is reused as soon as its job is finalized."""
-    from omics_autoload_runtime.domain.assembly import AssemblyOptions
+    from omics_autoload_runtime.domain.options import AssemblyOptions
     from support.omics_double import OmicsDouble
     from support.pipeline import peak_tps
 
@@ -281,7 +281,7 @@ def test_a_burst_never_runs_more_import_jobs_than_configured():
 def test_a_burst_of_starts_stays_under_the_tps_quota():
     """8 slots free at once: 8 StartReadSetImportJob calls would come in the same instant;
     the rate limit spaces them so the service's 5 TPS quota never throttles one."""
-    from omics_autoload_runtime.domain.assembly import AssemblyOptions
+    from omics_autoload_runtime.domain.options import AssemblyOptions
     from support.omics_double import OmicsDouble
     from support.pipeline import peak_tps
 

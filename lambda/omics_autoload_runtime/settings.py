@@ -28,7 +28,7 @@ import functools
 import os
 from dataclasses import dataclass
 
-from omics_autoload_runtime.domain.assembly import AssemblyOptions
+from omics_autoload_runtime.domain.options import AssemblyOptions
 
 
 class ConfigurationError(RuntimeError):

@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from omics_autoload_runtime.domain.assembly import AssemblyOptions
+from omics_autoload_runtime.domain.options import AssemblyOptions
 
 from . import _capacity, _defaults, _functions, monitoring
 from .import_workflow import ImportWorkflow, PostImportAction

@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_omics as omics
 from constructs import Construct, Node
+from omics_autoload_runtime.domain.limits import service_length
 
 #: The service's text pattern ``[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]+``: no control characters.
 _TEXT_CATEGORIES = frozenset("LMZSNP")
@@ -38,8 +39,9 @@ def _text_problems(label: str, value: str | None, low: int, high: int) -> list[s
     if value is None or Token.is_unresolved(value):
         return []
     problems = []
-    if not low <= len(value) <= high:
-        problems.append(f"{label} {value!r} must be {low}-{high} characters long (it has {len(value)})")
+    length = service_length(value)
+    if not low <= length <= high:
+        problems.append(f"{label} {value!r} must be {low}-{high} characters long (it has {length})")
     if not _is_service_text(value):
         problems.append(f"{label} {value!r} must not contain control characters (tabs, newlines)")
     return problems

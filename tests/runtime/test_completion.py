@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from omics_autoload_runtime.adapters import clients, tracking
-from omics_autoload_runtime.domain.assembly import AssemblyOptions
+from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.logic import completion
 from support.pipeline import TABLE, Pipeline, RecordingCloudWatch, RecordingStepFunctions, _starter_inputs
 

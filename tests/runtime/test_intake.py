@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from omics_autoload_runtime.adapters import clients, tracking
-from omics_autoload_runtime.domain.assembly import AssemblyOptions
+from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.handlers import intake as intake_function
 from support.pipeline import BUCKET, TABLE, Pipeline, RecordingCloudWatch, exact_total
 

@@ -69,7 +69,7 @@ def test_a_split_batch_never_starts_a_read_set_twice(pipe):
 
 
 def test_batches_are_cut_at_max_sources_per_job():
-    from omics_autoload_runtime.domain.assembly import AssemblyOptions
+    from omics_autoload_runtime.domain.options import AssemblyOptions
 
     with Pipeline(options=AssemblyOptions(max_sources_per_job=2)) as pipe:
         fake = RecordingStepFunctions()

@@ -37,7 +37,7 @@ from moto import mock_aws
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.domain.assembly import AssemblyOptions
+from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.logic import completion, starter
 
 from support.omics_double import EPOCH, OmicsDouble

@@ -23,17 +23,12 @@ from typing import Any
 
 from omics_autoload_runtime.cli.errors import AwsError, Usage, botocore_errors, require_boto3
 from omics_autoload_runtime.cli.output import render_table
-from omics_autoload_runtime.domain.assembly import (
-    AssemblyOptions,
-    Plan,
-    Skip,
-    batches,
-    classify,
-    plan,
-    reference_arn_problem,
-    split_s3_uri,
-)
+from omics_autoload_runtime.domain.classify import Skip, classify
+from omics_autoload_runtime.domain.options import AssemblyOptions
+from omics_autoload_runtime.domain.planning import Plan, batches, plan
+from omics_autoload_runtime.domain.s3_uri import split_s3_uri
 from omics_autoload_runtime.domain.sample_sheet import MAX_SHEET_BYTES, SampleSheet, SampleSheetError
+from omics_autoload_runtime.domain.validation import reference_arn_problem
 
 _LS_LINE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} +(?P<size>\d+) (?P<key>.+)")
 _LS_PREFIX = re.compile(r"\s*PRE .*/")

@@ -1,6 +1,6 @@
 """HealthOmics API limits the runtime must respect.
 
-Hard-coded so the Lambda asset needs nothing at import time; tests/runtime/test_limits.py
+Hard-coded so the Lambda asset needs nothing at import time; tests/runtime/domain/test_limits.py
 pins every constant to botocore's ``omics`` service model so they cannot drift.
 """
 
@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
-FILE_TYPES: tuple[str, ...] = ("FASTQ", "BAM", "CRAM", "UBAM")
+from omics_autoload_runtime.contract import FileType
+
+FILE_TYPES: tuple[FileType, ...] = tuple(FileType)
 # Only these carry a referenceArn; FASTQ and uBAM are unaligned.
-ALIGNED_FILE_TYPES: tuple[str, ...] = ("BAM", "CRAM")
+ALIGNED_FILE_TYPES: tuple[FileType, ...] = (FileType.BAM, FileType.CRAM)
 
 SOURCES_PER_IMPORT_JOB = (1, 100)
 
@@ -30,6 +32,7 @@ SOURCE_TEXT_FIELDS: tuple[str, ...] = (
     "description",
     "generatedFrom",
 )
+
 CLIENT_TOKEN_LENGTH = (1, 127)
 REFERENCE_NAME_LENGTH = (3, 255)
 TAG_KEY_LENGTH = (1, 128)
@@ -63,3 +66,14 @@ IMPORT_JOB_TERMINAL_STATUSES: tuple[str, ...] = (
     "COMPLETED_WITH_FAILURES",
 )
 IMPORT_SOURCE_STATUSES: tuple[str, ...] = ("NOT_STARTED", "IN_PROGRESS", "FINISHED", "FAILED")
+
+
+def service_length(text: str) -> int:
+    """The length of `text` as checked against the (min, max) lengths in this module.
+
+    botocore checks the model's ``min``/``max`` with ``len()``, in code points; the service
+    runs on Java, whose ``String.length()`` counts UTF-16 units, so a character beyond the
+    Basic Multilingual Plane (an emoji, a rare CJK ideograph) counts twice there. UTF-16
+    units are never fewer than code points: a value within the limits here passes both.
+    """
+    return len(text.encode("utf-16-le")) // 2

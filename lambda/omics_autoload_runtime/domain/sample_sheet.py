@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from omics_autoload_runtime.domain.assembly import split_s3_uri
+from omics_autoload_runtime.domain.s3_uri import split_s3_uri
 
 MAX_SHEET_BYTES = 10 * 1024 * 1024
 REQUIRED_COLUMNS = ("source1", "source2", "subject_id", "sample_id")
@@ -50,7 +50,7 @@ class SampleSheetRow:
         return (self.source1,) if self.source2 is None else (self.source1, self.source2)
 
     def overrides(self) -> dict[str, str]:
-        """Metadata for assembly.assemble(overrides=...): only the cells that are filled."""
+        """Metadata for pairing.assemble(overrides=...): only the cells that are filled."""
         values = {
             "subject_id": self.subject_id,
             "sample_id": self.sample_id,
@@ -59,17 +59,6 @@ class SampleSheetRow:
             "generated_from": self.generated_from,
         }
         return {key: value for key, value in values.items() if value}
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {
-            "source1": self.source1,
-            "source2": self.source2,
-            "subject_id": self.subject_id,
-            "sample_id": self.sample_id,
-            "name": self.name,
-            "description": self.description,
-            "generated_from": self.generated_from,
-        }
 
 
 class SampleSheet:
@@ -115,16 +104,6 @@ class SampleSheet:
 
     def row_for(self, uri: str) -> SampleSheetRow | None:
         return self._by_uri.get(uri)
-
-    def lookup(self, uri: str) -> dict[str, str | None] | None:
-        """The row naming `uri` (as source1 or source2) as a plain dict, or None."""
-        row = self._by_uri.get(uri)
-        return None if row is None else row.to_dict()
-
-    def unused_rows(self, uris: Iterable[str]) -> list[SampleSheetRow]:
-        """Rows that cannot make a read set because a file they name is not in `uris`."""
-        present = set(uris)
-        return [row for row in self._rows if not all(uri in present for uri in row.sources)]
 
 
 def _raise_if(problems: list[str]) -> None:

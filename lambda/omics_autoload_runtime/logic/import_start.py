@@ -35,8 +35,11 @@ from omics_autoload_runtime.adapters.notices import (
     redact,
 )
 from omics_autoload_runtime.adapters.tracking import Tracking
+from omics_autoload_runtime.contract import SkipCode
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.domain.assembly import FileRole, ReadSet, Skip, assemble
+from omics_autoload_runtime.domain.classify import FileRole, Skip
+from omics_autoload_runtime.domain.pairing import assemble
+from omics_autoload_runtime.domain.read_sets import ReadSet
 from omics_autoload_runtime.errors import ImportRejected, translate
 
 LOG = logging.getLogger(__name__)
@@ -112,8 +115,10 @@ class ImportStart:
         batch_id: str,
         reason: str,
         object_reasons: Mapping[str, str] | None = None,
-        object_status: str = tracking.FAILED,
+        skip_code: SkipCode | None = None,
     ) -> None:
+        """The read set FAILED; its files FAILED too, or SKIPPED with `skip_code` when given."""
+        object_status = tracking.FAILED if skip_code is None else tracking.SKIPPED
         self.tracking.set_read_set(
             item["pk"],
             tracking.FAILED,
@@ -132,21 +137,19 @@ class ImportStart:
                 read_set_key=item["pk"],
             )
             if moved:
-                self._report_file(entry["uri"], object_status, file_reason, item.get("fileType"))
+                self._report_file(entry["uri"], file_reason, item.get("fileType"), skip_code)
         LOG.info("%s -> %s: %s", item["pk"], tracking.FAILED, reason if self.cfg.log_identifiers else redact(reason))
 
-    def _report_file(self, uri: str, status: str, reason: str, file_type: str | None) -> None:
+    def _report_file(self, uri: str, reason: str, file_type: str | None, skip_code: SkipCode | None) -> None:
         """Log, count and (when FAILED) notify one file that ends here, before any import."""
-        from omics_autoload_runtime.logic.intake import skip_category
-
         store = {"SequenceStoreId": self.cfg.sequence_store_id or "unknown"}
         allowed = self.cfg.log_identifiers
-        if status == tracking.SKIPPED:
-            self.metrics.count("FilesSkipped", dimensions={**store, "Reason": skip_category(reason)})
-            log_outcome(LOG, FILE_SKIPPED, uri, status=status, reason=reason, log_identifiers=allowed)
+        if skip_code is not None:
+            self.metrics.count("FilesSkipped", dimensions={**store, "Reason": skip_code})
+            log_outcome(LOG, FILE_SKIPPED, uri, status=tracking.SKIPPED, reason=reason, log_identifiers=allowed)
             return
         self.metrics.count("FilesFailed", dimensions={**store, "FileType": file_type or "UNKNOWN"})
-        log_outcome(LOG, FILE_FAILED, uri, status=status, reason=reason, log_identifiers=allowed)
+        log_outcome(LOG, FILE_FAILED, uri, status=tracking.FAILED, reason=reason, log_identifiers=allowed)
         self.notifier.file_failed(uri, reason)
 
     def flush(self) -> None:
@@ -179,7 +182,7 @@ class ImportStart:
             file_type = item.get("fileType")
             if file_type in limits.ALIGNED_FILE_TYPES and reference is None:
                 reason = NO_REFERENCE.format(file_type=file_type, why=why)
-                self._fail(item, batch_id, reason, object_status=tracking.SKIPPED)
+                self._fail(item, batch_id, reason, skip_code=SkipCode.NO_REFERENCE)
                 continue
             try:
                 outcome = build(item, self.cfg.assembly_options, reference)

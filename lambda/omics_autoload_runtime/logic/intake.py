@@ -41,23 +41,19 @@ from omics_autoload_runtime.adapters.notices import (
     notifier_for,
 )
 from omics_autoload_runtime.adapters.tracking import ConditionFailed, Tracking
+from omics_autoload_runtime.contract import SkipCode
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.domain.assembly import (
-    FileRole,
-    Skip,
-    classify,
-    classify_sheet_file,
-    decode_s3_event_key,
-    file_problems,
-    overrides_from_tags,
-    sniff_bam_header,
-)
+from omics_autoload_runtime.domain.bam_header import sniff_bam_header
+from omics_autoload_runtime.domain.classify import FileRole, Skip, classify, classify_sheet_file
+from omics_autoload_runtime.domain.read_sets import overrides_from_tags
+from omics_autoload_runtime.domain.s3_uri import decode_s3_event_key
 from omics_autoload_runtime.domain.sample_sheet import (
     MAX_SHEET_BYTES,
     SampleSheet,
     SampleSheetError,
     SampleSheetRow,
 )
+from omics_autoload_runtime.domain.validation import file_problems
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -191,31 +187,6 @@ def _raise_if_transient(error: ClientError) -> None:
 # ------------------------------------------------------------------ per object
 
 
-def skip_category(reason: str) -> str:
-    """A short, bounded label for the FilesSkipped metric's Reason dimension."""
-    text = reason.lower()
-    for needle, label in (
-        ("no reference genome", "NoReference"),
-        ("conflict", "Conflict"),
-        ("already", "Duplicate"),
-        ("without its", "Orphan"),
-        ("index file", "IndexFile"),
-        ("index read", "IndexRead"),
-        ("checksum", "Checksum"),
-        ("reference fasta", "ReferenceFasta"),
-        ("undetermined", "Undetermined"),
-        ("third read", "ExtraRead"),
-        ("zero-byte", "Empty"),
-        ("folder marker", "Folder"),
-        ("compressed as", "Compression"),
-        ("unknown file type", "UnknownType"),
-        ("not a sequence file", "NotSequence"),
-    ):
-        if needle in text:
-            return label
-    return "Other"
-
-
 def _object_item(event: ObjectEvent, created: str) -> dict[str, Any]:
     """The fields every tracking item of an object version starts with."""
     pk, sk = tracking.object_key(event.bucket, event.key, event.version_id)
@@ -256,14 +227,15 @@ class Intake:
             return self._record_failure(base, f"{error}; then run `omics-autoload redrive --key {uri}`")
         except Exception as error:  # bad input or a bug: record it, go on with the batch
             LOG.exception("could not classify %s", uri)
-            outcome = Skip(uri, f"internal error while classifying this file ({type(error).__name__}: {error})")
-            return self._record_failure(base, outcome.reason)
+            return self._record_failure(
+                base, f"internal error while classifying this file ({type(error).__name__}: {error})"
+            )
         if isinstance(outcome, Skip):
-            return self._record_skip(base, outcome.reason)
+            return self._record_skip(base, outcome.reason, outcome.code)
         role = outcome
         item = dict(base, fileType=role.file_type, mate=role.mate)
         if role.file_type in limits.ALIGNED_FILE_TYPES and not self.cfg.reference_configured:
-            return self._record_skip(item, NO_REFERENCE.format(file_type=role.file_type))
+            return self._record_skip(item, NO_REFERENCE.format(file_type=role.file_type), SkipCode.NO_REFERENCE)
         rs_pk, _ = tracking.readset_key(role.group_key)
         item.update(readSetKey=rs_pk, status=tracking.WAITING_FOR_MATE if role.mate else tracking.QUEUED)
         existing = self._put(item)
@@ -327,6 +299,7 @@ class Intake:
             "sample sheet: its rows name the read sets of files uploaded to this folder after it;"
             " files that arrived earlier keep their name-based metadata"
             " (run `omics-autoload redrive --key` for them)",
+            SkipCode.OTHER,
         )
 
     def _sniff(self, event: ObjectEvent) -> str | None:
@@ -393,12 +366,12 @@ class Intake:
             return existing  # another redrive won
         return None
 
-    def _record_skip(self, item: dict[str, Any], reason: str) -> str:
+    def _record_skip(self, item: dict[str, Any], reason: str, code: SkipCode) -> str:
         existing = self._put(dict(item, status=tracking.SKIPPED, reason=reason))
         if existing is not None:
             return "DUPLICATE"
         self.metrics.count("FilesReceived", dimensions=self.dimensions)
-        self.metrics.count("FilesSkipped", dimensions={**self.dimensions, "Reason": skip_category(reason)})
+        self.metrics.count("FilesSkipped", dimensions={**self.dimensions, "Reason": code})
         self._log(item["uri"], tracking.SKIPPED, reason)
         return tracking.SKIPPED
 
@@ -415,18 +388,21 @@ class Intake:
         """A sequence file HealthOmics would refuse as it is: FAILED now, with the reason."""
         return self._settle(item, tracking.FAILED, reason)
 
-    def _conflict(self, item: Mapping[str, Any], reason: str) -> str:
-        return self._settle(item, tracking.SKIPPED, reason)
+    def _conflict(self, item: Mapping[str, Any], reason: str, code: SkipCode) -> str:
+        return self._settle(item, tracking.SKIPPED, reason, code)
 
-    def _settle(self, item: Mapping[str, Any], status: str, reason: str) -> str:
-        """End an object already recorded as waiting or queued, before it joins a read set."""
+    def _settle(self, item: Mapping[str, Any], status: str, reason: str, code: SkipCode = SkipCode.OTHER) -> str:
+        """End an object already recorded as waiting or queued, before it joins a read set.
+
+        `code` is the FilesSkipped Reason when `status` is SKIPPED.
+        """
         moved = self.tracking.set_object(
             item["pk"], item["sk"], status, expect=(tracking.WAITING_FOR_MATE, tracking.QUEUED), reason=reason
         )
         if moved and status == tracking.FAILED:
             self.metrics.count("FilesFailed", dimensions={**self.dimensions, "FileType": str(item.get("fileType"))})
         elif moved:
-            self.metrics.count("FilesSkipped", dimensions={**self.dimensions, "Reason": skip_category(reason)})
+            self.metrics.count("FilesSkipped", dimensions={**self.dimensions, "Reason": code})
         if moved:
             self._log(item["uri"], status, reason)
         return status
@@ -493,7 +469,7 @@ class Intake:
             f" (status {existing.get('status')}); this file was not imported:"
             " remove or rename one of them"
         )
-        return self._conflict(item, reason)
+        return self._conflict(item, reason, SkipCode.CONFLICT)
 
     def _replace_failed(self, existing: Mapping[str, Any], entry: dict[str, Any]) -> bool:
         """A new upload for a read set whose import FAILED takes its place (a new attempt)."""
@@ -546,18 +522,20 @@ class Intake:
                 return tracking.QUEUED
             return str(old.get("status", tracking.WAITING_FOR_MATE))
         if held:
+            code = SkipCode.CONFLICT
             reason = (
                 f"conflict: R{mate} of read set {role.name!r} is already {held.get('uri')};"
                 " nothing is guessed: remove or rename one of them,"
                 " or pair files with a sample sheet"
             )
         else:
+            code = SkipCode.DUPLICATE
             reason = (
                 f"its R{3 - mate} mate was already imported single-end"
                 f" (orphan policy IMPORT_SINGLE, read set {role.name!r} is {old.get('status')});"
                 f" this late R{mate} was not imported"
             )
-        return self._conflict(item, reason)
+        return self._conflict(item, reason, code)
 
     def _complete(self, read_set: Mapping[str, Any]) -> None:
         if self.tracking.queue_pair(read_set["pk"]):

@@ -46,20 +46,19 @@ def test_base_uri_forms(base, expected):
     assert parse("x.fq,,P,S\n", base=base).rows[0].source1 == expected
 
 
-def test_lookup_finds_both_sources_and_returns_a_plain_dict():
+def test_row_for_finds_both_sources():
     sheet = parse("a_1.fq,a_2.fq,P1,S1\n", header=HEADER + ",name,description,generated_from")
-    row = sheet.lookup("s3://bucket/run1/a_2.fq")
-    assert row == {
-        "source1": "s3://bucket/run1/a_1.fq",
-        "source2": "s3://bucket/run1/a_2.fq",
-        "subject_id": "P1",
-        "sample_id": "S1",
-        "name": None,
-        "description": None,
-        "generated_from": None,
-    }
-    assert sheet.lookup("s3://bucket/run1/a_3.fq") is None
-    assert sheet.row_for("s3://bucket/run1/a_1.fq").overrides() == {
+    row = sheet.row_for("s3://bucket/run1/a_2.fq")
+    assert row is sheet.row_for("s3://bucket/run1/a_1.fq")
+    assert (row.source1, row.source2, row.subject_id, row.sample_id) == (
+        "s3://bucket/run1/a_1.fq",
+        "s3://bucket/run1/a_2.fq",
+        "P1",
+        "S1",
+    )
+    assert (row.name, row.description, row.generated_from) == (None, None, None)
+    assert sheet.row_for("s3://bucket/run1/a_3.fq") is None
+    assert row.overrides() == {
         "subject_id": "P1",
         "sample_id": "S1",
     }
@@ -194,11 +193,6 @@ def test_not_utf8():
 def test_broken_csv_is_reported_with_its_line():
     with pytest.raises(SampleSheetError, match=r"line \d+: not valid CSV"):
         SampleSheet.parse(HEADER + f"\nx.fq,,P,{'S' * 200_000}\n", base_uri=BASE)
-
-
-def test_unused_rows():
-    sheet = parse("a.fq,b.fq,P,S\nc.fq,,P,S2\n")
-    assert [row.line for row in sheet.unused_rows(["s3://bucket/run1/a.fq", "s3://bucket/run1/c.fq"])] == [2]
 
 
 @settings(max_examples=300, deadline=None)

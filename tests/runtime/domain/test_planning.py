@@ -1,53 +1,21 @@
-"""Read-set assembly: what a user sees in a plan for real-world listings."""
+"""Planning a listing: what a user sees in a plan for real-world listings."""
 
 import csv
-import gzip
 import io
-import re
-import struct
-import unicodedata
 
-import botocore.session
 import pytest
-from botocore.validate import validate_parameters
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.domain.assembly import (
-    AssemblyOptions,
-    FileRole,
-    Plan,
-    ReadSet,
-    Skip,
-    assemble,
-    batches,
-    classify,
-    decode_s3_event_key,
-    overrides_from_tags,
-    plan,
-    sniff_bam_header,
-    validate,
-)
+from omics_autoload_runtime.contract import SkipCode
+from omics_autoload_runtime.domain.classify import FileRole, Skip, classify
+from omics_autoload_runtime.domain.options import AssemblyOptions
+from omics_autoload_runtime.domain.planning import batches, plan
+from omics_autoload_runtime.domain.read_sets import ReadSet, overrides_from_tags
+from omics_autoload_runtime.domain.s3_uri import decode_s3_event_key
 from omics_autoload_runtime.domain.sample_sheet import SampleSheet
+from omics_autoload_runtime.domain.validation import validate
 
-RUN1 = "s3://bucket/run1/"
-RUN2 = "s3://bucket/run2/"
-REF = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/reference/9876543210"
-
-
-def uris(*names, folder=RUN1):
-    return [folder + name for name in names]
-
-
-def only_read_set(result: Plan) -> ReadSet:
-    assert not result.skipped, result.skipped
-    assert len(result.read_sets) == 1, result.read_sets
-    return result.read_sets[0]
-
-
-def reasons(result: Plan) -> dict[str, str]:
-    return {skip.uri.rpartition("/")[2]: skip.reason for skip in result.skipped}
-
+from .listings import REF, RUN1, RUN2, only_read_set, reasons, uris
 
 # ---------------------------------------------------------------- naming families
 
@@ -212,6 +180,7 @@ def test_two_read_sets_never_share_a_group_key():
     assert not result.read_sets
     for reason in reasons(result).values():
         assert reason.startswith("conflict: another read set has the same id")
+    assert {skip.code for skip in result.skipped} == {SkipCode.CONFLICT}
 
 
 @pytest.mark.parametrize(
@@ -331,56 +300,41 @@ def test_invalid_reference_arn_is_a_skip_reason():
     assert "1 to 127" in reason
 
 
-# ---------------------------------------------------------------- limits: never truncated
+# ---------------------------------------------------------------- skip codes
 
 
-def test_over_long_sample_id_names_file_field_and_limit():
-    sample = "S" * 130
-    result = plan(uris(f"{sample}_R1.fastq.gz", f"{sample}_R2.fastq.gz"))
-    assert not result.read_sets
-    reason = reasons(result)[f"{sample}_R1.fastq.gz"]
-    assert reason.startswith(f"{sample}_R1.fastq.gz: ")
-    assert "sampleId" in reason and "130 characters long" in reason and "1 to 127" in reason
-    assert "name" in reason  # the read-set name is as long
+@pytest.mark.parametrize(
+    ("listing", "expected"),
+    [
+        (["run/"], {"run/": SkipCode.FOLDER}),
+        (["empty.fq"], {"empty.fq": SkipCode.EMPTY}),
+        (["a.xyz"], {"a.xyz": SkipCode.UNKNOWN_TYPE}),
+        (["a.fastq.bz2"], {"a.fastq.bz2": SkipCode.COMPRESSION}),
+        (["a.bam.bai"], {"a.bam.bai": SkipCode.INDEX_FILE}),
+        (["a.fq.md5"], {"a.fq.md5": SkipCode.CHECKSUM}),
+        (["GRCh38.fa"], {"GRCh38.fa": SkipCode.REFERENCE_FASTA}),
+        (["notes.txt"], {"notes.txt": SkipCode.NOT_SEQUENCE}),
+        (["a.sam"], {"a.sam": SkipCode.OTHER}),
+        (["._a.fq"], {"._a.fq": SkipCode.OTHER}),
+        (["A_S1_L001_I1_001.fastq.gz"], {"A_S1_L001_I1_001.fastq.gz": SkipCode.INDEX_READ}),
+        (["A_S1_L001_R3_001.fastq.gz"], {"A_S1_L001_R3_001.fastq.gz": SkipCode.EXTRA_READ}),
+        (["Undetermined_S0_R1_001.fastq.gz"], {"Undetermined_S0_R1_001.fastq.gz": SkipCode.UNDETERMINED}),
+        (["A_R1.fq"], {"A_R1.fq": SkipCode.ORPHAN}),
+        (["A_R1.fq", "A_R1.fastq"], {"A_R1.fq": SkipCode.CONFLICT, "A_R1.fastq": SkipCode.CONFLICT}),
+        (["A_R1.fq", "A_R2.fq", "A_R1.fq.gz"], dict.fromkeys(["A_R1.fq", "A_R2.fq", "A_R1.fq.gz"], SkipCode.CONFLICT)),
+        (["a.bam"], {"a.bam": SkipCode.OTHER}),  # needs a reference: a validation problem
+    ],
+)
+def test_every_skip_carries_the_code_of_its_reason(listing, expected):
+    objects = [(uri, 0 if uri.endswith("empty.fq") else None) for uri in uris(*listing)]
+    skipped = {skip.uri.rpartition(RUN1)[2]: skip.code for skip in plan(objects).skipped}
+    assert skipped == expected
 
 
-def test_over_long_description_from_sheet_is_rejected_not_truncated():
-    sheet = SampleSheet.parse(
-        f"source1,source2,subject_id,sample_id,description\n{RUN1}x.fastq.gz,,P1,S1,{'d' * 256}\n"
-    )
-    reason = reasons(plan(uris("x.fastq.gz"), sample_sheet=sheet))["x.fastq.gz"]
-    assert "description" in reason and "256 characters long" in reason and "1 to 255" in reason
-
-
-def test_control_character_from_tags_is_rejected():
-    tags = {RUN1 + "x.fastq.gz": {"SampleId": "bad\u0007id"}}
-    reason = reasons(plan(uris("x.fastq.gz"), tags=tags))["x.fastq.gz"]
-    assert "sampleId" in reason and "U+0007" in reason
-
-
-def test_lengths_count_like_the_java_service():
-    # An astral character is two UTF-16 units: 64 of them exceed 127 although len() is 64.
-    role = classify(RUN1 + "x.fastq.gz")
-    skips = assemble([role], overrides={"sample_id": "\U0001f9ec" * 64})
-    assert "128 characters long" in skips[0].reason
-
-
-def test_validate_reports_every_problem():
-    read_set = ReadSet(
-        file_type="SAM",
-        source1="s3://b/x",
-        source2="s3://b/x",
-        subject_id="",
-        sample_id="s",
-        name="n",
-        group_key="k",
-    )
-    problems = validate(read_set)
-    text = " | ".join(problems)
-    assert "sourceFileType 'SAM'" in text
-    assert "bucket name 'b'" in text
-    assert "only FASTQ read sets have two files" in text
-    assert "subjectId" in text
+def test_sample_sheet_skips_keep_the_code_of_the_file_they_name():
+    sheet = SampleSheet.parse(f"source1,source2,subject_id,sample_id\n{RUN1}a.fq.md5,{RUN1}b.fq,P,S\n")
+    codes = {skip.uri: skip.code for skip in plan(uris("a.fq.md5", "b.fq"), sample_sheet=sheet).skipped}
+    assert codes == {RUN1 + "a.fq.md5": SkipCode.CHECKSUM, RUN1 + "b.fq": SkipCode.CHECKSUM}
 
 
 # ---------------------------------------------------------------- user patterns and metadata
@@ -547,8 +501,8 @@ def test_sheet_row_with_missing_file_is_a_warning_and_its_partner_a_skip():
     assert not result.read_sets
     assert "sample sheet line 2 pairs it with b.fq, which is not in the listing" in reasons(result)["a.fq"]
     assert len(result.warnings) == 2
+    assert "line 2" in result.warnings[0] and "b.fq" in result.warnings[0]
     assert "line 3" in result.warnings[1] and "gone.fq" in result.warnings[1]
-    assert [row.line for row in sheet.unused_rows(uris("a.fq"))] == [2, 3]
 
 
 def test_sheet_cannot_pair_two_bams():
@@ -562,132 +516,6 @@ def test_sheet_row_with_an_unusable_file_skips_both():
     result = plan(uris("a.fq", "a.fq.md5"), sample_sheet=sheet)
     assert "checksum file" in reasons(result)["a.fq"]
     assert "sample sheet line 2" in reasons(result)["a.fq"]
-
-
-# ---------------------------------------------------------------- assemble
-
-
-def role(name):
-    result = classify(RUN1 + name)
-    assert isinstance(result, FileRole)
-    return result
-
-
-def test_assemble_orders_mates_and_applies_overrides():
-    read_set = assemble(
-        [role("A_R2.fq"), role("A_R1.fq")],
-        overrides={"sample_id": "S9", "description": "", "name": None},
-    )
-    assert isinstance(read_set, ReadSet)
-    assert (read_set.source1, read_set.source2) == (RUN1 + "A_R1.fq", RUN1 + "A_R2.fq")
-    assert (read_set.sample_id, read_set.subject_id, read_set.name, read_set.description) == (
-        "S9",
-        "S9",
-        "A",
-        None,
-    )
-
-
-def test_assemble_rejects_unknown_override_keys_and_empty_input():
-    with pytest.raises(ValueError, match="unknown override keys"):
-        assemble([role("A.fq")], overrides={"sampleId": "x"})
-    with pytest.raises(ValueError):
-        assemble([])
-
-
-def test_assemble_three_files_is_a_conflict():
-    skips = assemble([role("A_R1.fq"), role("A_R2.fq"), role("A_R1.fastq")])
-    assert len(skips) == 3
-    assert all(skip.reason.startswith("conflict: 3 files") for skip in skips)
-
-
-# ---------------------------------------------------------------- import requests
-
-
-def _check_patterns_and_enums(value, shape, path="request"):
-    """botocore checks types, required keys and lengths, not enums or patterns."""
-    if shape.type_name == "structure":
-        for key, item in value.items():
-            _check_patterns_and_enums(item, shape.members[key], f"{path}.{key}")
-    elif shape.type_name == "list":
-        for index, item in enumerate(value):
-            _check_patterns_and_enums(item, shape.member, f"{path}[{index}]")
-    elif shape.type_name == "string":
-        if shape.enum:
-            assert value in shape.enum, path
-        pattern = shape.metadata.get("pattern")
-        if pattern == limits.S3_URI_PATTERN:
-            assert limits.S3_URI_RE.fullmatch(value), path
-        elif pattern == limits.TEXT_PATTERN:
-            categories = {unicodedata.category(char)[0] for char in value}
-            assert categories <= limits.TEXT_UNICODE_CATEGORIES, path
-        elif pattern:
-            assert re.fullmatch(pattern, value), (path, pattern)
-
-
-def test_import_requests_from_a_plan_validate_against_the_model():
-    model = botocore.session.get_session().get_service_model("omics")
-    shape = model.operation_model("StartReadSetImportJob").input_shape
-    sheet = SampleSheet.parse(
-        "source1,source2,subject_id,sample_id,description,generated_from\n"
-        f"{RUN2}s.fq.gz,,P ü,S 1,a described sample,sequencer 9\n"
-    )
-    listing = [
-        *uris(*(f"S{n}_S{n}_L001_R{m}_001.fastq.gz" for n in range(1, 131) for m in (1, 2))),
-        *uris("a.bam", "b.cram", "c.unmapped.bam", "single.fq"),
-        RUN2 + "s.fq.gz",
-    ]
-    result = plan(listing, reference_arn=REF, sample_sheet=sheet)
-    assert not result.skipped
-    jobs = batches(result.read_sets, 100)
-    assert [len(job) for job in jobs] == [100, 35]
-    for job in jobs:
-        request = {
-            "sequenceStoreId": "1234567890",
-            "roleArn": "arn:aws:iam::123456789012:role/omics-import",
-            "clientToken": job[0].group_key[-100:],
-            "sources": [read_set.to_import_source() for read_set in job],
-        }
-        validate_parameters(request, shape)
-        _check_patterns_and_enums(request, shape)
-
-
-def test_import_source_shape_is_exact():
-    read_set = ReadSet("FASTQ", RUN1 + "a_1.fq", None, "s", "s", "a", "k", generated_from="g")
-    assert read_set.to_import_source() == {
-        "sourceFiles": {"source1": RUN1 + "a_1.fq"},
-        "sourceFileType": "FASTQ",
-        "subjectId": "s",
-        "sampleId": "s",
-        "name": "a",
-        "generatedFrom": "g",
-    }
-
-
-def test_reference_never_reaches_an_unaligned_import_source():
-    read_set = ReadSet("FASTQ", RUN1 + "a.fq", None, "s", "s", "a", "k", reference_arn=REF)
-    assert "referenceArn" not in read_set.to_import_source()
-    ubam = ReadSet("UBAM", RUN1 + "a.ubam", None, "s", "s", "a", "k", reference_arn=REF)
-    assert "referenceArn" not in ubam.to_import_source()
-
-
-def test_read_set_and_plan_json_round_trip():
-    result = plan(uris("A_R1.fq", "A_R2.fq", "b.bam", "x.txt"), reference_arn=REF)
-    data = result.to_json()
-    assert set(data) == {"readSets", "skipped"}
-    assert data["skipped"] == [{"uri": RUN1 + "x.txt", "reason": "not a sequence file (.txt)"}]
-    first = data["readSets"][0]
-    assert list(first)[:6] == [
-        "sourceFileType",
-        "source1",
-        "source2",
-        "subjectId",
-        "sampleId",
-        "name",
-    ]
-    again = Plan.from_json(data)
-    assert again.read_sets == result.read_sets
-    assert again.skipped == result.skipped
 
 
 # ---------------------------------------------------------------- batches
@@ -710,33 +538,6 @@ def test_batches_keep_order_and_cap_size():
 def test_batches_reject_sizes_healthomics_refuses(bad):
     with pytest.raises(ValueError, match="1 to 100"):
         batches(_read_sets(3), bad)
-
-
-# ---------------------------------------------------------------- BAM sniffing
-
-
-def _bgzf(payload: bytes, block: int = 100) -> bytes:
-    """Concatenated gzip members, like BGZF blocks."""
-    return b"".join(gzip.compress(payload[i : i + block]) for i in range(0, len(payload), block))
-
-
-def _bam_header(text: bytes, references: list[tuple[bytes, int]]) -> bytes:
-    body = b"BAM\x01" + struct.pack("<i", len(text)) + text + struct.pack("<i", len(references))
-    for name, length in references:
-        body += struct.pack("<i", len(name) + 1) + name + b"\x00" + struct.pack("<i", length)
-    return body
-
-
-def test_sniff_bam_header():
-    aligned = _bam_header(b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:248956422\n", [(b"chr1", 248956422)])
-    unaligned = _bam_header(b"@HD\tVN:1.6\tSO:unsorted\n@RG\tID:x\n", [])
-    assert sniff_bam_header(_bgzf(aligned)) == "BAM"
-    assert sniff_bam_header(_bgzf(unaligned)) == "UBAM"
-    assert sniff_bam_header(_bgzf(_bam_header(b"", [(b"chr1", 5)]))) == "BAM"
-    assert sniff_bam_header(_bgzf(unaligned)[:30]) is None
-    assert sniff_bam_header(gzip.compress(b"@r1\nACGT\n+\nIIII\n")) is None
-    assert sniff_bam_header(b"not gzip at all") is None
-    assert sniff_bam_header(b"") is None
 
 
 # ---------------------------------------------------------------- properties
@@ -838,6 +639,7 @@ def test_every_listed_uri_appears_exactly_once(objects, options, reference, with
             assert read_set.file_type == "FASTQ"
     for skip in result.skipped:
         assert skip.reason.strip()
+        assert isinstance(skip.code, SkipCode)
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,0 +1,222 @@
+"""What importing a listing of S3 objects would do: its read sets, its skips, its import jobs.
+
+Pure stdlib and no AWS calls: the ``omics-autoload plan`` CLI runs it on a listing, and it
+makes the same decisions the intake and import-start steps make one file at a time, so a
+dry run shows exactly what the pipeline will do. A sample sheet's rows pair files first
+and win over names; every other file is paired by name within its folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from omics_autoload_runtime.contract import SkipCode
+from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.domain.classify import FileRole, Skip, classify, classify_sheet_file
+from omics_autoload_runtime.domain.options import AssemblyOptions, user_patterns
+from omics_autoload_runtime.domain.pairing import assemble, ordered_mates
+from omics_autoload_runtime.domain.read_sets import ReadSet, merged_tags
+from omics_autoload_runtime.domain.s3_uri import file_name
+from omics_autoload_runtime.domain.sample_sheet import SampleSheet, SampleSheetRow
+
+
+@dataclass
+class Plan:
+    read_sets: list[ReadSet]
+    skipped: list[Skip]
+    # Not per-file problems, e.g. sample-sheet rows that matched no listed file.
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "readSets": [read_set.to_json() for read_set in self.read_sets],
+            "skipped": [skip.to_json() for skip in self.skipped],
+        }
+
+
+def plan(
+    objects: Iterable[str | tuple[str, int | None]],
+    options: AssemblyOptions = AssemblyOptions(),
+    *,
+    sample_sheet: SampleSheet | None = None,
+    reference_arn: str | None = None,
+    tags: Mapping[str, Mapping[str, str]] | None = None,
+) -> Plan:
+    """What importing `objects` (URIs, or (URI, size) pairs) would do.
+
+    Every distinct input URI appears exactly once, in one read set or in `skipped`; a URI
+    listed twice counts once (the first size wins). Raises ValueError for invalid options.
+    """
+    user_patterns(options)
+    listing = _dedupe(objects)
+    planner = _Planner(listing, options, reference_arn, tags or {})
+    if sample_sheet is not None:
+        planner.add_sheet_rows(sample_sheet)
+    planner.add_named_groups()
+    return planner.result()
+
+
+def _dedupe(objects: Iterable[str | tuple[str, int | None]]) -> dict[str, int | None]:
+    listing: dict[str, int | None] = {}
+    for item in objects:
+        uri, size = (item, None) if isinstance(item, str) else item
+        listing.setdefault(uri, size)
+    return listing
+
+
+class _Planner:
+    def __init__(
+        self,
+        listing: dict[str, int | None],
+        options: AssemblyOptions,
+        reference_arn: str | None,
+        tags: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        self.listing = listing
+        self.options = options
+        self.reference_arn = reference_arn
+        self.tags = tags
+        self.read_sets: list[ReadSet] = []
+        self.skipped: dict[str, Skip] = {}
+        self.sheet_lines: dict[str, int] = {}
+        self.warnings: list[str] = []
+
+    def skip(self, skip: Skip) -> None:
+        self.skipped.setdefault(skip.uri, skip)
+
+    def add(self, outcome: ReadSet | list[Skip]) -> None:
+        if isinstance(outcome, ReadSet):
+            self.read_sets.append(outcome)
+        else:
+            for skip in outcome:
+                self.skip(skip)
+
+    # -- sample sheet: rows pair files explicitly and win over names
+
+    def add_sheet_rows(self, sheet: SampleSheet) -> None:
+        for row in sheet.rows:
+            uris = [row.source1] + ([row.source2] if row.source2 else [])
+            present = [uri for uri in uris if uri in self.listing]
+            self.sheet_lines.update({uri: row.line for uri in present})
+            missing = [uri for uri in uris if uri not in self.listing]
+            if missing:
+                self._partial_row(row.line, present, missing)
+            else:
+                self._sheet_read_set(row, uris)
+
+    def _partial_row(self, line: int, present: list[str], missing: list[str]) -> None:
+        self.warnings.append(f"sample sheet line {line}: {', '.join(missing)} not in the listing; row not used")
+        for uri in present:
+            reason = f"sample sheet line {line} pairs it with {file_name(missing[0])}, which is not in the listing"
+            self.skip(Skip(uri, reason, SkipCode.OTHER))
+
+    def _sheet_read_set(self, row: SampleSheetRow, uris: list[str]) -> None:
+        roles: list[FileRole] = []
+        for uri in uris:
+            role = classify_sheet_file(uri, row, size=self.listing[uri], options=self.options)
+            if isinstance(role, Skip):
+                for other in uris:
+                    self.skip(replace(role, uri=other))
+                return
+            roles.append(role)
+        overrides = merged_tags(uris, self.tags) | row.overrides()
+        self.add(assemble(roles, self.options, reference_arn=self.reference_arn, overrides=overrides))
+
+    # -- everything else: pair by name within a folder
+
+    def add_named_groups(self) -> None:
+        groups: dict[str, list[FileRole]] = {}
+        for uri, size in self.listing.items():
+            if uri in self.sheet_lines:
+                continue
+            role = classify(uri, size=size, options=self.options)
+            if isinstance(role, Skip):
+                self.skip(role)
+            else:
+                groups.setdefault(role.group_key, []).append(role)
+        for roles in groups.values():
+            self._group(roles)
+
+    def _group(self, roles: list[FileRole]) -> None:
+        if len(roles) == 1 and roles[0].mate is not None:
+            self._orphan(roles[0])
+            return
+        if len(roles) == 2 and {role.mate for role in roles} != {1, 2}:
+            names = ", ".join(file_name(role.uri) for role in roles)
+            self.add([Skip(role.uri, _conflict(role, names), SkipCode.CONFLICT) for role in roles])
+            return
+        self._assemble(roles)
+
+    def _assemble(self, roles: Sequence[FileRole]) -> None:
+        overrides = merged_tags([role.uri for role in ordered_mates(roles)], self.tags)
+        self.add(assemble(roles, self.options, reference_arn=self.reference_arn, overrides=overrides))
+
+    def _orphan(self, role: FileRole) -> None:
+        if self.options.orphan_policy == "IMPORT_SINGLE":
+            self._assemble([replace(role, mate=None)])
+        else:
+            self.skip(Skip(role.uri, self._orphan_reason(role), SkipCode.ORPHAN))
+
+    def _orphan_reason(self, role: FileRole) -> str:
+        mate, other = (role.mate, 3 - (role.mate or 1))
+        partner = role.partner_uri or ""
+        expected = file_name(partner) or f"R{other}"
+        head = f"R{mate} without its R{other} mate {expected} in the same folder"
+        if partner in self.sheet_lines:
+            return f"{head}: that file is used by sample sheet line {self.sheet_lines[partner]}"
+        if partner in self.skipped:
+            return f"{head}: that file was skipped ({self.skipped[partner].reason})"
+        if partner in self.listing:
+            return f"{head}: that file's name makes it part of another read set"
+        return (
+            f"{head}; upload it, or set the orphan policy IMPORT_SINGLE (--orphans import-single)"
+            " to import this file single-end"
+        )
+
+    def result(self) -> Plan:
+        read_sets, duplicates = _unique_group_keys(self.read_sets)
+        for skip in duplicates:
+            self.skip(skip)
+        read_sets.sort(key=lambda read_set: read_set.source1)
+        skipped = sorted(self.skipped.values(), key=lambda skip: skip.uri)
+        return Plan(read_sets=read_sets, skipped=skipped, warnings=self.warnings)
+
+
+def _conflict(role: FileRole, names: str) -> str:
+    return (
+        f"conflict: {names} all claim {'mate ' + str(role.mate) + ' of ' if role.mate else ''}"
+        f"read set {role.name!r} in this folder; nothing is guessed: rename or remove one,"
+        " or pair them with a sample sheet"
+    )
+
+
+def _unique_group_keys(read_sets: list[ReadSet]) -> tuple[list[ReadSet], list[Skip]]:
+    """A group_key is a tracking-table key: two read sets sharing one would overwrite each other."""
+    counts: dict[str, int] = {}
+    for read_set in read_sets:
+        counts[read_set.group_key] = counts.get(read_set.group_key, 0) + 1
+    kept = [read_set for read_set in read_sets if counts[read_set.group_key] == 1]
+    skips = [
+        Skip(
+            uri,
+            f"conflict: another read set has the same id {read_set.group_key!r}; give them distinct names",
+            SkipCode.CONFLICT,
+        )
+        for read_set in read_sets
+        if counts[read_set.group_key] > 1
+        for uri in read_set.sources
+    ]
+    return kept, skips
+
+
+def batches(read_sets: Sequence[ReadSet], max_sources: int = 100) -> list[list[ReadSet]]:
+    """Import jobs of at most `max_sources` read sets (one source item each), in input order.
+
+    Each source item carries its own referenceArn, so a job may mix references.
+    """
+    low, high = limits.SOURCES_PER_IMPORT_JOB
+    if isinstance(max_sources, bool) or not isinstance(max_sources, int) or not low <= max_sources <= high:
+        raise ValueError(f"max_sources must be from {low} to {high}, not {max_sources!r}")
+    return [list(read_sets[start : start + max_sources]) for start in range(0, len(read_sets), max_sources)]
