@@ -35,6 +35,7 @@ from omics_autoload_runtime.adapters.notices import (
     redact,
 )
 from omics_autoload_runtime.adapters.tracking import Tracking
+from omics_autoload_runtime.contract import Dimension, Metric
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.assembly import FileRole, ReadSet, Skip, assemble
 from omics_autoload_runtime.errors import ImportRejected, translate
@@ -139,13 +140,13 @@ class ImportStart:
         """Log, count and (when FAILED) notify one file that ends here, before any import."""
         from omics_autoload_runtime.logic.intake import skip_category
 
-        store = {"SequenceStoreId": self.cfg.sequence_store_id or "unknown"}
+        store: dict[str, str] = {Dimension.SEQUENCE_STORE_ID: self.cfg.sequence_store_id or "unknown"}
         allowed = self.cfg.log_identifiers
         if status == tracking.SKIPPED:
-            self.metrics.count("FilesSkipped", dimensions={**store, "Reason": skip_category(reason)})
+            self.metrics.count(Metric.FILES_SKIPPED, dimensions={**store, Dimension.REASON: skip_category(reason)})
             log_outcome(LOG, FILE_SKIPPED, uri, status=status, reason=reason, log_identifiers=allowed)
             return
-        self.metrics.count("FilesFailed", dimensions={**store, "FileType": file_type or "UNKNOWN"})
+        self.metrics.count(Metric.FILES_FAILED, dimensions={**store, Dimension.FILE_TYPE: file_type or "UNKNOWN"})
         log_outcome(LOG, FILE_FAILED, uri, status=status, reason=reason, log_identifiers=allowed)
         self.notifier.file_failed(uri, reason)
 
