@@ -73,7 +73,7 @@ def run(spec: dict[str, Any], definition: str) -> dict[str, Any]:
     )
     env = {
         "MAX_CONCURRENT_IMPORT_JOBS": str(spec["pipeline_concurrent_jobs"]),
-        "OMICS_TPS": str(spec["pipeline_tps"]),
+        "OMICS_CALLS_PER_SECOND": str(spec["pipeline_tps"]),
     }
     # One file: a single-end run (an R1 alone would wait for its mate).
     keys = ["runs/bench/ERR0000001.fastq.gz"] if spec["files"] == 1 else sim.paired_fastq_keys(spec["files"])

@@ -66,7 +66,7 @@ from benchmarks import ddb_capacity, prices
 
 ACCOUNT, REGION, TABLE = harness.ACCOUNT, harness.REGION, harness.TABLE
 STATUS_INDEX = tracking.STATUS_INDEX
-SWEEP_SECONDS = 300.0  # the construct's default poll_interval (EventBridge rate(5 minutes))
+SWEEP_SECONDS = 300.0  # the construct's default sweep_interval (EventBridge rate(5 minutes))
 BATCH_SIZE = 100  # the starter's event source mapping: max_sources_per_job records...
 BATCH_WINDOW_SECONDS = 30.0  # ...or 30 s (batching_window), whichever comes first
 

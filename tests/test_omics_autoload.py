@@ -131,7 +131,7 @@ def test_handlers_get_the_options_reference_and_topic():
     options = json.loads(env["ASSEMBLY_OPTIONS"])
     assert options["orphan_policy"] == "IMPORT_SINGLE" and options["max_sources_per_job"] == 50
     assert env["LOG_IDENTIFIERS"] == "true"
-    assert env["OMICS_TPS"] == "2.5"
+    assert env["OMICS_CALLS_PER_SECOND"] == "2.5"
     assert "NOTIFICATION_TOPIC_ARN" in env
 
 

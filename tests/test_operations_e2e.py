@@ -219,19 +219,10 @@ def _operations_section() -> str:
 
 
 def test_the_readme_operations_section_names_every_metric_and_widget():
-    from omics_autoload_construct import monitoring
+    from omics_autoload_runtime.contract import Metric
 
     section = _operations_section()
-    for name in (
-        monitoring.FILES_RECEIVED,
-        monitoring.FILES_SKIPPED,
-        monitoring.FILES_IMPORTED,
-        monitoring.FILES_FAILED,
-        monitoring.BYTES_IMPORTED,
-        monitoring.IMPORT_LATENCY,
-        monitoring.WAITING_FOR_MATE,
-        monitoring.STUCK_ITEMS,
-    ):
+    for name in Metric:
         assert f"| `{name}` |" in section, name
     for title in ("Files per hour", "Bytes imported per hour", "Backlog", "Import workflow", "Latest failures"):
         assert title in section, title

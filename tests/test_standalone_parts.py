@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from support.synth import resources_of_type
 
-from omics_autoload_construct import ImportWorkflow, Intake, SequenceStore, Starter, TrackingTable
+from omics_autoload_construct import ImportWorkflow, Intake, SequenceStore, Settings, Starter, TrackingTable
 
 
 @functools.cache
@@ -21,18 +21,19 @@ def _template() -> dict:
     bucket = s3.Bucket(stack, "Bucket", encryption_key=key, enforce_ssl=True)
     table = TrackingTable(stack, "Tracking", encryption_key=key).table
     store = SequenceStore(stack, "Store", encryption_key=key)
-    environment = {"TABLE_NAME": table.table_name, "SEQUENCE_STORE_ID": store.sequence_store_id}
+    # The parts fill in the table, the store, the role and the state machine themselves.
+    settings = Settings(sequence_store_id=store.sequence_store_id)
     Intake(
-        stack, "Intake", bucket=bucket, table=table, environment=environment, encryption_key=key,
+        stack, "Intake", bucket=bucket, table=table, settings=settings, encryption_key=key,
         metrics_namespace="Lab",
     )
     workflow = ImportWorkflow(
         stack, "Workflow", bucket=bucket, table=table, sequence_store=store,
-        environment=environment, encryption_key=key, metrics_namespace="Lab",
+        settings=settings, encryption_key=key, metrics_namespace="Lab",
     )
     Starter(
         stack, "Starter", table=table, state_machine=workflow.state_machine,
-        environment=environment, encryption_key=key,
+        settings=settings, encryption_key=key,
     )
     return app.synth().get_stack_by_name("Parts").template
 

@@ -63,3 +63,140 @@ class SkipCode(StrEnum):
     UNKNOWN_TYPE = "UnknownType"
     NOT_SEQUENCE = "NotSequence"
     OTHER = "Other"
+
+
+class Env(StrEnum):
+    """The environment variables the construct writes and ``settings.Settings`` reads.
+
+    Each name is the upper-case name of a ``Settings`` field (a test holds them together).
+    """
+
+    TABLE_NAME = "TABLE_NAME"
+    SEQUENCE_STORE_ID = "SEQUENCE_STORE_ID"
+    IMPORT_ROLE_ARN = "IMPORT_ROLE_ARN"
+    REFERENCE_PARAMETER_NAME = "REFERENCE_PARAMETER_NAME"
+    REFERENCE_ARN = "REFERENCE_ARN"
+    ASSEMBLY_OPTIONS = "ASSEMBLY_OPTIONS"
+    STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
+    METRICS_NAMESPACE = "METRICS_NAMESPACE"
+    ORPHAN_WINDOW_SECONDS = "ORPHAN_WINDOW_SECONDS"
+    FIRST_POLL_SECONDS = "FIRST_POLL_SECONDS"
+    MAX_POLL_SECONDS = "MAX_POLL_SECONDS"
+    LOG_IDENTIFIERS = "LOG_IDENTIFIERS"
+    SAMPLE_SHEET_NAME = "SAMPLE_SHEET_NAME"
+    NOTIFICATION_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
+    POST_IMPORT_ACTION = "POST_IMPORT_ACTION"
+    STUCK_AFTER_SECONDS = "STUCK_AFTER_SECONDS"
+    MAX_CONCURRENT_IMPORT_JOBS = "MAX_CONCURRENT_IMPORT_JOBS"
+    OMICS_CALLS_PER_SECOND = "OMICS_CALLS_PER_SECOND"
+
+
+class PostImportAction(StrEnum):
+    """What happens to a source object once its read set is ACTIVE (never on failure)."""
+
+    KEEP = "KEEP"
+    """Leave the object as it is (default)."""
+    TAG = "TAG"
+    """Tag it ``omics-autoload:read-set-id=<id>`` and ``omics-autoload:imported=true``."""
+    TRANSITION = "TRANSITION"
+    """Tag it as with TAG; a lifecycle rule on the tag moves it to a cheaper storage class
+    (added to buckets the construct creates; add it yourself to your own bucket)."""
+    DELETE = "DELETE"
+    """Delete it. On a versioned bucket this adds a delete marker: the data stays
+    recoverable until a lifecycle rule expires noncurrent versions."""
+
+
+# ------------------------------------------------------------------ shared defaults
+# The construct's prop defaults and the handlers' fallbacks when a variable is unset.
+
+METRICS_NAMESPACE = "OmicsAutoLoad"
+SAMPLE_SHEET_NAME = "omics-samplesheet.csv"
+ORPHAN_WINDOW_SECONDS = 24 * 3600
+FIRST_POLL_SECONDS = 5 * 60
+MAX_POLL_SECONDS = 6 * 3600
+SWEEP_INTERVAL_SECONDS = 5 * 60
+STUCK_AFTER_SECONDS = 24 * 3600
+MAX_CONCURRENT_IMPORT_JOBS = 10
+OMICS_CALLS_PER_SECOND = 4.0
+
+
+# ------------------------------------------------------------------ tracking table
+
+STATUS_INDEX = "by-status"  # partition ``status``, sort ``updatedAt``
+
+
+class KeyPrefix(StrEnum):
+    """How the partition key (``pk``) of each item of the tracking table begins."""
+
+    OBJECT = "OBJ#"  # + s3://bucket/key
+    READSET = "RS#"  # + group key
+    JOB = "JOB#"  # + import job id
+    SLOT = "SLOT#"  # + batch id: a batch holding an import slot
+    POST_IMPORT = "POST#"  # + object: a post-import action still to resolve
+    RATE = "RATE#"  # + HealthOmics operation: its token bucket
+
+
+class SortKey(StrEnum):
+    """The sort key (``sk``) of each item kind; object versions add the version id."""
+
+    OBJECT_VERSION = "V#"
+    READSET = "RS"
+    JOB = "JOB"
+    SLOT = "SLOT"
+    POST_IMPORT = "POST"
+    RATE = "RATE"
+
+
+SLOT_QUEUE_PK = "SLOTQ"  # the batches waiting for a slot (sort key: enqueued at, batch id)
+
+# ``dynamodb:LeadingKeys`` of the DeleteItem grants: the only items a function may delete.
+SLOT_DELETABLE_KEYS = (f"{KeyPrefix.SLOT}*", SLOT_QUEUE_PK)
+POST_IMPORT_DELETABLE_KEYS = (f"{KeyPrefix.POST_IMPORT}*",)
+
+# The starter's event source mapping filter: read-set items that became QUEUED.
+STARTER_FILTER_PATTERN: dict[str, object] = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {"NewImage": {"kind": {"S": [str(Kind.READSET)]}, "status": {"S": [str(Status.QUEUED)]}}},
+}
+
+
+# ------------------------------------------------------------------ import workflow
+
+
+class WorkflowError(StrEnum):
+    """Step Functions error names: the handlers raise them (``errors``), Retry and Catch match them."""
+
+    THROTTLED = "OmicsThrottled"
+    QUOTA_EXCEEDED = "OmicsQuotaExceeded"
+    UNAVAILABLE = "OmicsUnavailable"
+    REJECTED = "ImportRejected"
+    NOT_FINISHED = "ImportNotFinished"
+
+
+TRANSIENT_ERRORS = (WorkflowError.THROTTLED, WorkflowError.UNAVAILABLE)  # retried quickly
+QUOTA_ERRORS = (WorkflowError.QUOTA_EXCEEDED,)  # retried slowly, for hours
+# The terminal import job statuses are HealthOmics' own: ``domain.limits.IMPORT_JOB_TERMINAL_STATUSES``.
+
+
+# ------------------------------------------------------------------ metrics
+
+
+class Metric(StrEnum):
+    """The custom metrics the handlers publish and the construct's alarms and dashboard read."""
+
+    FILES_RECEIVED = "FilesReceived"
+    FILES_SKIPPED = "FilesSkipped"
+    FILES_IMPORTED = "FilesImported"
+    FILES_FAILED = "FilesFailed"
+    BYTES_IMPORTED = "BytesImported"
+    IMPORT_LATENCY = "ImportLatencySeconds"
+    WAITING_FOR_MATE = "ReadSetsWaitingForMate"
+    STUCK_ITEMS = "StuckItems"
+
+
+class Dimension(StrEnum):
+    """Metric dimensions: every value has ``SequenceStoreId``; details add one more."""
+
+    SEQUENCE_STORE_ID = "SequenceStoreId"
+    FILE_TYPE = "FileType"
+    REASON = "Reason"

@@ -1,33 +1,41 @@
-"""The handlers' settings, read once per Lambda environment from the variables the construct sets.
+"""The pipeline's settings: written by the construct, read once per Lambda environment by the handlers.
 
-Variables (default in brackets):
+One typed object travels both ways, so neither side spells a variable name: the construct
+builds every function's ``environment`` with :meth:`Settings.to_environment`, the handlers
+read it back with :func:`get` (:meth:`Settings.from_environment` on ``os.environ``). Each
+field is one variable, its name upper-cased (``contract.Env``); an unset or empty variable
+takes the field's default.
 
-* TABLE_NAME - tracking table [required]
-* SEQUENCE_STORE_ID - sequence store that receives the read sets [required for imports]
-* IMPORT_ROLE_ARN - service role HealthOmics assumes to read the objects [required for imports]
-* REFERENCE_PARAMETER_NAME - SSM parameter holding the reference ARN, read at run time [""]
-* REFERENCE_ARN - static reference ARN [""]; both empty: BAM/CRAM files are SKIPPED
-* ASSEMBLY_OPTIONS - ``AssemblyOptions.to_json()`` [the defaults]
-* STATE_MACHINE_ARN - the import workflow (starter; completion uses it to check batches) [""]
-* METRICS_NAMESPACE - CloudWatch namespace [OmicsAutoLoad]
-* ORPHAN_WINDOW_SECONDS - how long a mate waits for its partner [86400]
-* FIRST_POLL_SECONDS - first status poll of an import job after its start [300]
-* MAX_POLL_SECONDS - longest interval between two polls of one job [21600]
-* LOG_IDENTIFIERS - "true" also logs subject/sample ids at INFO [false]
-* SAMPLE_SHEET_NAME - sample sheet looked up in an object's folder [omics-samplesheet.csv]
-* NOTIFICATION_TOPIC_ARN - SNS topic told of every file that fails (key, reason, job id) [""]
-* POST_IMPORT_ACTION - KEEP | TAG | TRANSITION | DELETE, once the read set is ACTIVE [KEEP]
-* STUCK_AFTER_SECONDS - a file in a non-final state this long counts as stuck [86400]
-* MAX_CONCURRENT_IMPORT_JOBS - import jobs this pipeline runs at once (``capacity``) [10]
-* OMICS_TPS - calls per second per HealthOmics API (``rate_limit``) [4]
+* table_name - tracking table [required]
+* sequence_store_id - sequence store that receives the read sets [required for imports]
+* import_role_arn - service role HealthOmics assumes to read the objects [required for imports]
+* reference_parameter_name - SSM parameter holding the reference ARN, read at run time
+* reference_arn - static reference ARN; both empty: BAM/CRAM files are SKIPPED
+* assembly_options - ``AssemblyOptions`` (as JSON)
+* state_machine_arn - the import workflow (starter; the sweep uses it to check batches)
+* metrics_namespace - CloudWatch namespace
+* orphan_window_seconds - how long a mate waits for its partner
+* first_poll_seconds - first status poll of an import job after its start
+* max_poll_seconds - longest interval between two polls of one job
+* log_identifiers - also log subject/sample ids at INFO
+* sample_sheet_name - sample sheet looked up in an object's folder ("" = no lookup)
+* notification_topic_arn - SNS topic told of every file that fails (key, reason, job id)
+* post_import_action - what happens to a source object once its read set is ACTIVE
+* stuck_after_seconds - a file in a non-final state this long counts as stuck
+* max_concurrent_import_jobs - import jobs this pipeline runs at once (``import_slots``)
+* omics_calls_per_second - calls per second per HealthOmics API (``rate_limit``)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from omics_autoload_runtime import contract
+from omics_autoload_runtime.contract import Env, PostImportAction
 from omics_autoload_runtime.domain.options import AssemblyOptions
 
 
@@ -36,25 +44,25 @@ class ConfigurationError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Config:
-    table_name: str
-    sequence_store_id: str
-    import_role_arn: str
-    reference_parameter_name: str
-    reference_arn: str
-    assembly_options: AssemblyOptions
-    state_machine_arn: str
-    metrics_namespace: str
-    orphan_window_seconds: int
-    first_poll_seconds: int
-    max_poll_seconds: int
-    log_identifiers: bool
-    sample_sheet_name: str
+class Settings:
+    table_name: str = ""
+    sequence_store_id: str = ""
+    import_role_arn: str = ""
+    reference_parameter_name: str = ""
+    reference_arn: str = ""
+    assembly_options: AssemblyOptions = field(default_factory=AssemblyOptions)
+    state_machine_arn: str = ""
+    metrics_namespace: str = contract.METRICS_NAMESPACE
+    orphan_window_seconds: int = contract.ORPHAN_WINDOW_SECONDS
+    first_poll_seconds: int = contract.FIRST_POLL_SECONDS
+    max_poll_seconds: int = contract.MAX_POLL_SECONDS
+    log_identifiers: bool = False
+    sample_sheet_name: str = contract.SAMPLE_SHEET_NAME
     notification_topic_arn: str = ""
-    post_import_action: str = "KEEP"
-    stuck_after_seconds: int = 86400
-    max_concurrent_import_jobs: int = 10
-    omics_tps: float = 4.0
+    post_import_action: PostImportAction = PostImportAction.KEEP
+    stuck_after_seconds: int = contract.STUCK_AFTER_SECONDS
+    max_concurrent_import_jobs: int = contract.MAX_CONCURRENT_IMPORT_JOBS
+    omics_calls_per_second: float = contract.OMICS_CALLS_PER_SECOND
 
     @property
     def reference_configured(self) -> bool:
@@ -64,83 +72,118 @@ class Config:
     def require(self, *names: str) -> None:
         missing = [name for name in names if not getattr(self, name)]
         if missing:
-            env = ", ".join(name.upper() for name in missing)
+            env = ", ".join(Env[name.upper()] for name in missing)
             raise ConfigurationError(f"environment variable(s) {env} not set on this function")
 
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed (a part adds what only it knows, e.g. a role ARN)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
-def _int(name: str, default: int, minimum: int = 0) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigurationError(f"{name}={text!r} is not a whole number") from None
-    if value < minimum:
-        raise ConfigurationError(f"{name}={value} must be at least {minimum}")
-    return value
+    def to_environment(self) -> dict[str, str]:
+        """Every variable, as a Lambda function's ``environment`` (values may be CDK tokens)."""
+        return {str(Env[f.name.upper()]): _text(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
-
-def _float(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigurationError(f"{name}={text!r} is not a number") from None
-    if not value > 0:
-        raise ConfigurationError(f"{name}={value} must be positive")
-    return value
-
-
-def _options() -> AssemblyOptions:
-    text = os.environ.get("ASSEMBLY_OPTIONS", "").strip()
-    if not text:
-        return AssemblyOptions()
-    try:
-        options = AssemblyOptions.from_json(text)
-    except (ValueError, TypeError) as error:
-        raise ConfigurationError(f"ASSEMBLY_OPTIONS is not valid: {error}") from None
-    problems = options.problems()
-    if problems:
-        raise ConfigurationError("ASSEMBLY_OPTIONS is not valid: " + "; ".join(problems))
-    return options
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Settings:
+        """Parse and check the variables; raises :class:`ConfigurationError` on a malformed one."""
+        reader = _Reader(environ)
+        return cls(
+            table_name=reader.text(Env.TABLE_NAME),
+            sequence_store_id=reader.text(Env.SEQUENCE_STORE_ID),
+            import_role_arn=reader.text(Env.IMPORT_ROLE_ARN),
+            reference_parameter_name=reader.text(Env.REFERENCE_PARAMETER_NAME),
+            reference_arn=reader.text(Env.REFERENCE_ARN),
+            assembly_options=reader.options(),
+            state_machine_arn=reader.text(Env.STATE_MACHINE_ARN),
+            metrics_namespace=reader.text(Env.METRICS_NAMESPACE) or contract.METRICS_NAMESPACE,
+            orphan_window_seconds=reader.whole(Env.ORPHAN_WINDOW_SECONDS, contract.ORPHAN_WINDOW_SECONDS),
+            first_poll_seconds=reader.whole(Env.FIRST_POLL_SECONDS, contract.FIRST_POLL_SECONDS, minimum=1),
+            max_poll_seconds=reader.whole(Env.MAX_POLL_SECONDS, contract.MAX_POLL_SECONDS, minimum=1),
+            log_identifiers=reader.text(Env.LOG_IDENTIFIERS).lower() in ("1", "true", "yes"),
+            # Unlike the others, an empty value is meaningful: no sample sheet lookup.
+            sample_sheet_name=environ.get(Env.SAMPLE_SHEET_NAME, contract.SAMPLE_SHEET_NAME).strip(),
+            notification_topic_arn=reader.text(Env.NOTIFICATION_TOPIC_ARN),
+            post_import_action=reader.post_import_action(),
+            stuck_after_seconds=reader.whole(Env.STUCK_AFTER_SECONDS, contract.STUCK_AFTER_SECONDS, minimum=1),
+            max_concurrent_import_jobs=reader.whole(
+                Env.MAX_CONCURRENT_IMPORT_JOBS, contract.MAX_CONCURRENT_IMPORT_JOBS, minimum=1
+            ),
+            omics_calls_per_second=reader.positive(Env.OMICS_CALLS_PER_SECOND, contract.OMICS_CALLS_PER_SECOND),
+        )
 
 
-POST_IMPORT_ACTIONS = ("KEEP", "TAG", "TRANSITION", "DELETE")
+Config = Settings  # the former name, until every caller says Settings
 
 
-def _post_import_action() -> str:
-    value = os.environ.get("POST_IMPORT_ACTION", "").strip().upper() or "KEEP"
-    if value not in POST_IMPORT_ACTIONS:
-        raise ConfigurationError(f"POST_IMPORT_ACTION={value!r} is not one of {', '.join(POST_IMPORT_ACTIONS)}")
-    return value
+def _text(value: object) -> str:
+    if isinstance(value, AssemblyOptions):
+        return value.to_json()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class _Reader:
+    """Reads one variable at a time, naming it in the error when it is malformed."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def text(self, name: Env) -> str:
+        return self.environ.get(name, "").strip()
+
+    def whole(self, name: Env, default: int, minimum: int = 0) -> int:
+        text = self.text(name)
+        if not text:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigurationError(f"{name}={text!r} is not a whole number") from None
+        if value < minimum:
+            raise ConfigurationError(f"{name}={value} must be at least {minimum}")
+        return value
+
+    def positive(self, name: Env, default: float) -> float:
+        text = self.text(name)
+        if not text:
+            return default
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigurationError(f"{name}={text!r} is not a number") from None
+        if not value > 0:
+            raise ConfigurationError(f"{name}={value} must be positive")
+        return value
+
+    def options(self) -> AssemblyOptions:
+        text = self.text(Env.ASSEMBLY_OPTIONS)
+        if not text:
+            return AssemblyOptions()
+        try:
+            options = AssemblyOptions.from_json(text)
+        except (ValueError, TypeError) as error:
+            raise ConfigurationError(f"{Env.ASSEMBLY_OPTIONS} is not valid: {error}") from None
+        problems = options.problems()
+        if problems:
+            raise ConfigurationError(f"{Env.ASSEMBLY_OPTIONS} is not valid: " + "; ".join(problems))
+        return options
+
+    def post_import_action(self) -> PostImportAction:
+        value = self.text(Env.POST_IMPORT_ACTION).upper() or PostImportAction.KEEP
+        try:
+            return PostImportAction(value)
+        except ValueError:
+            allowed = ", ".join(PostImportAction)
+            raise ConfigurationError(f"{Env.POST_IMPORT_ACTION}={value!r} is not one of {allowed}") from None
 
 
 @functools.cache
-def get() -> Config:
-    env = os.environ
-    return Config(
-        table_name=env.get("TABLE_NAME", "").strip(),
-        sequence_store_id=env.get("SEQUENCE_STORE_ID", "").strip(),
-        import_role_arn=env.get("IMPORT_ROLE_ARN", "").strip(),
-        reference_parameter_name=env.get("REFERENCE_PARAMETER_NAME", "").strip(),
-        reference_arn=env.get("REFERENCE_ARN", "").strip(),
-        assembly_options=_options(),
-        state_machine_arn=env.get("STATE_MACHINE_ARN", "").strip(),
-        metrics_namespace=env.get("METRICS_NAMESPACE", "").strip() or "OmicsAutoLoad",
-        orphan_window_seconds=_int("ORPHAN_WINDOW_SECONDS", 86400),
-        first_poll_seconds=_int("FIRST_POLL_SECONDS", 300, minimum=1),
-        max_poll_seconds=_int("MAX_POLL_SECONDS", 21600, minimum=1),
-        log_identifiers=env.get("LOG_IDENTIFIERS", "false").strip().lower() in ("1", "true", "yes"),
-        sample_sheet_name=env.get("SAMPLE_SHEET_NAME", "omics-samplesheet.csv").strip(),  # "" = off
-        notification_topic_arn=env.get("NOTIFICATION_TOPIC_ARN", "").strip(),
-        post_import_action=_post_import_action(),
-        stuck_after_seconds=_int("STUCK_AFTER_SECONDS", 86400, minimum=1),
-        max_concurrent_import_jobs=_int("MAX_CONCURRENT_IMPORT_JOBS", 10, minimum=1),
-        omics_tps=_float("OMICS_TPS", 4.0),
-    )
+def get() -> Settings:
+    """This function's settings, read once per Lambda environment."""
+    return Settings.from_environment(os.environ)
 
 
 def reset() -> None:

@@ -1,8 +1,11 @@
 """omics-autoload-construct: import sequencing data from Amazon S3 into AWS HealthOmics."""
 
-from .import_workflow import ImportWorkflow, PostImportAction
+from omics_autoload_runtime.settings import Settings
+
+from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
 from .omics_autoload import OmicsAutoLoad, OrphanPolicy
+from .post_import import PostImportAction
 from .reference_genome import IReferenceGenome, ReferenceGenome
 from .starter import Starter
 from .stores import IReferenceStore, ISequenceStore, ReferenceStore, SequenceStore
@@ -20,6 +23,7 @@ __all__ = [
     "ReferenceGenome",
     "ReferenceStore",
     "SequenceStore",
+    "Settings",
     "Starter",
     "TrackingTable",
     "TriggerMode",

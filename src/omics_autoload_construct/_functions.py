@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -11,6 +11,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from omics_autoload_runtime import contract
+from omics_autoload_runtime.settings import Settings
 
 from . import _defaults, _lambda_code, _nag
 
@@ -26,7 +28,7 @@ def handler_function(
     module: str,
     entry: str = "handler",
     description: str,
-    environment: dict[str, str],
+    settings: Settings,
     encryption_key: kms.IKey | None,
     log_retention: logs.RetentionDays,
     dead_letter_queue: sqs.IQueue,
@@ -48,7 +50,8 @@ def handler_function(
         code=_lambda_code.handler_code(),
         handler=f"{_lambda_code.RUNTIME_PACKAGE}.handlers.{module}.{entry}",
         description=description,
-        environment=environment,
+        # The handlers read every setting back with settings.get(): no name is spelt twice.
+        environment=settings.to_environment(),
         environment_encryption=encryption_key,
         timeout=timeout,
         memory_size=memory_size,
@@ -58,7 +61,6 @@ def handler_function(
     )
     acknowledge_function_findings(function)
     return function
-
 
 
 def acknowledge_function_findings(function: lambda_.Function) -> None:
@@ -94,6 +96,16 @@ def acknowledge_function_findings(function: lambda_.Function) -> None:
         )
 
 
+def execution_arns(scope: Construct, state_machine_name: str) -> str:
+    """The ARN pattern of a state machine's executions (their names are made at run time)."""
+    return Stack.of(scope).format_arn(
+        service="states",
+        resource="execution",
+        resource_name=f"{state_machine_name}:*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
 TABLE_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
 TABLE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
 KMS_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
@@ -101,12 +113,10 @@ KMS_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
 
 def grant_table(function: lambda_.Function, table: dynamodb.ITable, *, write: bool = True) -> None:
     """The item actions the handlers use, on the table and its one index; no wildcards."""
-    from .tracking_table import STATUS_INDEX
-
     function.add_to_role_policy(
         iam.PolicyStatement(
             actions=TABLE_READ + (TABLE_WRITE if write else []),
-            resources=[table.table_arn, f"{table.table_arn}/index/{STATUS_INDEX}"],
+            resources=[table.table_arn, f"{table.table_arn}/index/{contract.STATUS_INDEX}"],
         )
     )
     if table.encryption_key is not None:

@@ -46,7 +46,3 @@ def _staged_asset_dir() -> str:
 def handler_code() -> lambda_.Code:
     """The one asset every function of the construct shares."""
     return lambda_.Code.from_asset(_staged_asset_dir())
-
-
-def handler(module: str) -> str:
-    return f"{RUNTIME_PACKAGE}.{module}.handler"

@@ -14,50 +14,32 @@ the job runs, however long: the ``Read Set Import Job Status Change`` event, or 
 scheduled sweep that polls jobs with growing intervals (events are best effort), hands
 the job's final status back. State transitions per job are therefore the same for a
 ten-minute import and for a three-day one.
+
+The completion listener and the sweep are wired in ``completion``, the post-import
+grants in ``post_import``, the AcquireSlot function in ``_import_slot``: one file per
+stage, named as in the runtime.
 """
 
 from __future__ import annotations
 
-import enum
+from collections.abc import Mapping
 
 from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+from omics_autoload_runtime import contract
+from omics_autoload_runtime.contract import PostImportAction
+from omics_autoload_runtime.settings import Settings
 
-from . import _capacity, _defaults, _functions, _nag
+from . import _defaults, _functions, _import_slot, _nag, _props, completion, post_import
 from .intake import dead_letter_queue
 from .stores import ISequenceStore
-
-
-class PostImportAction(enum.Enum):
-    """What happens to a source object once its read set is ACTIVE (never on failure)."""
-
-    KEEP = "KEEP"
-    """Leave the object as it is (default)."""
-    TAG = "TAG"
-    """Tag it ``omics-autoload:read-set-id=<id>`` and ``omics-autoload:imported=true``."""
-    TRANSITION = "TRANSITION"
-    """Tag it as with TAG; a lifecycle rule on the tag moves it to a cheaper storage class
-    (added to buckets the construct creates; add it yourself to your own bucket)."""
-    DELETE = "DELETE"
-    """Delete it. On a versioned bucket this adds a delete marker: the data stays
-    recoverable until a lifecycle rule expires noncurrent versions."""
-
-
-TRANSIENT_ERRORS = ["OmicsThrottled", "OmicsUnavailable"]
-QUOTA_ERRORS = ["OmicsQuotaExceeded"]
-TERMINAL_JOB_STATUSES = ["COMPLETED", "COMPLETED_WITH_FAILURES", "FAILED", "CANCELLED"]
-# Partition keys of the post-import bookkeeping items (``omics_autoload_runtime.logic.post_import``).
-POST_IMPORT_MARKER_KEYS = ["POST#*"]
 
 
 class ImportWorkflow(Construct):
@@ -71,23 +53,28 @@ class ImportWorkflow(Construct):
         bucket: s3.IBucket,
         table: dynamodb.ITable,
         sequence_store: ISequenceStore,
-        environment: dict[str, str],
+        settings: Settings | None = None,
         key_prefix: str | None = None,
         encryption_key: kms.IKey | None = None,
         retry_interval: Duration = Duration.seconds(2),
         quota_retry_interval: Duration = Duration.minutes(1),
         max_import_duration: Duration = Duration.days(7),
-        poll_interval: Duration = Duration.minutes(5),
-        metrics_namespace: str = "OmicsAutoLoad",
-        post_import_action: PostImportAction = PostImportAction.KEEP,
+        sweep_interval: Duration | None = None,
+        metrics_namespace: str | None = None,
+        post_import_action: PostImportAction | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
-        max_concurrent_import_jobs: int = 10,
+        max_concurrent_import_jobs: int | None = None,
+        poll_interval: Duration | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         """
         :param bucket: the bucket the source files are in; the import role may read it.
         :param table: the tracking table.
         :param sequence_store: where read sets are imported.
-        :param environment: the pipeline settings every handler reads.
+        :param settings: the pipeline settings every handler reads (``Settings``). The
+            table, the sequence store, the import role and the state machine are filled in
+            from this part; the props below win over the settings' values. Default:
+            ``Settings()``.
         :param key_prefix: the import role reads only objects under this prefix.
             Default: the whole bucket.
         :param encryption_key: encrypts the state machine, logs and environments.
@@ -99,22 +86,37 @@ class ImportWorkflow(Construct):
             Default: 1 minute.
         :param max_import_duration: an import job still running after this is recorded
             as failed. Default: 7 days.
-        :param poll_interval: how often the sweep looks for jobs due a poll and for
-            orphaned mates. Each job is polled after ``FIRST_POLL_SECONDS`` and then at
-            doubling intervals. Default: 5 minutes.
-        :param metrics_namespace: CloudWatch namespace. Default: ``OmicsAutoLoad``.
+        :param sweep_interval: how often the sweep looks for jobs due a poll and for
+            orphaned mates. Each job is polled after ``settings.first_poll_seconds`` and
+            then at doubling intervals. Default: 5 minutes.
+        :param metrics_namespace: CloudWatch namespace. Default: ``settings.metrics_namespace``.
         :param post_import_action: what to do with a source object once its read set is
-            ACTIVE. Default: ``PostImportAction.KEEP``.
+            ACTIVE. Default: ``settings.post_import_action``.
         :param log_retention: Default: one year.
         :param max_concurrent_import_jobs: import jobs this pipeline runs at once, 1-1000;
             further batches wait in a first-in, first-out queue. HealthOmics' own quota on
             concurrent import jobs is per account and Region, shared by read set and
             reference imports (and other pipelines), and adjustable in Service Quotas: keep
             this at or below it minus what else imports. A batch waits for a slot at most
-            ``max_import_duration``. Default: 10.
+            ``max_import_duration``. Default: ``settings.max_concurrent_import_jobs``.
+        :param poll_interval: deprecated name of ``sweep_interval``.
+        :param environment: deprecated: hand-built variables; give ``settings``.
         """
         super().__init__(scope, id)
-        problem = _capacity.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
+        base = _props.settings_of(self, settings, environment)
+        sweep_interval = _props.renamed(
+            self,
+            "poll_interval",
+            poll_interval,
+            "sweep_interval",
+            sweep_interval,
+            Duration.seconds(contract.SWEEP_INTERVAL_SECONDS),
+        )
+        metrics_namespace = metrics_namespace or base.metrics_namespace
+        post_import_action = post_import_action or base.post_import_action
+        if max_concurrent_import_jobs is None:
+            max_concurrent_import_jobs = base.max_concurrent_import_jobs
+        problem = _import_slot.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
         if problem:
             raise ValueError(problem)
         stack = Stack.of(self)
@@ -125,20 +127,23 @@ class ImportWorkflow(Construct):
         _functions.acknowledge_object_wildcard(self.import_role, bucket, key_prefix)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
 
-        env = {
-            **environment,
-            "IMPORT_ROLE_ARN": self.import_role.role_arn,
-            "POST_IMPORT_ACTION": post_import_action.value,
-            "MAX_CONCURRENT_IMPORT_JOBS": str(max_concurrent_import_jobs),
-            # The namespace PutMetricData is granted for below.
-            "METRICS_NAMESPACE": metrics_namespace,
-        }
         state_machine_name = Names.unique_resource_name(self, max_length=80, separator="-")
         state_machine_arn = stack.format_arn(
             service="states",
             resource="stateMachine",
             resource_name=state_machine_name,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        env = base.replace(
+            table_name=table.table_name,
+            sequence_store_id=sequence_store.sequence_store_id,
+            import_role_arn=self.import_role.role_arn,
+            # The sweep checks batches' executions; the ARN is known before the state machine exists.
+            state_machine_arn=state_machine_arn,
+            post_import_action=post_import_action,
+            max_concurrent_import_jobs=max_concurrent_import_jobs,
+            # The namespace PutMetricData is granted for below.
+            metrics_namespace=metrics_namespace,
         )
 
         def function(fid: str, module: str, description: str, timeout: int = 60):
@@ -147,7 +152,7 @@ class ImportWorkflow(Construct):
                 fid,
                 module=module,
                 description=f"omics-autoload: {description}",
-                environment=env,
+                settings=env,
                 encryption_key=encryption_key,
                 log_retention=log_retention,
                 timeout=Duration.seconds(timeout),
@@ -185,11 +190,11 @@ class ImportWorkflow(Construct):
         self.completion_function = function(
             "CompletionFunction", "completion", "hands finished jobs back to their workflow", timeout=300
         )
-        self.capacity_function = _capacity.capacity_function(
+        self.capacity_function = _import_slot.import_slot_function(
             self,
             "CapacityFunction",
             table=table,
-            environment=env,
+            settings=env,
             encryption_key=encryption_key,
             log_retention=log_retention,
             dead_letter_queue=self.dead_letter_queue,
@@ -197,7 +202,7 @@ class ImportWorkflow(Construct):
         # Finalize and RecordFailure release a batch's slot (StartImport too when it has no job,
         # the sweep when an execution leaked one) and hand it to the next waiter.
         for fn in (self.start_function, self.finalize_function, self.completion_function):
-            _capacity.grant_slot_deletes(fn, table)
+            _import_slot.grant_slot_deletes(fn, table)
         for fn in (
             self.wait_function,
             self.completion_function,
@@ -211,34 +216,20 @@ class ImportWorkflow(Construct):
                     resources=[state_machine_arn],
                 )
             )
-        # The sweep checks whether a batch's execution still runs before freeing its read sets.
-        self.execution_arn_pattern = stack.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.completion_function.add_environment("STATE_MACHINE_ARN", state_machine_arn)
-        self.completion_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[self.execution_arn_pattern])
-        )
-        _functions.allow_put_metrics(self.completion_function, metrics_namespace)
+        self.execution_arn_pattern = _functions.execution_arns(self, state_machine_name)
         # Finalize acts on imported objects; the sweep retries when a read set was not ACTIVE yet.
-        for fn in (self.finalize_function, self.completion_function):
-            self._grant_post_import_action(post_import_action, bucket, key_prefix, sequence_store, fn)
-        if post_import_action is not PostImportAction.KEEP:
-            # The sweep deletes the bookkeeping item of a post-import action it has resolved.
-            self.completion_function.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["dynamodb:DeleteItem"],
-                    resources=[table.table_arn],
-                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": POST_IMPORT_MARKER_KEYS}},
-                )
-            )
-        _nag.acknowledge(
-            self.completion_function.role or self.completion_function,
-            {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{_nag.rendered(self, self.execution_arn_pattern)}]"]},
-            "Execution names are made at run time; DescribeExecution is limited to this state machine's executions.",
+        post_import.grant_post_import_action(
+            post_import_action, self.finalize_function, bucket=bucket, key_prefix=key_prefix, store=sequence_store
+        )
+        completion.grant_sweep(
+            self.completion_function,
+            executions=self.execution_arn_pattern,
+            table=table,
+            metrics_namespace=metrics_namespace,
+            post_import_action=post_import_action,
+            bucket=bucket,
+            key_prefix=key_prefix,
+            store=sequence_store,
         )
 
         self.state_machine = sfn.StateMachine(
@@ -295,61 +286,7 @@ class ImportWorkflow(Construct):
             "The import role's policy is written for HealthOmics reading these sources only.",
         )
 
-        # Completion: terminal job events (best effort) and the scheduled sweep.
-        events.Rule(
-            self,
-            "JobStatusChange",
-            description="omics-autoload: HealthOmics read set import job reached a final status",
-            event_pattern=events.EventPattern(
-                source=["aws.omics"],
-                detail_type=["Read Set Import Job Status Change"],
-                detail={"status": TERMINAL_JOB_STATUSES},
-            ),
-            targets=[targets.LambdaFunction(self.completion_function, retry_attempts=8)],
-        )
-        events.Rule(
-            self,
-            "Sweep",
-            description="omics-autoload: polls jobs whose events may be lost; resolves orphaned mates",
-            schedule=events.Schedule.rate(poll_interval),
-            targets=[targets.LambdaFunction(self.completion_function, retry_attempts=2)],
-        )
-
-    def _grant_post_import_action(
-        self,
-        action: PostImportAction,
-        bucket: s3.IBucket,
-        key_prefix: str | None,
-        store: ISequenceStore,
-        function: lambda_.Function,
-    ) -> None:
-        if action is PostImportAction.KEEP:
-            return
-        # The read set must be ACTIVE before its sources are touched.
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["omics:GetReadSetMetadata"], resources=[f"{store.sequence_store_arn}/readSet/*"]
-            )
-        )
-        object_actions = (
-            ["s3:DeleteObject"]
-            if action is PostImportAction.DELETE
-            else [
-                "s3:PutObjectTagging",
-                "s3:PutObjectVersionTagging",
-                "s3:GetObjectTagging",
-                "s3:GetObjectVersionTagging",
-            ]
-        )
-        function.add_to_role_policy(
-            iam.PolicyStatement(actions=object_actions, resources=[bucket.arn_for_objects(f"{key_prefix or ''}*")])
-        )
-        _functions.acknowledge_object_wildcard(function, bucket, key_prefix)
-        _nag.acknowledge(
-            function.role or function,
-            {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{_nag.rendered(self, store.sequence_store_arn)}/readSet/*]"]},
-            "Read sets are created by the imports; reading their metadata is limited to this sequence store.",
-        )
+        completion.add_triggers(self, self.completion_function, sweep_interval=sweep_interval)
 
     def _definition(
         self, retry_interval: Duration, quota_retry_interval: Duration, max_import_duration: Duration
@@ -364,7 +301,7 @@ class ImportWorkflow(Construct):
 
         def retrying(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
             task.add_retry(
-                errors=TRANSIENT_ERRORS,
+                errors=[str(error) for error in contract.TRANSIENT_ERRORS],
                 interval=retry_interval,
                 backoff_rate=2,
                 max_attempts=8,
@@ -381,7 +318,7 @@ class ImportWorkflow(Construct):
             payload_response_only=True,
         )
         start.add_retry(
-            errors=QUOTA_ERRORS,
+            errors=[str(error) for error in contract.QUOTA_ERRORS],
             interval=quota_retry_interval,
             backoff_rate=1.5,
             max_attempts=30,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
@@ -16,8 +16,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from omics_autoload_runtime.settings import Settings
 
-from . import _functions, _nag
+from . import _functions, _nag, _props
 
 
 class TriggerMode(enum.Enum):
@@ -64,36 +65,43 @@ class Intake(Construct):
         *,
         bucket: s3.IBucket,
         table: dynamodb.ITable,
-        environment: dict[str, str],
+        settings: Settings | None = None,
         encryption_key: kms.IKey | None = None,
         trigger_mode: TriggerMode = TriggerMode.S3_NOTIFICATIONS,
         key_prefix: str | None = None,
         key_suffixes: Sequence[str] = (),
-        metrics_namespace: str = "OmicsAutoLoad",
+        metrics_namespace: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         """
         :param bucket: the bucket to watch.
         :param table: the tracking table.
-        :param environment: the pipeline settings every handler reads.
+        :param settings: the pipeline settings every handler reads (``Settings``); the
+            table is filled in from this part. Default: ``Settings()``.
         :param encryption_key: encrypts the dead-letter queue, logs and environment.
             Default: AWS managed keys.
         :param trigger_mode: Default: ``TriggerMode.S3_NOTIFICATIONS``.
         :param key_prefix: only objects under this prefix. Default: the whole bucket.
         :param key_suffixes: only objects whose keys end so (one notification per
             suffix). Default: every object, so that each one is recorded, imported or not.
-        :param metrics_namespace: CloudWatch namespace. Default: ``OmicsAutoLoad``.
+        :param metrics_namespace: CloudWatch namespace. Default: ``settings.metrics_namespace``.
         :param log_retention: Default: one year.
+        :param environment: deprecated: hand-built variables; give ``settings``.
         """
         super().__init__(scope, id)
+        settings = _props.settings_of(self, settings, environment)
+        # The namespace PutMetricData is granted for below.
+        settings = settings.replace(
+            table_name=table.table_name, metrics_namespace=metrics_namespace or settings.metrics_namespace
+        )
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
         self.function = _functions.handler_function(
             self,
             "Function",
             module="intake",
             description="omics-autoload: records every new S3 object and queues read sets",
-            # The namespace PutMetricData is granted for below.
-            environment={**environment, "METRICS_NAMESPACE": metrics_namespace},
+            settings=settings,
             encryption_key=encryption_key,
             log_retention=log_retention,
             dead_letter_queue=self.dead_letter_queue,
@@ -105,7 +113,7 @@ class Intake(Construct):
         _functions.acknowledge_queue_grant(self.function)
         _functions.grant_read_objects(self.function, bucket, key_prefix)
         _functions.acknowledge_object_wildcard(self.function, bucket, key_prefix)
-        _functions.allow_put_metrics(self.function, metrics_namespace)
+        _functions.allow_put_metrics(self.function, settings.metrics_namespace)
 
         if trigger_mode is TriggerMode.S3_NOTIFICATIONS:
             destination = s3n.LambdaDestination(self.function)

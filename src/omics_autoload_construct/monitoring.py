@@ -2,7 +2,8 @@
 
 Every custom metric is published by the handlers with the dimension
 ``SequenceStoreId`` (and again with ``FileType`` or ``Reason`` for detail), so that the
-``metric_*`` methods below return plain metrics that alarms can use.
+``metric_*`` methods below return plain metrics that alarms can use. Metric and
+dimension names are the contract's (``contract.Metric``, ``contract.Dimension``).
 """
 
 from __future__ import annotations
@@ -20,15 +21,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
-
-FILES_RECEIVED = "FilesReceived"
-FILES_SKIPPED = "FilesSkipped"
-FILES_IMPORTED = "FilesImported"
-FILES_FAILED = "FilesFailed"
-BYTES_IMPORTED = "BytesImported"
-IMPORT_LATENCY = "ImportLatencySeconds"
-WAITING_FOR_MATE = "ReadSetsWaitingForMate"
-STUCK_ITEMS = "StuckItems"
+from omics_autoload_runtime.contract import Dimension, Metric
 
 
 class PipelineMetrics:
@@ -38,12 +31,12 @@ class PipelineMetrics:
         self.namespace = namespace
         self.sequence_store_id = sequence_store_id
 
-    def metric(self, name: str, *, statistic: str = "Sum", **options: Any) -> cloudwatch.Metric:
+    def metric(self, name: Metric, *, statistic: str = "Sum", **options: Any) -> cloudwatch.Metric:
         options.setdefault("period", Duration.minutes(5))
         return cloudwatch.Metric(
             namespace=self.namespace,
-            metric_name=name,
-            dimensions_map={"SequenceStoreId": self.sequence_store_id},
+            metric_name=str(name),
+            dimensions_map={str(Dimension.SEQUENCE_STORE_ID): self.sequence_store_id},
             statistic=statistic,
             **options,
         )
@@ -74,7 +67,6 @@ class PipelineAlarms(Construct):
         state_machine: sfn.IStateMachine,
         dead_letter_queues: Sequence[sqs.IQueue],
         topic: sns.ITopic,
-        failed_files_threshold: int = 1,
     ) -> None:
         super().__init__(scope, id)
         action = actions.SnsAction(topic)
@@ -96,9 +88,8 @@ class PipelineAlarms(Construct):
 
         alarm(
             "ImportFailures",
-            metrics.metric(FILES_FAILED),
+            metrics.metric(Metric.FILES_FAILED),
             "Files failed to import in the last 5 minutes; `omics-autoload status` lists each reason.",
-            failed_files_threshold,
         )
         alarm(
             "DeadLetters",
@@ -107,7 +98,7 @@ class PipelineAlarms(Construct):
         )
         alarm(
             "StuckItems",
-            metrics.metric(STUCK_ITEMS, statistic="Maximum"),
+            metrics.metric(Metric.STUCK_ITEMS, statistic="Maximum"),
             "Objects or read sets have stayed in a non-final state longer than the stuck threshold.",
         )
         alarm(
@@ -180,16 +171,16 @@ class PipelineDashboard(Construct):
             cloudwatch.GraphWidget(
                 title="Files per hour",
                 left=[
-                    metrics.metric(FILES_IMPORTED, period=hour, label="imported"),
-                    metrics.metric(FILES_FAILED, period=hour, label="failed"),
-                    metrics.metric(FILES_SKIPPED, period=hour, label="skipped"),
-                    metrics.metric(FILES_RECEIVED, period=hour, label="received"),
+                    metrics.metric(Metric.FILES_IMPORTED, period=hour, label="imported"),
+                    metrics.metric(Metric.FILES_FAILED, period=hour, label="failed"),
+                    metrics.metric(Metric.FILES_SKIPPED, period=hour, label="skipped"),
+                    metrics.metric(Metric.FILES_RECEIVED, period=hour, label="received"),
                 ],
                 width=12,
             ),
             cloudwatch.GraphWidget(
                 title="Bytes imported per hour",
-                left=[metrics.metric(BYTES_IMPORTED, period=hour, label="bytes")],
+                left=[metrics.metric(Metric.BYTES_IMPORTED, period=hour, label="bytes")],
                 width=12,
             ),
         )
@@ -197,8 +188,8 @@ class PipelineDashboard(Construct):
             cloudwatch.GraphWidget(
                 title="Backlog",
                 left=[
-                    metrics.metric(WAITING_FOR_MATE, statistic="Maximum", label="waiting for mate"),
-                    metrics.metric(STUCK_ITEMS, statistic="Maximum", label="stuck"),
+                    metrics.metric(Metric.WAITING_FOR_MATE, statistic="Maximum", label="waiting for mate"),
+                    metrics.metric(Metric.STUCK_ITEMS, statistic="Maximum", label="stuck"),
                     dead_letter_depth(dead_letter_queues),
                 ],
                 width=8,
@@ -206,9 +197,9 @@ class PipelineDashboard(Construct):
             cloudwatch.GraphWidget(
                 title="Object created → imported (seconds)",
                 left=[
-                    metrics.metric(IMPORT_LATENCY, statistic="p50", label="p50"),
-                    metrics.metric(IMPORT_LATENCY, statistic="p90", label="p90"),
-                    metrics.metric(IMPORT_LATENCY, statistic="Maximum", label="max"),
+                    metrics.metric(Metric.IMPORT_LATENCY, statistic="p50", label="p50"),
+                    metrics.metric(Metric.IMPORT_LATENCY, statistic="p90", label="p90"),
+                    metrics.metric(Metric.IMPORT_LATENCY, statistic="Maximum", label="max"),
                 ],
                 width=8,
             ),

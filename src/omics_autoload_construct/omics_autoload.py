@@ -15,10 +15,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from omics_autoload_runtime import contract
+from omics_autoload_runtime.contract import Metric, PostImportAction
 from omics_autoload_runtime.domain.options import AssemblyOptions
+from omics_autoload_runtime.settings import Settings
 
-from . import _capacity, _defaults, _functions, monitoring
-from .import_workflow import ImportWorkflow, PostImportAction
+from . import _defaults, _functions, _import_slot, _props, monitoring
+from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
 from .reference_genome import IReferenceGenome
 from .starter import Starter
@@ -62,22 +65,22 @@ class OmicsAutoLoad(Construct):
         reference: IReferenceGenome | None = None,
         reference_arn: str | None = None,
         read_set_patterns: Sequence[str] = (),
-        sample_sheet_name: str | None = "omics-samplesheet.csv",
+        sample_sheet_name: str | None = contract.SAMPLE_SHEET_NAME,
         include_undetermined: bool = False,
         orphan_policy: OrphanPolicy = OrphanPolicy.REPORT,
-        orphan_window: Duration = Duration.hours(24),
+        orphan_window: Duration = Duration.seconds(contract.ORPHAN_WINDOW_SECONDS),
         bam_is_unaligned: bool = False,
         max_sources_per_job: int = 100,
         batching_window: Duration = Duration.seconds(30),
         retry_interval: Duration = Duration.seconds(2),
         quota_retry_interval: Duration = Duration.minutes(1),
-        first_poll_delay: Duration = Duration.minutes(5),
-        max_poll_interval: Duration = Duration.hours(6),
-        poll_interval: Duration = Duration.minutes(5),
+        first_poll_delay: Duration = Duration.seconds(contract.FIRST_POLL_SECONDS),
+        max_poll_interval: Duration = Duration.seconds(contract.MAX_POLL_SECONDS),
+        sweep_interval: Duration | None = None,
         max_import_duration: Duration = Duration.days(7),
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        metrics_namespace: str = "OmicsAutoLoad",
+        metrics_namespace: str = contract.METRICS_NAMESPACE,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_identifiers: bool = False,
         alarms: bool = False,
@@ -85,11 +88,12 @@ class OmicsAutoLoad(Construct):
         notify_failures: bool = True,
         dashboard: bool = True,
         dashboard_name: str | None = None,
-        stuck_after: Duration = Duration.hours(24),
+        stuck_after: Duration = Duration.seconds(contract.STUCK_AFTER_SECONDS),
         post_import_action: PostImportAction = PostImportAction.KEEP,
         transition_storage_class: s3.StorageClass | None = None,
-        max_concurrent_import_jobs: int = 10,
-        omics_calls_per_second: float = 4,
+        max_concurrent_import_jobs: int = contract.MAX_CONCURRENT_IMPORT_JOBS,
+        omics_calls_per_second: float = contract.OMICS_CALLS_PER_SECOND,
+        poll_interval: Duration | None = None,
     ) -> None:
         """
         :param bucket: an existing bucket to watch. Default: a new bucket is created
@@ -139,7 +143,9 @@ class OmicsAutoLoad(Construct):
         :param first_poll_delay: when a running job is first polled in case its event
             is lost; later polls double up to ``max_poll_interval``. Default: 5 minutes.
         :param max_poll_interval: Default: 6 hours.
-        :param poll_interval: how often the sweep runs. Default: 5 minutes.
+        :param sweep_interval: how often the sweep runs (it polls jobs whose event may
+            be lost, resolves orphaned mates and samples the backlog metrics). Default:
+            5 minutes.
         :param max_import_duration: a job still running after this is recorded failed.
             Default: 7 days.
         :param encryption_key: customer-managed KMS key for everything this construct
@@ -184,6 +190,7 @@ class OmicsAutoLoad(Construct):
             under, through a token bucket in the tracking table that holds one call more
             (so at most this + 1 calls in any second). The service quota is about 5 per
             second per API, adjustable: raise this only with the quota. Default: 4.
+        :param poll_interval: deprecated name of ``sweep_interval``.
         """
         super().__init__(scope, id)
         # Log delivery by bucket policy, not the legacy LogDeliveryWrite ACL, whatever the
@@ -215,7 +222,7 @@ class OmicsAutoLoad(Construct):
             problems.append("first_poll_delay must not be longer than max_poll_interval")
         if not 0 < omics_calls_per_second <= 100:
             problems.append(f"omics_calls_per_second must be more than 0 and at most 100, not {omics_calls_per_second}")
-        capacity_problem = _capacity.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
+        capacity_problem = _import_slot.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
         if capacity_problem:
             problems.append(capacity_problem)
         if problems:
@@ -251,35 +258,37 @@ class OmicsAutoLoad(Construct):
         )
         self.table = self.tracking.table
 
-        environment = {
-            "TABLE_NAME": self.table.table_name,
-            "SEQUENCE_STORE_ID": self.sequence_store.sequence_store_id,
-            "ASSEMBLY_OPTIONS": options.to_json(),
-            # With a parameter, the ARN is read at run time so a re-imported reference is
-            # picked up without redeploying the functions.
-            "REFERENCE_PARAMETER_NAME": (reference.parameter_name or "") if reference else "",
-            "REFERENCE_ARN": reference_arn
-            or (reference.reference_arn if reference is not None and reference.parameter_name is None else ""),
-            "METRICS_NAMESPACE": metrics_namespace,
-            "ORPHAN_WINDOW_SECONDS": str(int(orphan_window.to_seconds())),
-            "FIRST_POLL_SECONDS": str(int(first_poll_delay.to_seconds())),
-            "MAX_POLL_SECONDS": str(int(max_poll_interval.to_seconds())),
-            "LOG_IDENTIFIERS": "true" if log_identifiers else "false",
-            "STUCK_AFTER_SECONDS": str(int(stuck_after.to_seconds())),
-            "OMICS_TPS": f"{omics_calls_per_second:g}",
-            "SAMPLE_SHEET_NAME": sample_sheet_name or "",
-        }
         self.alarm_topic: sns.ITopic | None = alarm_topic or (
             monitoring.alarm_topic(self, "AlarmTopic", self.encryption_key) if alarms else None
         )
-        if self.alarm_topic is not None and notify_failures:
-            environment["NOTIFICATION_TOPIC_ARN"] = self.alarm_topic.topic_arn
+        failure_topic = self.alarm_topic if notify_failures else None
+        settings = Settings(
+            table_name=self.table.table_name,
+            sequence_store_id=self.sequence_store.sequence_store_id,
+            assembly_options=options,
+            # With a parameter, the ARN is read at run time so a re-imported reference is
+            # picked up without redeploying the functions.
+            reference_parameter_name=(reference.parameter_name or "") if reference else "",
+            reference_arn=reference_arn
+            or (reference.reference_arn if reference is not None and reference.parameter_name is None else ""),
+            metrics_namespace=metrics_namespace,
+            orphan_window_seconds=int(orphan_window.to_seconds()),
+            first_poll_seconds=int(first_poll_delay.to_seconds()),
+            max_poll_seconds=int(max_poll_interval.to_seconds()),
+            log_identifiers=log_identifiers,
+            sample_sheet_name=sample_sheet_name or "",
+            notification_topic_arn=failure_topic.topic_arn if failure_topic else "",
+            post_import_action=post_import_action,
+            stuck_after_seconds=int(stuck_after.to_seconds()),
+            max_concurrent_import_jobs=max_concurrent_import_jobs,
+            omics_calls_per_second=float(omics_calls_per_second),
+        )
         self.intake = Intake(
             self,
             "Intake",
             bucket=self.bucket,
             table=self.table,
-            environment=environment,
+            settings=settings,
             encryption_key=self.encryption_key,
             trigger_mode=trigger_mode,
             key_prefix=key_prefix,
@@ -293,13 +302,20 @@ class OmicsAutoLoad(Construct):
             bucket=self.bucket,
             table=self.table,
             sequence_store=self.sequence_store,
-            environment=environment,
+            settings=settings,
             key_prefix=key_prefix,
             encryption_key=self.encryption_key,
             retry_interval=retry_interval,
             quota_retry_interval=quota_retry_interval,
             max_import_duration=max_import_duration,
-            poll_interval=poll_interval,
+            sweep_interval=_props.renamed(
+                self,
+                "poll_interval",
+                poll_interval,
+                "sweep_interval",
+                sweep_interval,
+                Duration.seconds(contract.SWEEP_INTERVAL_SECONDS),
+            ),
             metrics_namespace=metrics_namespace,
             post_import_action=post_import_action,
             log_retention=log_retention,
@@ -328,7 +344,7 @@ class OmicsAutoLoad(Construct):
             "Starter",
             table=self.table,
             state_machine=self.workflow.state_machine,
-            environment=environment,
+            settings=settings,
             max_sources_per_job=max_sources_per_job,
             batching_window=batching_window,
             encryption_key=self.encryption_key,
@@ -340,14 +356,14 @@ class OmicsAutoLoad(Construct):
         if reference is not None:
             # Only StartImport reads the reference ARN; intake just checks one is configured.
             reference.grant_read(self.workflow.start_function)
-        if "NOTIFICATION_TOPIC_ARN" in environment and self.alarm_topic is not None:
+        if failure_topic is not None:
             for function in (
                 self.workflow.finalize_function,
                 self.workflow.completion_function,
                 self.workflow.start_function,
                 self.intake.function,
             ):
-                _grant_publish(function, self.alarm_topic, self.encryption_key if alarm_topic is None else None)
+                _grant_publish(function, failure_topic, self.encryption_key if alarm_topic is None else None)
 
         self.metrics = monitoring.PipelineMetrics(metrics_namespace, self.sequence_store.sequence_store_id)
         self.dead_letter_queues = [
@@ -383,38 +399,38 @@ class OmicsAutoLoad(Construct):
 
     def metric_files_imported(self, **options: Any) -> cloudwatch.Metric:
         """Files that became read sets (sum). Accepts ``MetricOptions`` keywords."""
-        return self.metrics.metric(monitoring.FILES_IMPORTED, **options)
+        return self.metrics.metric(Metric.FILES_IMPORTED, **options)
 
     def metric_files_failed(self, **options: Any) -> cloudwatch.Metric:
         """Files recorded FAILED, each with a reason in the tracking table (sum)."""
-        return self.metrics.metric(monitoring.FILES_FAILED, **options)
+        return self.metrics.metric(Metric.FILES_FAILED, **options)
 
     def metric_files_skipped(self, **options: Any) -> cloudwatch.Metric:
         """Objects that are not sequence files, or not imported by choice (sum)."""
-        return self.metrics.metric(monitoring.FILES_SKIPPED, **options)
+        return self.metrics.metric(Metric.FILES_SKIPPED, **options)
 
     def metric_files_received(self, **options: Any) -> cloudwatch.Metric:
         """New objects seen by the intake function (sum)."""
-        return self.metrics.metric(monitoring.FILES_RECEIVED, **options)
+        return self.metrics.metric(Metric.FILES_RECEIVED, **options)
 
     def metric_bytes_imported(self, **options: Any) -> cloudwatch.Metric:
         """Bytes of source files imported (sum)."""
-        return self.metrics.metric(monitoring.BYTES_IMPORTED, **options)
+        return self.metrics.metric(Metric.BYTES_IMPORTED, **options)
 
     def metric_import_latency(self, **options: Any) -> cloudwatch.Metric:
         """Seconds from object creation to IMPORTED (default statistic p90)."""
         options.setdefault("statistic", "p90")
-        return self.metrics.metric(monitoring.IMPORT_LATENCY, **options)
+        return self.metrics.metric(Metric.IMPORT_LATENCY, **options)
 
     def metric_read_sets_waiting_for_mate(self, **options: Any) -> cloudwatch.Metric:
         """FASTQ read sets with one mate so far (maximum, sampled by the sweep)."""
         options.setdefault("statistic", "Maximum")
-        return self.metrics.metric(monitoring.WAITING_FOR_MATE, **options)
+        return self.metrics.metric(Metric.WAITING_FOR_MATE, **options)
 
     def metric_stuck_items(self, **options: Any) -> cloudwatch.Metric:
         """Items in a non-final state longer than ``stuck_after`` (maximum, sampled by the sweep)."""
         options.setdefault("statistic", "Maximum")
-        return self.metrics.metric(monitoring.STUCK_ITEMS, **options)
+        return self.metrics.metric(Metric.STUCK_ITEMS, **options)
 
     def metric_dead_letter_messages(self, **options: Any) -> cloudwatch.IMetric:
         """Messages in all the pipeline's dead-letter queues (maximum)."""

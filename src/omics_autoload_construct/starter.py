@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Arn, ArnFormat, Duration, Stack
+from collections.abc import Mapping
+
+from aws_cdk import Arn, ArnFormat, Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -11,8 +13,10 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+from omics_autoload_runtime import contract
+from omics_autoload_runtime.settings import Settings
 
-from . import _functions, _nag
+from . import _functions, _nag, _props
 from .intake import dead_letter_queue
 
 
@@ -33,17 +37,19 @@ class Starter(Construct):
         *,
         table: dynamodb.ITable,
         state_machine: sfn.IStateMachine,
-        environment: dict[str, str],
+        settings: Settings | None = None,
         max_sources_per_job: int = 100,
         batching_window: Duration = Duration.seconds(30),
         retry_attempts: int = 10,
         encryption_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         """
         :param table: the tracking table; it must have a stream.
         :param state_machine: the import workflow.
-        :param environment: the pipeline settings every handler reads.
+        :param settings: the pipeline settings every handler reads (``Settings``); the
+            table and the state machine are filled in from this part. Default: ``Settings()``.
         :param max_sources_per_job: read sets per import job (1-100). Default: 100.
         :param batching_window: how long the stream waits to fill a batch. Default: 30 s.
         :param retry_attempts: retries of a failing batch before it goes to the
@@ -51,8 +57,12 @@ class Starter(Construct):
         :param encryption_key: encrypts the dead-letter queue, logs and environment.
             Default: AWS managed keys.
         :param log_retention: Default: one year.
+        :param environment: deprecated: hand-built variables; give ``settings``.
         """
         super().__init__(scope, id)
+        settings = _props.settings_of(self, settings, environment).replace(
+            table_name=table.table_name, state_machine_arn=state_machine.state_machine_arn
+        )
         if not 1 <= max_sources_per_job <= 100:
             raise ValueError(f"max_sources_per_job must be 1-100 (HealthOmics limit), got {max_sources_per_job}")
         if table.table_stream_arn is None:
@@ -63,7 +73,7 @@ class Starter(Construct):
             "Function",
             module="starter",
             description="omics-autoload: batches queued read sets into import workflows",
-            environment={**environment, "STATE_MACHINE_ARN": state_machine.state_machine_arn},
+            settings=settings,
             encryption_key=encryption_key,
             log_retention=log_retention,
             dead_letter_queue=self.dead_letter_queue,
@@ -74,12 +84,7 @@ class Starter(Construct):
         # A read set claimed by a batch long ago is taken over only when that batch's
         # execution no longer runs: the handler asks Step Functions (DescribeExecution).
         state_machine_name = Arn.split(state_machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME).resource_name
-        executions = Stack.of(self).format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        executions = _functions.execution_arns(self, str(state_machine_name))
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])
         )
@@ -94,7 +99,8 @@ class Starter(Construct):
                 report_batch_item_failures=True,
                 parallelization_factor=1,
                 on_failure=sources.SqsDlq(self.dead_letter_queue),
-                filters=[lambda_.FilterCriteria.filter(_queued_read_sets())],
+                # The contract's pattern: the runtime's tests and the e2e harness use the same one.
+                filters=[lambda_.FilterCriteria.filter(contract.STARTER_FILTER_PATTERN)],
             )
         )
         _nag.acknowledge(
@@ -110,14 +116,3 @@ class Starter(Construct):
             "import workflow's executions.",
         )
 
-
-def _queued_read_sets() -> dict[str, object]:
-    return {
-        "eventName": lambda_.FilterRule.or_("INSERT", "MODIFY"),
-        "dynamodb": {
-            "NewImage": {
-                "kind": {"S": lambda_.FilterRule.is_equal("readset")},
-                "status": {"S": lambda_.FilterRule.is_equal("QUEUED")},
-            }
-        },
-    }

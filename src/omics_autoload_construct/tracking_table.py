@@ -1,7 +1,7 @@
 """The tracking table: one item per S3 object version, per read set and per import job.
 
-Item keys (``pk`` / ``sk``) and statuses are defined in
-``omics_autoload_runtime.adapters.tracking`` so that the handlers, the CLI and this construct
+Item keys (``pk`` / ``sk``), statuses and the index name are defined in
+``omics_autoload_runtime.contract`` so that the handlers, the CLI and this construct
 agree on them.
 """
 
@@ -11,10 +11,9 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+from omics_autoload_runtime.contract import STATUS_INDEX
 
 from . import _nag
-
-STATUS_INDEX = "by-status"
 
 
 class TrackingTable(Construct):

@@ -1,7 +1,7 @@
 """End-to-end harness: the real handlers, in-process, against moto and the HealthOmics double.
 
 ``Pipeline`` sets up (inside one ``mock_aws``): the S3 bucket, the tracking table (the
-construct's schema, with its stream), the SSM parameter holding the reference ARN, the
+schema of the synthesized example app, with its stream), the SSM parameter holding the reference ARN, the
 sequence store and reference in the omics double, and, when asked, the import state
 machine from the SYNTHESIZED example app (retry intervals shortened). moto runs the
 state machine; its ``lambda:invoke`` calls run OUR handlers in-process (a raised
@@ -40,6 +40,7 @@ from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.logic import completion, starter
 
+from support import synth
 from support.omics_double import EPOCH, OmicsDouble
 
 REGION = "us-east-1"
@@ -98,30 +99,26 @@ def _json_default(value: Any) -> Any:
 
 
 def create_table(client: Any, name: str = TABLE) -> str:
-    """The tracking table as the construct creates it; returns the stream ARN."""
+    """The tracking table as the SYNTHESIZED example app declares it; returns the stream ARN."""
+    (table,) = synth.resources_of_type(synth.example_template(), "AWS::DynamoDB::Table").values()
+    props = table["Properties"]
     response = client.create_table(
         TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "status", "AttributeType": "S"},
-            {"AttributeName": "updatedAt", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        BillingMode=props["BillingMode"],
         GlobalSecondaryIndexes=[
-            {
-                "IndexName": tracking.STATUS_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "status", "KeyType": "HASH"},
-                    {"AttributeName": "updatedAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
+            {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"]}
+            for index in props["GlobalSecondaryIndexes"]
         ],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": props["StreamSpecification"]["StreamViewType"]},
     )
     return response["TableDescription"]["LatestStreamArn"]
+
+
+def passes_stream_filter(record: Mapping[str, Any]) -> bool:
+    """The record reaches the starter: the SYNTHESIZED event source mapping's filters let it through."""
+    return any(matches_filter(pattern, record) for pattern in synth.stream_filter_patterns())
 
 
 def matches_filter(pattern: Any, value: Any) -> bool:
@@ -159,8 +156,6 @@ def _serialize_dynamodb_writes(stack: contextlib.ExitStack) -> None:
 
 def synthesized_definition() -> str:
     """The import state machine of the example app, Lambda ARNs rendered (one synth per process)."""
-    from support import synth
-
     return synth.pipeline_definition()
 
 
@@ -291,21 +286,18 @@ class Pipeline:
         if self.with_reference:
             self.reference_arn = self._make_reference()
         self.ssm.put_parameter(Name=REFERENCE_PARAMETER, Type="String", Value=self.reference_arn or "NONE")
-        env = {
-            "TABLE_NAME": TABLE,
-            "SEQUENCE_STORE_ID": self.store_id,
-            "IMPORT_ROLE_ARN": ROLE_ARN,
-            "REFERENCE_PARAMETER_NAME": REFERENCE_PARAMETER if self.with_reference else "",
-            "REFERENCE_ARN": "",
-            "ASSEMBLY_OPTIONS": self.options.to_json(),
-            "STATE_MACHINE_ARN": STATE_MACHINE_ARN,
-            "METRICS_NAMESPACE": "OmicsAutoLoadTest",
-            "ORPHAN_WINDOW_SECONDS": "86400",
-            "FIRST_POLL_SECONDS": str(self.first_poll_seconds),
-            "MAX_POLL_SECONDS": "21600",
-            "LOG_IDENTIFIERS": "false",
-            "AWS_DEFAULT_REGION": REGION,
-        }
+        # The variables the construct writes, from the same typed settings.
+        env = settings.Settings(
+            table_name=TABLE,
+            sequence_store_id=self.store_id,
+            import_role_arn=ROLE_ARN,
+            reference_parameter_name=REFERENCE_PARAMETER if self.with_reference else "",
+            assembly_options=self.options,
+            state_machine_arn=STATE_MACHINE_ARN,
+            metrics_namespace="OmicsAutoLoadTest",
+            first_poll_seconds=self.first_poll_seconds,
+        ).to_environment()
+        env["AWS_DEFAULT_REGION"] = REGION
         env.update(self.extra_env)
         os.environ.update(env)
         settings.reset()
@@ -524,7 +516,7 @@ class Pipeline:
 
     def drain_stream(self) -> int:
         """Stream -> starter, filtered like the event source mapping; returns batches fed."""
-        wanted = [r for r in self.stream_records() if matches_filter(tracking.STARTER_FILTER_PATTERN, r)]
+        wanted = [r for r in self.stream_records() if passes_stream_filter(r)]
         size = self.options.max_sources_per_job
         batches = 0
         for start in range(0, len(wanted), size):
@@ -701,7 +693,7 @@ def run_without_state_machine(pipeline: Pipeline, max_steps: int = 30) -> None:
 
 def _starter_inputs(pipeline: Pipeline) -> list[dict[str, Any]]:
     """What the starter would hand to executions: claims made directly (no Step Functions)."""
-    wanted = [r for r in pipeline.stream_records() if matches_filter(tracking.STARTER_FILTER_PATTERN, r)]
+    wanted = [r for r in pipeline.stream_records() if passes_stream_filter(r)]
     inputs = []
     cfg = settings.get()
     tr = tracking.Tracking(cfg.table_name)

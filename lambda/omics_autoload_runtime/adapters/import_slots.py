@@ -54,7 +54,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from omics_autoload_runtime import settings
+from omics_autoload_runtime import contract, settings
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.errors import OmicsThrottled
 
@@ -62,8 +62,8 @@ LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 CAPACITY_PK, CAPACITY_SK = "CAPACITY", "IMPORT_JOBS"
-SLOT_PREFIX, SLOT_SK = "SLOT#", "SLOT"
-QUEUE_PK = "SLOTQ"
+SLOT_PREFIX, SLOT_SK = contract.KeyPrefix.SLOT, contract.SortKey.SLOT
+QUEUE_PK = contract.SLOT_QUEUE_PK
 KIND_SLOT, KIND_WAITER = "slot", "waiter"
 HELD = "SLOT_HELD"
 

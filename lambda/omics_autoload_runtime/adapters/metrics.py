@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from omics_autoload_runtime.adapters import clients
+from omics_autoload_runtime.contract import Dimension
 
 LOG = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Metrics:
         return sent
 
 
-ROLLUP_DIMENSION = "SequenceStoreId"
+ROLLUP_DIMENSION = Dimension.SEQUENCE_STORE_ID
 
 
 def _with_rollup(dimensions: Mapping[str, str] | None) -> list[tuple[tuple[str, str], ...]]:

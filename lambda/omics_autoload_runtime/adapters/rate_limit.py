@@ -7,7 +7,7 @@ account and Region. Every handler that calls one of them takes a token first::
 
 The bucket is one item of the tracking table, ``pk=RATE#<Operation>``, ``sk=RATE``:
 ``tokens`` (micro-tokens), ``refilledAt`` (epoch microseconds) and ``version``. A take
-refills the tokens by the time elapsed since ``refilledAt`` at OMICS_TPS (capped at
+refills the tokens by the time elapsed since ``refilledAt`` at OMICS_CALLS_PER_SECOND (capped at
 ``BURST``) and, if a whole token is there, consumes it with ONE conditional UpdateItem
 (``version`` unchanged). The last state seen is remembered per process, so no read comes
 first: when another caller got there before, the condition fails and its ALL_OLD answer is
@@ -16,7 +16,7 @@ the fresh state to try again with. Integers throughout, so rounding never create
 When the bucket is empty, ``take`` sleeps until the next token is due (plus a little
 jitter so waiters do not collide), at most ``MAX_WAIT_SECONDS`` in all, then raises
 ``OmicsThrottled`` (Step Functions retries it with backoff). Over any interval of T seconds
-at most OMICS_TPS x T + BURST tokens are handed out: with the defaults (4 TPS, burst 1)
+at most OMICS_CALLS_PER_SECOND x T + BURST tokens are handed out: with the defaults (4 TPS, burst 1)
 at most 5 in any second, the service's quota.
 
 Cost: one conditional UpdateItem per HealthOmics call when uncontended (one more per lost
@@ -37,17 +37,16 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from omics_autoload_runtime import settings
+from omics_autoload_runtime import contract, settings
 from omics_autoload_runtime.adapters import tracking
 from omics_autoload_runtime.errors import OmicsThrottled
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
-RATE_PREFIX = "RATE#"
-RATE_SK = "RATE"
+RATE_PREFIX, RATE_SK = contract.KeyPrefix.RATE, contract.SortKey.RATE
 DEFAULT_TPS = 4.0
-BURST = 1  # tokens the bucket holds: OMICS_TPS + BURST <= 5, the per-API quota
+BURST = 1  # tokens the bucket holds: OMICS_CALLS_PER_SECOND + BURST <= 5, the per-API quota
 MAX_WAIT_SECONDS = 2.0
 MAX_ATTEMPTS = 50  # lost races + sleeps per take
 MICRO = 1_000_000
@@ -96,7 +95,7 @@ def take(
     """
     cfg = settings.get()
     name = table_name or cfg.table_name
-    per_second = rate if rate is not None else cfg.omics_tps
+    per_second = rate if rate is not None else cfg.omics_calls_per_second
     if per_second <= 0:
         raise ValueError("the rate must be positive")
     table = tracking.Table(name)

@@ -25,36 +25,38 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from omics_autoload_runtime import contract
 from omics_autoload_runtime.adapters import clients
+from omics_autoload_runtime.contract import KeyPrefix, Kind, SortKey, Status
 
-STATUS_INDEX = "by-status"
+# The keys, statuses and kinds are the contract's; these names stay for the callers
+# that still use them (``tracking.QUEUED``...), typed as the plain strings they were.
+STATUS_INDEX: str = contract.STATUS_INDEX
 
-OBJECT_PREFIX = "OBJ#"
-READSET_PREFIX = "RS#"
-JOB_PREFIX = "JOB#"
-READSET_SK = "RS"
-JOB_SK = "JOB"
+OBJECT_PREFIX: str = KeyPrefix.OBJECT
+READSET_PREFIX: str = KeyPrefix.READSET
+JOB_PREFIX: str = KeyPrefix.JOB
+READSET_SK: str = SortKey.READSET
+JOB_SK: str = SortKey.JOB
 
-KIND_OBJECT = "object"
-KIND_READSET = "readset"
-KIND_JOB = "job"
+KIND_OBJECT: str = Kind.OBJECT
+KIND_READSET: str = Kind.READSET
+KIND_JOB: str = Kind.JOB
 
-# Statuses (one vocabulary; each kind uses a subset)
-SKIPPED = "SKIPPED"
-WAITING_FOR_MATE = "WAITING_FOR_MATE"
-QUEUED = "QUEUED"
-STARTING = "STARTING"
-IMPORTING = "IMPORTING"
-IMPORTED = "IMPORTED"
-FAILED = "FAILED"
-ORPHANED = "ORPHANED"
-DONE = "DONE"
+SKIPPED: str = Status.SKIPPED
+WAITING_FOR_MATE: str = Status.WAITING_FOR_MATE
+QUEUED: str = Status.QUEUED
+STARTING: str = Status.STARTING
+IMPORTING: str = Status.IMPORTING
+IMPORTED: str = Status.IMPORTED
+FAILED: str = Status.FAILED
+ORPHANED: str = Status.ORPHANED
+DONE: str = Status.DONE
 
 OBJECT_STATUSES = (SKIPPED, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED)
 OBJECT_TERMINAL = (SKIPPED, IMPORTED, FAILED)
 OPEN_OBJECT_STATUSES = (QUEUED, WAITING_FOR_MATE, IMPORTING)  # a file's import still to be decided
 READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING, IMPORTING, IMPORTED, FAILED, ORPHANED)
-READSET_TERMINAL = (IMPORTED, FAILED, ORPHANED)
 JOB_STATUSES = (IMPORTING, DONE)
 
 # A read set claimed by a batch whose workflow never started may be claimed again after this.
@@ -62,19 +64,14 @@ STALE_CLAIM_SECONDS = 15 * 60
 # Job bookkeeping items disappear this long after the job is DONE (the object items stay).
 JOB_RETENTION_SECONDS = 30 * 86400
 
-# The starter's event source mapping filter: read-set items that became QUEUED. The
-# construct uses this same pattern (json.dumps) so the test harness and AWS agree.
-STARTER_FILTER_PATTERN: dict[str, Any] = {
-    "eventName": ["INSERT", "MODIFY"],
-    "dynamodb": {"NewImage": {"kind": {"S": [KIND_READSET]}, "status": {"S": [QUEUED]}}},
-}
+STARTER_FILTER_PATTERN = contract.STARTER_FILTER_PATTERN
 
 
 # ------------------------------------------------------------------ keys
 
 
 def object_key(bucket: str, key: str, version_id: str | None) -> tuple[str, str]:
-    return f"{OBJECT_PREFIX}s3://{bucket}/{key}", f"V#{version_id or 'null'}"
+    return f"{OBJECT_PREFIX}s3://{bucket}/{key}", f"{SortKey.OBJECT_VERSION}{version_id or 'null'}"
 
 
 def readset_key(group_key: str) -> tuple[str, str]:

@@ -39,6 +39,7 @@ from omics_autoload_runtime.adapters.metrics import Metrics
 from omics_autoload_runtime.adapters.notices import FILE_ORPHANED, log_outcome, notifier_for
 from omics_autoload_runtime.adapters.task_tokens import wake
 from omics_autoload_runtime.adapters.tracking import ConditionFailed, Tracking
+from omics_autoload_runtime.contract import Dimension, Metric
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.errors import ImportNotFinished, OmicsThrottled, OmicsUnavailable
 from omics_autoload_runtime.logic.import_finalize import Finalize
@@ -149,10 +150,10 @@ class Completion:
         ]
         if not waiting.complete or not all(c.complete for c in stuck):
             LOG.warning("gauges cut short after the page limit: the values are lower bounds")
-        dims = {"SequenceStoreId": self.cfg.sequence_store_id or "unknown"}
+        dims: dict[str, str] = {Dimension.SEQUENCE_STORE_ID: self.cfg.sequence_store_id or "unknown"}
         metrics = Metrics(self.cfg.metrics_namespace)
-        metrics.gauge("ReadSetsWaitingForMate", waiting.count, dimensions=dims)
-        metrics.gauge("StuckItems", sum(c.count for c in stuck), dimensions=dims)
+        metrics.gauge(Metric.WAITING_FOR_MATE, waiting.count, dimensions=dims)
+        metrics.gauge(Metric.STUCK_ITEMS, sum(c.count for c in stuck), dimensions=dims)
         metrics.flush()
         self.stats["waitingForMate"] = waiting.count
         self.stats["stuckItems"] = sum(c.count for c in stuck)
@@ -298,11 +299,11 @@ class Completion:
             notifier.flush()
             metrics = Metrics(self.cfg.metrics_namespace)
             metrics.count(
-                "FilesSkipped",
+                Metric.FILES_SKIPPED,
                 moved,
                 dimensions={
-                    "SequenceStoreId": self.cfg.sequence_store_id or "unknown",
-                    "Reason": "Orphan",
+                    Dimension.SEQUENCE_STORE_ID: self.cfg.sequence_store_id or "unknown",
+                    Dimension.REASON: "Orphan",
                 },
             )
             metrics.flush()

@@ -33,6 +33,7 @@ from omics_autoload_runtime.adapters.notices import (
     notifier_for,
 )
 from omics_autoload_runtime.adapters.tracking import Tracking
+from omics_autoload_runtime.contract import Dimension, Metric
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.errors import ImportNotFinished, translate
 from omics_autoload_runtime.logic.post_import import PostImport
@@ -62,8 +63,8 @@ class Finalize:
 
     def _dims(self, file_type: str | None) -> dict[str, str]:
         return {
-            "SequenceStoreId": self.cfg.sequence_store_id or "unknown",
-            "FileType": file_type or "UNKNOWN",
+            Dimension.SEQUENCE_STORE_ID: self.cfg.sequence_store_id or "unknown",
+            Dimension.FILE_TYPE: file_type or "UNKNOWN",
         }
 
     def _count_files(self, read_set: Mapping[str, Any], imported: bool) -> None:
@@ -71,18 +72,18 @@ class Finalize:
         dims = self._dims(read_set.get("fileType"))
         for entry in tracking.readset_files(read_set):
             if imported:
-                self.metrics.count("FilesImported", dimensions=dims)
-                self.metrics.add("BytesImported", int(entry.get("size") or 0), unit="Bytes", dimensions=dims)
+                self.metrics.count(Metric.FILES_IMPORTED, dimensions=dims)
+                self.metrics.add(Metric.BYTES_IMPORTED, int(entry.get("size") or 0), unit="Bytes", dimensions=dims)
                 created = tracking.parse_iso(entry.get("createdAt"))
                 if created is not None:
                     self.metrics.add(
-                        "ImportLatencySeconds",
+                        Metric.IMPORT_LATENCY,
                         max(0.0, round(moment - created, 3)),
                         unit="Seconds",
                         dimensions=dims,
                     )
             else:
-                self.metrics.count("FilesFailed", dimensions=dims)
+                self.metrics.count(Metric.FILES_FAILED, dimensions=dims)
 
     # ------------------------------------------------------------ success path
 

@@ -35,7 +35,7 @@ from omics_autoload_runtime.adapters.notices import (
     redact,
 )
 from omics_autoload_runtime.adapters.tracking import Tracking
-from omics_autoload_runtime.contract import SkipCode
+from omics_autoload_runtime.contract import Dimension, Metric, SkipCode
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.classify import FileRole, Skip
 from omics_autoload_runtime.domain.pairing import assemble
@@ -142,13 +142,13 @@ class ImportStart:
 
     def _report_file(self, uri: str, reason: str, file_type: str | None, skip_code: SkipCode | None) -> None:
         """Log, count and (when FAILED) notify one file that ends here, before any import."""
-        store = {"SequenceStoreId": self.cfg.sequence_store_id or "unknown"}
+        store: dict[str, str] = {Dimension.SEQUENCE_STORE_ID: self.cfg.sequence_store_id or "unknown"}
         allowed = self.cfg.log_identifiers
         if skip_code is not None:
-            self.metrics.count("FilesSkipped", dimensions={**store, "Reason": skip_code})
+            self.metrics.count(Metric.FILES_SKIPPED, dimensions={**store, Dimension.REASON: skip_code})
             log_outcome(LOG, FILE_SKIPPED, uri, status=tracking.SKIPPED, reason=reason, log_identifiers=allowed)
             return
-        self.metrics.count("FilesFailed", dimensions={**store, "FileType": file_type or "UNKNOWN"})
+        self.metrics.count(Metric.FILES_FAILED, dimensions={**store, Dimension.FILE_TYPE: file_type or "UNKNOWN"})
         log_outcome(LOG, FILE_FAILED, uri, status=tracking.FAILED, reason=reason, log_identifiers=allowed)
         self.notifier.file_failed(uri, reason)
 

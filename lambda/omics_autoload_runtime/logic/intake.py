@@ -41,7 +41,7 @@ from omics_autoload_runtime.adapters.notices import (
     notifier_for,
 )
 from omics_autoload_runtime.adapters.tracking import ConditionFailed, Tracking
-from omics_autoload_runtime.contract import SkipCode
+from omics_autoload_runtime.contract import Dimension, Metric, SkipCode
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.bam_header import sniff_bam_header
 from omics_autoload_runtime.domain.classify import FileRole, Skip, classify, classify_sheet_file
@@ -207,7 +207,7 @@ class Intake:
         self.cfg = cfg
         self.metrics = metrics
         self.tracking = Tracking(cfg.table_name)
-        self.dimensions = {"SequenceStoreId": cfg.sequence_store_id or "unknown"}
+        self.dimensions: dict[str, str] = {Dimension.SEQUENCE_STORE_ID: cfg.sequence_store_id or "unknown"}
         self.notifier = notifier_for(cfg)
         self.redrive = False  # see the module docstring
         self._sheets: dict[str, SampleSheet | str | None] = {}  # folder -> sheet, its error, or none
@@ -241,7 +241,7 @@ class Intake:
         existing = self._put(item)
         if existing is not None:
             return self._duplicate(existing, item, role, event)
-        self.metrics.count("FilesReceived", dimensions=self.dimensions)
+        self.metrics.count(Metric.FILES_RECEIVED, dimensions=self.dimensions)
         self._log(uri, str(item["status"]), None)
         return self._join(item, role, event)
 
@@ -370,8 +370,8 @@ class Intake:
         existing = self._put(dict(item, status=tracking.SKIPPED, reason=reason))
         if existing is not None:
             return "DUPLICATE"
-        self.metrics.count("FilesReceived", dimensions=self.dimensions)
-        self.metrics.count("FilesSkipped", dimensions={**self.dimensions, "Reason": code})
+        self.metrics.count(Metric.FILES_RECEIVED, dimensions=self.dimensions)
+        self.metrics.count(Metric.FILES_SKIPPED, dimensions={**self.dimensions, Dimension.REASON: code})
         self._log(item["uri"], tracking.SKIPPED, reason)
         return tracking.SKIPPED
 
@@ -379,8 +379,8 @@ class Intake:
         existing = self._put(dict(item, status=tracking.FAILED, reason=reason))
         if existing is not None:
             return "DUPLICATE"
-        self.metrics.count("FilesReceived", dimensions=self.dimensions)
-        self.metrics.count("FilesFailed", dimensions={**self.dimensions, "FileType": "UNKNOWN"})
+        self.metrics.count(Metric.FILES_RECEIVED, dimensions=self.dimensions)
+        self.metrics.count(Metric.FILES_FAILED, dimensions={**self.dimensions, Dimension.FILE_TYPE: "UNKNOWN"})
         self._log(item["uri"], tracking.FAILED, reason)
         return tracking.FAILED
 
@@ -400,9 +400,11 @@ class Intake:
             item["pk"], item["sk"], status, expect=(tracking.WAITING_FOR_MATE, tracking.QUEUED), reason=reason
         )
         if moved and status == tracking.FAILED:
-            self.metrics.count("FilesFailed", dimensions={**self.dimensions, "FileType": str(item.get("fileType"))})
+            self.metrics.count(
+            Metric.FILES_FAILED, dimensions={**self.dimensions, Dimension.FILE_TYPE: str(item.get("fileType"))}
+        )
         elif moved:
-            self.metrics.count("FilesSkipped", dimensions={**self.dimensions, "Reason": code})
+            self.metrics.count(Metric.FILES_SKIPPED, dimensions={**self.dimensions, Dimension.REASON: code})
         if moved:
             self._log(item["uri"], status, reason)
         return status
@@ -587,6 +589,6 @@ class Intake:
             )
         log_outcome(LOG, FILE_FAILED, uri, status=tracking.FAILED, reason=reason, level=logging.ERROR)
         if failed:
-            self.metrics.count("FilesFailed", dimensions={**self.dimensions, "FileType": "UNKNOWN"})
+            self.metrics.count(Metric.FILES_FAILED, dimensions={**self.dimensions, Dimension.FILE_TYPE: "UNKNOWN"})
             self.notifier.file_failed(uri, reason)
         return tracking.FAILED

@@ -28,7 +28,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from omics_autoload_runtime import settings
+from omics_autoload_runtime import contract, settings
 from omics_autoload_runtime.adapters import clients, rate_limit, tracking
 from omics_autoload_runtime.adapters.notices import POST_IMPORT, log_outcome
 from omics_autoload_runtime.adapters.tracking import ConditionFailed
@@ -36,15 +36,14 @@ from omics_autoload_runtime.adapters.tracking import ConditionFailed
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
-KEEP, TAG, TRANSITION, DELETE = "KEEP", "TAG", "TRANSITION", "DELETE"
+KEEP, TAG, TRANSITION, DELETE = tuple(contract.PostImportAction)
 READ_SET_ID_TAG = "omics-autoload:read-set-id"
 IMPORTED_TAG = "omics-autoload:imported"
 MAX_TAGS = 10  # S3 limit per object
 
 KIND_POST_IMPORT = "postimport"
 PENDING_STATUS = "POST_IMPORT_PENDING"
-PENDING_PREFIX = "POST#"
-PENDING_SK = "POST"
+PENDING_PREFIX, PENDING_SK = contract.KeyPrefix.POST_IMPORT, contract.SortKey.POST_IMPORT
 MAX_ATTEMPTS = 48  # with the default 5-minute sweep: four hours
 DONE, PENDING, SKIPPED, FAILED = "DONE", "PENDING", "SKIPPED", "FAILED"
 

@@ -1,4 +1,4 @@
-"""Construct side of the import-slot semaphore (runtime: ``omics_autoload_runtime.adapters.import_slots``)."""
+"""Construct side of the import-slot semaphore (runtime: ``handlers.import_slot``, ``adapters.import_slots``)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from omics_autoload_runtime import contract
+from omics_autoload_runtime.settings import Settings
 
 from . import _functions
 
 MIN_CONCURRENT_IMPORT_JOBS = 1
 MAX_CONCURRENT_IMPORT_JOBS = 1000
-# Partition keys of the items a release or a grant deletes: slots and waiters, nothing else.
-DELETABLE_KEYS = ["SLOT#*", "SLOTQ"]
 
 
 def check_max_concurrent_import_jobs(value: int) -> str | None:
@@ -32,22 +32,22 @@ def check_max_concurrent_import_jobs(value: int) -> str | None:
 
 
 def grant_slot_deletes(function: lambda_.Function, table: dynamodb.ITable) -> None:
-    """DeleteItem on slot and waiter items only (``dynamodb:LeadingKeys``)."""
+    """DeleteItem on slot and waiter items only (``dynamodb:LeadingKeys``): a release or a grant deletes them."""
     function.add_to_role_policy(
         iam.PolicyStatement(
             actions=["dynamodb:DeleteItem"],
             resources=[table.table_arn],
-            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": DELETABLE_KEYS}},
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(contract.SLOT_DELETABLE_KEYS)}},
         )
     )
 
 
-def capacity_function(
+def import_slot_function(
     scope: Construct,
     id: str,
     *,
     table: dynamodb.ITable,
-    environment: dict[str, str],
+    settings: Settings,
     encryption_key: kms.IKey | None,
     log_retention: logs.RetentionDays,
     dead_letter_queue: sqs.IQueue,
@@ -58,7 +58,7 @@ def capacity_function(
         id,
         module="import_slot",
         description="omics-autoload: admits a batch to a free import slot or queues it (FIFO)",
-        environment=environment,
+        settings=settings,
         encryption_key=encryption_key,
         log_retention=log_retention,
         timeout=Duration.seconds(60),
