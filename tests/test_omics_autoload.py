@@ -181,7 +181,7 @@ def test_every_bad_prop_is_reported_at_once():
 
 @pytest.mark.parametrize("value", [0, 1001, 2.5, True])
 def test_max_concurrent_import_jobs_must_be_1_to_1000(value):
-    from omics_autoload_construct._capacity import check_max_concurrent_import_jobs
+    from omics_autoload_construct._import_slot import check_max_concurrent_import_jobs
 
     assert "max_concurrent_import_jobs" in (check_max_concurrent_import_jobs(value) or "")
     assert check_max_concurrent_import_jobs(1) is None and check_max_concurrent_import_jobs(1000) is None
