@@ -56,10 +56,9 @@ from botocore.exceptions import ClientError
 
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, tracking
-from omics_autoload_runtime.errors import OmicsThrottled
+from omics_autoload_runtime.errors import DEAD_TASK_TOKEN, OmicsThrottled, error_code
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 CAPACITY_PK, CAPACITY_SK = "CAPACITY", "IMPORT_JOBS"
 SLOT_PREFIX, SLOT_SK = "SLOT#", "SLOT"
@@ -68,7 +67,8 @@ KIND_SLOT, KIND_WAITER = "slot", "waiter"
 HELD = "SLOT_HELD"
 
 TAKEN, HELD_ALREADY, FULL, GONE = "taken", "held", "full", "gone"
-DEAD_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
+# TransactWriteItems cancellation reasons worth another try (DynamoDB's own vocabulary,
+# per item, not error codes: the shared table of transient codes does not apply).
 RETRYABLE_REASONS = ("TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded")
 MAX_TRANSACTION_ATTEMPTS = 6
 MAX_GRANTS_PER_PUMP = 50
@@ -157,7 +157,7 @@ class Capacity:
                 self.client.transact_write_items(TransactItems=items)
                 return None
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                if error_code(error) != "TransactionCanceledException":
                     raise
                 reasons = [r.get("Code") or "None" for r in error.response.get("CancellationReasons") or []]
             if "ConditionalCheckFailed" in reasons or not any(r in RETRYABLE_REASONS for r in reasons):
@@ -255,8 +255,8 @@ class Capacity:
                 taskToken=token, output=json.dumps({"batchId": batch_id, "slot": "granted"})
             )
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in DEAD_TOKEN_ERRORS:
+            code = error_code(error)
+            if code in DEAD_TASK_TOKEN:
                 LOG.info("batch %s: the workflow no longer waits for its slot (%s)", batch_id, code)
                 return False
             raise

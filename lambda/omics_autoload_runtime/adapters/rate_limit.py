@@ -42,11 +42,9 @@ from omics_autoload_runtime.adapters import tracking
 from omics_autoload_runtime.errors import OmicsThrottled
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 RATE_PREFIX = "RATE#"
 RATE_SK = "RATE"
-DEFAULT_TPS = 4.0
 BURST = 1  # tokens the bucket holds: OMICS_TPS + BURST <= 5, the per-API quota
 MAX_WAIT_SECONDS = 2.0
 MAX_ATTEMPTS = 50  # lost races + sleeps per take
@@ -144,8 +142,6 @@ def take(
 
 def try_take(operation: str, **kwargs: Any) -> bool:
     """:func:`take`, False instead of an error (callers that can simply skip the call)."""
-    from omics_autoload_runtime.errors import OmicsThrottled
-
     try:
         take(operation, **kwargs)
     except (ClientError, BotoCoreError) as error:

@@ -40,12 +40,11 @@ from omics_autoload_runtime.adapters.notices import FILE_ORPHANED, log_outcome, 
 from omics_autoload_runtime.adapters.task_tokens import wake
 from omics_autoload_runtime.adapters.tracking import ConditionFailed, Tracking
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.errors import ImportNotFinished, OmicsThrottled, OmicsUnavailable
+from omics_autoload_runtime.errors import ImportNotFinished, OmicsThrottled, OmicsUnavailable, error_code
 from omics_autoload_runtime.logic.import_finalize import Finalize
 from omics_autoload_runtime.logic.post_import import PostImport
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 IMPORT_JOB_EVENT = "Read Set Import Job Status Change"
 NEVER_STARTED = "NEVER_STARTED"
@@ -182,7 +181,7 @@ class Completion:
             try:
                 found = omics.get_read_set_import_job(id=job_id, sequenceStoreId=self.cfg.sequence_store_id)
             except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "")
+                code = error_code(error)
                 if code == "ResourceNotFoundException":
                     self._vanished(job)
                     continue
@@ -399,6 +398,5 @@ class Completion:
         try:
             response = clients.client("stepfunctions").describe_execution(executionArn=execution)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            return NEVER_STARTED if code == "ExecutionDoesNotExist" else "RUNNING"
+            return NEVER_STARTED if error_code(error) == "ExecutionDoesNotExist" else "RUNNING"
         return str(response.get("status") or "RUNNING")

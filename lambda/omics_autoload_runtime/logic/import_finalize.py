@@ -38,7 +38,6 @@ from omics_autoload_runtime.errors import ImportNotFinished, translate
 from omics_autoload_runtime.logic.post_import import PostImport
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 _OPEN_READ_SET = (tracking.QUEUED, tracking.STARTING, tracking.IMPORTING)
 _OPEN_OBJECT = tracking.OPEN_OBJECT_STATUSES

@@ -37,10 +37,9 @@ from omics_autoload_runtime.adapters.notices import (
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.assembly import FileRole, ReadSet, Skip, assemble
-from omics_autoload_runtime.errors import ImportRejected, translate
+from omics_autoload_runtime.errors import ImportRejected, error_code, error_message, translate
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 
 # ------------------------------------------------------------------ reference genome
@@ -60,7 +59,7 @@ def reference_arn(cfg: settings.Config) -> tuple[str | None, str]:
     try:
         response = clients.client("ssm").get_parameter(Name=cfg.reference_parameter_name)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ParameterNotFound":
+        if error_code(error) == "ParameterNotFound":
             return None, f"SSM parameter {cfg.reference_parameter_name} does not exist"
         raise translate(error, f"GetParameter {cfg.reference_parameter_name}") from error
     except BotoCoreError as error:
@@ -255,9 +254,9 @@ class ImportStart:
 
     @staticmethod
     def _invalid_sources(error: Exception, count: int) -> set[int]:
-        if not isinstance(error, ClientError) or error.response.get("Error", {}).get("Code") != "ValidationException":
+        if not isinstance(error, ClientError) or error_code(error) != "ValidationException":
             return set()
-        message = error.response.get("Error", {}).get("Message", "")
+        message = error_message(error)
         return {int(n) - 1 for n in _SOURCE_INDEX.findall(message) if 0 < int(n) <= count}
 
     def _record(self, job_id: str, batch_id: str, ready: list[tuple[Mapping[str, Any], ReadSet]]) -> None:

@@ -22,7 +22,6 @@ from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.errors import translate
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 
 

@@ -58,19 +58,11 @@ from omics_autoload_runtime.domain.sample_sheet import (
     SampleSheetError,
     SampleSheetRow,
 )
+from omics_autoload_runtime.errors import error_code, is_transient
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 SNIFF_BYTES = 65536
-_TRANSIENT_S3 = {
-    "SlowDown",
-    "ServiceUnavailable",
-    "InternalError",
-    "RequestTimeout",
-    "Throttling",
-    "ThrottlingException",
-}
 NO_REFERENCE = (
     "no reference genome configured: {file_type} files need one to be imported;"
     " give OmicsAutoLoad a reference genome (or import this file as uBAM if it is unaligned),"
@@ -182,9 +174,7 @@ def _int(value: Any) -> int | None:
 
 
 def _raise_if_transient(error: ClientError) -> None:
-    code = error.response.get("Error", {}).get("Code", "")
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    if code in _TRANSIENT_S3 or status >= 500:
+    if is_transient(error):
         raise error
 
 
@@ -310,8 +300,7 @@ class Intake:
                 self._sheets[folder] = SampleSheet.from_bytes(body, base_uri=f"s3://{bucket}/{key}")
             except ClientError as error:
                 _raise_if_transient(error)
-                code = error.response.get("Error", {}).get("Code", "")
-                self._sheets[folder] = None if code in ("NoSuchKey", "404", "AccessDenied") else str(error)
+                self._sheets[folder] = None if error_code(error) in ("NoSuchKey", "404", "AccessDenied") else str(error)
             except SampleSheetError as error:
                 self._sheets[folder] = f"the sample sheet s3://{bucket}/{key} is invalid: {error}"
         return self._sheets[folder]

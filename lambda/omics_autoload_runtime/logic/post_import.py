@@ -32,9 +32,9 @@ from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, rate_limit, tracking
 from omics_autoload_runtime.adapters.notices import POST_IMPORT, log_outcome
 from omics_autoload_runtime.adapters.tracking import ConditionFailed
+from omics_autoload_runtime.errors import error_code, is_transient
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 KEEP, TAG, TRANSITION, DELETE = "KEEP", "TAG", "TRANSITION", "DELETE"
 READ_SET_ID_TAG = "omics-autoload:read-set-id"
@@ -49,31 +49,6 @@ MAX_ATTEMPTS = 48  # with the default 5-minute sweep: four hours
 DONE, PENDING, SKIPPED, FAILED = "DONE", "PENDING", "SKIPPED", "FAILED"
 
 _GONE_READ_SET = {"DELETING", "DELETED", "UPLOAD_FAILED"}
-_TRANSIENT = {
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "SlowDown",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "InternalServerException",
-    "InternalError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-}
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _transient(error: Exception) -> bool:
-    if isinstance(error, ClientError):
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        return _code(error) in _TRANSIENT or status == 429 or status >= 500
-    return isinstance(error, BotoCoreError)
-
-
 def _location(entry: Mapping[str, Any]) -> tuple[str, str, str | None]:
     """(bucket, key, version id or None) of a read set's file entry."""
     bucket, _, key = str(entry["uri"])[len("s3://") :].partition("/")
@@ -177,12 +152,10 @@ class PostImport:
             found = clients.client("omics").get_read_set_metadata(
                 id=read_set_id, sequenceStoreId=self.cfg.sequence_store_id
             )
-        except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+        except (ClientError, BotoCoreError) as error:
+            if error_code(error) == "ResourceNotFoundException":
                 return "NOT_FOUND", f"read set {read_set_id} not found"
-            return "UNKNOWN", f"GetReadSetMetadata failed ({_code(error)}); will try again"
-        except BotoCoreError as error:
-            return "UNKNOWN", f"GetReadSetMetadata failed ({type(error).__name__}); will try again"
+            return "UNKNOWN", f"GetReadSetMetadata failed ({error_code(error)}); will try again"
         status = str(found.get("status") or "UNKNOWN")
         return status, f"read set {read_set_id} is {status}, not ACTIVE yet; will try again"
 
@@ -230,10 +203,10 @@ class PostImport:
             else:
                 outcome, note = self._tag(entry, read_set_id)
         except (ClientError, BotoCoreError) as error:
-            code = _code(error) if isinstance(error, ClientError) else type(error).__name__
+            code = error_code(error)
             if isinstance(error, ClientError) and code in ("NoSuchKey", "NoSuchVersion", "404"):
                 outcome, note = SKIPPED, "the object no longer exists"
-            elif _transient(error):
+            elif is_transient(error):
                 outcome, note = FAILED, f"S3 kept failing ({code}); the object was left alone"
             else:
                 outcome, note = FAILED, f"S3 refused ({code}); the object was left alone"

@@ -29,9 +29,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.adapters.tracking import Tracking
+from omics_autoload_runtime.errors import error_code
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 
 def batch_id_for(pairs: Sequence[tuple[str, int]]) -> str:
@@ -58,7 +58,6 @@ class Starter:
     def __init__(self, cfg: settings.Config):
         self.cfg = cfg
         self.tracking = Tracking(cfg.table_name)
-        self.executions_started = 0
 
     def _workflow_running(self, batch_id: str) -> bool:
         try:
@@ -66,7 +65,7 @@ class Starter:
                 executionArn=_execution_arn(self.cfg.state_machine_arn, batch_id)
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            if error_code(error) == "ExecutionDoesNotExist":
                 return False
             raise
         return response.get("status") == "RUNNING"
@@ -104,9 +103,8 @@ class Starter:
                 clients.client("stepfunctions").start_execution(
                     stateMachineArn=self.cfg.state_machine_arn, name=batch_id, input=payload
                 )
-                self.executions_started += 1
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                if error_code(error) != "ExecutionAlreadyExists":
                     raise
                 LOG.info("batch %s: execution already exists (replayed batch)", batch_id)
             LOG.info("batch %s: started with %d read set(s)", batch_id, len(claimed))
