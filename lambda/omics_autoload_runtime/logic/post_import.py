@@ -82,8 +82,7 @@ class PostImport:
         ]
         return self._attempt(read_set["pk"], read_set_id, files, attempts=0, marker=None)
 
-    def retry_pending(self, *, limit: int = 100, keep_going: Callable[[], bool] = lambda: True,
-                      pace: Callable[[], None] = lambda: None) -> int:
+    def retry_pending(self, *, limit: int = 100, keep_going: Callable[[], bool] = lambda: True) -> int:
         """The sweep: try again for read sets left PENDING; returns how many were tried."""
         if not self.enabled:
             return 0
@@ -103,7 +102,6 @@ class PostImport:
                 )
             except ConditionFailed:
                 continue
-            pace()
             tried += 1
             self._attempt(
                 marker["readSetKey"], marker["readSetId"], list(marker.get("files") or []), attempts + 1, marker
