@@ -63,3 +63,6 @@ class SkipCode(StrEnum):
     UNKNOWN_TYPE = "UnknownType"
     NOT_SEQUENCE = "NotSequence"
     OTHER = "Other"
+
+
+STATUS_INDEX = "by-status"  # partition ``status``, sort ``updatedAt``

@@ -38,7 +38,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import settings
-from omics_autoload_runtime.adapters import tracking
+from omics_autoload_runtime.adapters.table import ConditionFailed, ItemTable
 from omics_autoload_runtime.errors import OmicsThrottled
 
 LOG = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def take(
     per_second = rate if rate is not None else cfg.omics_tps
     if per_second <= 0:
         raise ValueError("the rate must be positive")
-    table = tracking.Table(name)
+    table = ItemTable(name)
     key = (name, operation)
     pk = f"{RATE_PREFIX}{operation}"
     capacity = burst * MICRO
@@ -128,7 +128,7 @@ def take(
             condition, values = "#version = :version", {":version": seen["version"]}
         try:
             table.update(pk, RATE_SK, set={**new, "kind": "rate"}, condition=condition, values=values)
-        except tracking.ConditionFailed as lost:
+        except ConditionFailed as lost:
             with _seen_lock:
                 _seen[key] = _state(lost.old)
             continue

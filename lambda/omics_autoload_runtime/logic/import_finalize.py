@@ -32,6 +32,7 @@ from omics_autoload_runtime.adapters.notices import (
     log_outcome,
     notifier_for,
 )
+from omics_autoload_runtime.adapters.table import iso, now, parse_iso
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.errors import ImportNotFinished, translate
@@ -66,13 +67,13 @@ class Finalize:
         }
 
     def _count_files(self, read_set: Mapping[str, Any], imported: bool) -> None:
-        moment = tracking.now()
+        moment = now()
         dims = self._dims(read_set.get("fileType"))
         for entry in tracking.readset_files(read_set):
             if imported:
                 self.metrics.count("FilesImported", dimensions=dims)
                 self.metrics.add("BytesImported", int(entry.get("size") or 0), unit="Bytes", dimensions=dims)
-                created = tracking.parse_iso(entry.get("createdAt"))
+                created = parse_iso(entry.get("createdAt"))
                 if created is not None:
                     self.metrics.add(
                         "ImportLatencySeconds",
@@ -139,7 +140,7 @@ class Finalize:
         return f"{text} (import job {job_id}); fix it, then run `omics-autoload redrive`"
 
     def _imported(self, read_set: Mapping[str, Any], job_id: str, read_set_id: str) -> bool:
-        stamp = tracking.iso()
+        stamp = iso()
         moved = self.tracking.set_read_set(
             read_set["pk"],
             tracking.IMPORTED,

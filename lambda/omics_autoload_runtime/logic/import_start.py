@@ -34,6 +34,7 @@ from omics_autoload_runtime.adapters.notices import (
     notifier_for,
     redact,
 )
+from omics_autoload_runtime.adapters.table import iso, now
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.assembly import FileRole, ReadSet, Skip, assemble
@@ -267,7 +268,7 @@ class ImportStart:
                 "batchId": batch_id,
                 "readSetKeys": keys,
                 "sourceCount": len(ready),
-                "nextPollAt": int(tracking.now() + self.cfg.first_poll_seconds),
+                "nextPollAt": int(now() + self.cfg.first_poll_seconds),
             },
         )
         for index, (item, read_set) in enumerate(ready):
@@ -287,7 +288,7 @@ class ImportStart:
                     "sourceIndex": index,
                     "metadata": metadata,
                     "referenceArn": read_set.reference_arn,
-                    "importStartedAt": tracking.iso(),
+                    "importStartedAt": iso(),
                 },
             )
             self.tracking.set_objects_of(

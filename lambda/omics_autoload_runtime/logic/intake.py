@@ -40,7 +40,8 @@ from omics_autoload_runtime.adapters.notices import (
     log_outcome,
     notifier_for,
 )
-from omics_autoload_runtime.adapters.tracking import ConditionFailed, Tracking
+from omics_autoload_runtime.adapters.table import ConditionFailed, iso, parse_iso, serialize
+from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.assembly import (
     FileRole,
@@ -235,7 +236,7 @@ class Intake:
     # -- entry
 
     def process(self, event: ObjectEvent) -> str:
-        created = tracking.iso(tracking.parse_iso(event.event_time)) if event.event_time else tracking.iso()
+        created = iso(parse_iso(event.event_time)) if event.event_time else iso()
         base = dict(_object_item(event, created), eTag=event.etag)
         uri = base["uri"]
         try:
@@ -358,7 +359,7 @@ class Intake:
             or existing.get("readSetKey")
         ):
             return existing
-        stamp = tracking.iso()
+        stamp = iso()
         full = {
             "kind": tracking.KIND_OBJECT,
             **item,
@@ -371,10 +372,10 @@ class Intake:
         try:
             table.client.put_item(
                 TableName=table.name,
-                Item=tracking.serialize(full),
+                Item=serialize(full),
                 ConditionExpression="#status = :was AND #updatedAt = :stamp AND attribute_not_exists(#readSetKey)",
                 ExpressionAttributeNames={"#status": "status", "#updatedAt": "updatedAt", "#readSetKey": "readSetKey"},
-                ExpressionAttributeValues=tracking.serialize(
+                ExpressionAttributeValues=serialize(
                     {":was": existing["status"], ":stamp": existing.get("updatedAt", "")}
                 ),
             )
@@ -486,7 +487,7 @@ class Intake:
 
     def _replace_failed(self, existing: Mapping[str, Any], entry: dict[str, Any]) -> bool:
         """A new upload for a read set whose import FAILED takes its place (a new attempt)."""
-        stamp = tracking.iso()
+        stamp = iso()
         try:
             self.tracking.table.update(
                 existing["pk"],
@@ -585,7 +586,7 @@ class Intake:
 
     def record_failure_of(self, event: ObjectEvent, error: Exception) -> str:
         reason = f"internal error while recording this file ({type(error).__name__}: {error})"
-        item = _object_item(event, tracking.iso())
+        item = _object_item(event, iso())
         uri = item["uri"]
         failed = self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason)) is None
         if not failed:

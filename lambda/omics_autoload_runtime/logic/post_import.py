@@ -31,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, rate_limit, tracking
 from omics_autoload_runtime.adapters.notices import POST_IMPORT, log_outcome
-from omics_autoload_runtime.adapters.tracking import ConditionFailed
+from omics_autoload_runtime.adapters.table import ConditionFailed, deserialize, iso, serialize
 from omics_autoload_runtime.errors import error_code, is_transient
 
 LOG = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class PostImport:
                 self.tracking.table.update(
                     marker["pk"],
                     PENDING_SK,
-                    set={"updatedAt": tracking.iso()},
+                    set={"updatedAt": iso()},
                     add={"attempts": 1},
                     condition="#status = :pending AND #attempts = :seen",
                     values={":pending": PENDING_STATUS, ":seen": attempts},
@@ -166,10 +166,10 @@ class PostImport:
     ) -> None:
         if marker is not None:
             return  # the claim already counted this try
-        stamp = tracking.iso()
+        stamp = iso()
         self.tracking.table.client.put_item(
             TableName=self.tracking.table.name,
-            Item=tracking.serialize(
+            Item=serialize(
                 {
                     "pk": f"{PENDING_PREFIX}{read_set_pk}",
                     "sk": PENDING_SK,
@@ -189,7 +189,7 @@ class PostImport:
     def _forget(self, marker_pk: str) -> None:
         self.tracking.table.client.delete_item(
             TableName=self.tracking.table.name,
-            Key=tracking.serialize({"pk": marker_pk, "sk": PENDING_SK}),
+            Key=serialize({"pk": marker_pk, "sk": PENDING_SK}),
         )
 
     # ------------------------------------------------------------ the action on one object
@@ -242,10 +242,10 @@ class PostImport:
             TableName=self.tracking.table.name,
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": "pk"},
-            ExpressionAttributeValues=tracking.serialize({":pk": entry["pk"]}),
+            ExpressionAttributeValues=serialize({":pk": entry["pk"]}),
         )
         for raw in response.get("Items", []):
-            item = tracking.deserialize(raw) or {}
+            item = deserialize(raw) or {}
             if item.get("sk") != entry["sk"] and str(item.get("createdAt") or "") > ours:
                 return str(item.get("versionId") or item["sk"][2:])
         return None
@@ -261,7 +261,7 @@ class PostImport:
                 set={
                     "postImportAction": self.action,
                     "postImport": outcome,
-                    "postImportAt": tracking.iso(),
+                    "postImportAt": iso(),
                     "postImportNote": note,
                 },
                 add={"postImportAttempts": 1},

@@ -28,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters.table import deserialize, now, parse_iso
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.errors import error_code
 
@@ -44,7 +45,7 @@ def matches(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The new image of a stream record that is a QUEUED read set, else None."""
     if record.get("eventName") not in ("INSERT", "MODIFY"):
         return None
-    image = tracking.deserialize((record.get("dynamodb") or {}).get("NewImage"))
+    image = deserialize((record.get("dynamodb") or {}).get("NewImage"))
     if not image or image.get("kind") != tracking.KIND_READSET or image.get("status") != tracking.QUEUED:
         return None
     return image
@@ -74,9 +75,9 @@ class Starter:
         claimed, old = self.tracking.claim_for_batch(pk, attempt, batch_id)
         if claimed or not old or old.get("status") != tracking.STARTING:
             return claimed
-        started = tracking.parse_iso(old.get("startingAt")) or 0.0
+        started = parse_iso(old.get("startingAt")) or 0.0
         old_batch = old.get("batchId")
-        if not old_batch or tracking.now() - started < tracking.STALE_CLAIM_SECONDS:
+        if not old_batch or now() - started < tracking.STALE_CLAIM_SECONDS:
             return False
         if self._workflow_running(old_batch):
             return False

@@ -33,7 +33,8 @@ from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, import_slots, rate_limit, status_counts, tracking
 from omics_autoload_runtime.adapters.metrics import Metrics
 from omics_autoload_runtime.adapters.notices import FILE_ORPHANED, log_outcome, notifier_for
-from omics_autoload_runtime.adapters.tracking import ConditionFailed, Tracking
+from omics_autoload_runtime.adapters.table import ConditionFailed, iso, now, parse_iso
+from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.errors import ImportNotFinished, OmicsThrottled, OmicsUnavailable, error_code
 from omics_autoload_runtime.logic.completion import resolve
@@ -86,7 +87,7 @@ class Sweep:
         table = self.tracking.table
         waiting = status_counts.count(table, tracking.WAITING_FOR_MATE, kind=tracking.KIND_READSET)
         cutoffs = status_counts.stuck_cutoffs(
-            tracking.now(), self.cfg.stuck_after_seconds, self.cfg.orphan_window_seconds
+            now(), self.cfg.stuck_after_seconds, self.cfg.orphan_window_seconds
         )
         stuck = [
             status_counts.count(table, status, kind=tracking.KIND_OBJECT, updated_before=cutoff)
@@ -103,7 +104,7 @@ class Sweep:
         self.stats["stuckItems"] = sum(c.count for c in stuck)
 
     def _poll_jobs(self) -> None:
-        moment = tracking.now()
+        moment = now()
         due = self.tracking.table.query_status(
             tracking.IMPORTING,
             kind=tracking.KIND_JOB,
@@ -160,12 +161,12 @@ class Sweep:
 
     def _orphans(self) -> None:
         window = self.cfg.orphan_window_seconds
-        moment = tracking.now()
+        moment = now()
         hours = window / 3600
         waited = f"{hours:g} h" if hours >= 1 else f"{window} s"
         waiting = self.tracking.table.query_status(
             tracking.WAITING_FOR_MATE,
-            updated_before=tracking.iso(moment - HEAL_AFTER_SECONDS),
+            updated_before=iso(moment - HEAL_AFTER_SECONDS),
             kind=tracking.KIND_READSET,
         )
         for read_set in waiting:
@@ -177,7 +178,7 @@ class Sweep:
                     self.tracking.set_objects_of(read_set, tracking.QUEUED, expect=(tracking.WAITING_FOR_MATE,))
                     self._bump("healed")
                 continue
-            age = moment - (tracking.parse_iso(read_set.get("updatedAt")) or moment)
+            age = moment - (parse_iso(read_set.get("updatedAt")) or moment)
             if len(files) != 1 or age < window:
                 continue
             entry = files[0]
@@ -205,7 +206,7 @@ class Sweep:
             self.tracking.table.update(
                 read_set["pk"],
                 tracking.READSET_SK,
-                set={**fields, "updatedAt": tracking.iso()},
+                set={**fields, "updatedAt": iso()},
                 condition=f"#status = :waiting AND attribute_not_exists(#file{missing})",
                 values={":waiting": tracking.WAITING_FOR_MATE},
             )
@@ -214,7 +215,7 @@ class Sweep:
         return True
 
     def _import_single(self, read_set: Mapping[str, Any], missing: int, reason: str) -> None:
-        stamp = tracking.iso()
+        stamp = iso()
         if self._orphan_update(
             read_set,
             missing,
@@ -253,7 +254,7 @@ class Sweep:
             LOG.info("%s: ORPHANED: %s", read_set["pk"], reason)
 
     def _stuck(self) -> None:
-        cutoff = tracking.iso(tracking.now() - tracking.STALE_CLAIM_SECONDS)
+        cutoff = iso(now() - tracking.STALE_CLAIM_SECONDS)
         fixed = 0
         for read_set in self.tracking.table.query_status(
             tracking.QUEUED, updated_before=cutoff, kind=tracking.KIND_READSET
@@ -264,7 +265,7 @@ class Sweep:
                 self.tracking.table.update(
                     read_set["pk"],
                     tracking.READSET_SK,
-                    set={"updatedAt": tracking.iso(), "requeuedAt": tracking.iso()},
+                    set={"updatedAt": iso(), "requeuedAt": iso()},
                     condition="#status = :queued AND #updatedAt = :was",
                     values={":queued": tracking.QUEUED, ":was": read_set["updatedAt"]},
                 )
@@ -308,7 +309,7 @@ class Sweep:
     def _abandoned_imports(self) -> None:
         """IMPORTING read sets whose workflow ended without Finalize (stopped by hand):
         record each file's outcome from the job itself, as Finalize would have."""
-        cutoff = tracking.iso(tracking.now() - self.cfg.stuck_after_seconds)
+        cutoff = iso(now() - self.cfg.stuck_after_seconds)
         batches: dict[tuple[str, str], list[str]] = {}
         for read_set in self.tracking.table.query_status(
             tracking.IMPORTING, updated_before=cutoff, kind=tracking.KIND_READSET
