@@ -20,7 +20,7 @@ at most OMICS_TPS x T + BURST tokens are handed out: with the defaults (4 TPS, b
 at most 5 in any second, the service's quota.
 
 Cost: one conditional UpdateItem per HealthOmics call when uncontended (one more per lost
-race). The import-slot semaphore (``capacity``) bounds how many callers can contend.
+race). The import-slot semaphore (``import_slots``) bounds how many callers can contend.
 
 The clock (``_now``, ``_sleep``, ``_jitter``) is module-level so tests and benchmarks can run
 it simulated (:func:`set_clock`).
