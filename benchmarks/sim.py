@@ -304,8 +304,6 @@ class SimPipeline(harness.Pipeline):
     def _patch_runtime_clocks(self, stack: contextlib.ExitStack) -> None:
         """Every clock and sleep hook the handlers expose, on the simulated clock."""
         vt = self.vt
-        stack.enter_context(mock.patch.object(completion, "_sleep", vt.sleep))
-        stack.enter_context(mock.patch.object(completion, "_monotonic", vt.now))
         from omics_autoload_runtime.adapters import import_slots, rate_limit
 
         rate_limit.forget()

@@ -17,8 +17,8 @@ import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 from omics_autoload_runtime import contract, errors
 from omics_autoload_runtime.contract import Env
-from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.domain.limits import IMPORT_JOB_TERMINAL_STATUSES
+from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.settings import ConfigurationError, Settings
 from support.synth import example_template, maximal_template, resources_of_type, state_machine_definitions
 

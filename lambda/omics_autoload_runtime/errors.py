@@ -8,7 +8,7 @@ are retried with backoff; ``ImportRejected`` fails the batch with its reason.
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError
 
 
 class OmicsThrottled(Exception):
@@ -31,44 +31,77 @@ class ImportNotFinished(Exception):
     """Finalize ran for a job that is not in a terminal status (should not happen)."""
 
 
-RETRYABLE = ("OmicsThrottled", "OmicsQuotaExceeded", "OmicsUnavailable")
-_THROTTLING = {
-    "ThrottlingException",
-    "TooManyRequestsException",
-    "Throttling",
-    "ThrottledException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "LimitExceededException",
-}
-_QUOTA = {"ServiceQuotaExceededException"}
-_UNAVAILABLE = {
-    "InternalServerException",
-    "InternalServerError",
-    "InternalFailure",
-    "RequestTimeoutException",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "RequestTimeout",
-}
+#: AWS error codes that mean "not now": the one table of transient codes. A status of
+#: 429 or 5xx means the same whatever the code (:func:`is_transient`).
+THROTTLING = frozenset(
+    {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "Throttling",
+        "ThrottledException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+    }
+)
+QUOTA = frozenset({"ServiceQuotaExceededException"})
+UNAVAILABLE = frozenset(
+    {
+        "InternalServerException",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalError",  # S3's spellings: sent with a 500 / 503 status
+        "SlowDown",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+    }
+)
+TRANSIENT = THROTTLING | QUOTA | UNAVAILABLE
+
+#: SendTaskSuccess / SendTaskFailure codes for a task that no longer waits (timed out,
+#: execution stopped): nothing to wake, not an error.
+DEAD_TASK_TOKEN = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a ``ClientError``; the class name of anything else (for messages)."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return type(error).__name__
+
+
+def error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", ""))
+
+
+def http_status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Would the same call succeed later? Transient codes, 429 and 5xx, and botocore's own
+    (network, timeout) errors."""
+    if isinstance(error, ClientError):
+        status = http_status(error)
+        return error_code(error) in TRANSIENT or status == 429 or status >= 500
+    return isinstance(error, BotoCoreError)
 
 
 def translate(error: Exception, action: str) -> Exception:
     """The exception to raise for an AWS error during ``action``."""
     if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", "") or str(error)
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        text = f"{action}: {code}: {message}"
-        if code in _THROTTLING or status == 429:
+        code = error_code(error)
+        status = http_status(error)
+        text = f"{action}: {code}: {error_message(error) or error}"
+        if code in THROTTLING or status == 429:
             return OmicsThrottled(text)
-        if code in _QUOTA:
+        if code in QUOTA:
             return OmicsQuotaExceeded(text)
-        if code in _UNAVAILABLE or status >= 500:
+        if code in UNAVAILABLE or status >= 500:
             return OmicsUnavailable(text)
         return ImportRejected(text)
-    if isinstance(error, ConnectionError | ReadTimeoutError | BotoCoreError):
+    if isinstance(error, BotoCoreError):  # network errors and timeouts included
         return OmicsUnavailable(f"{action}: {error}")
     return error
-
-

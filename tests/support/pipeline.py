@@ -270,7 +270,6 @@ class Pipeline:
             return self._moto_invoke(backend, *args)
 
         stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", moto_invoke))
-        stack.enter_context(mock.patch.object(completion, "_sleep", lambda seconds: None))
         _serialize_dynamodb_writes(stack)
         stack.callback(self._teardown)
         self.s3 = boto3.client("s3", region_name=REGION)

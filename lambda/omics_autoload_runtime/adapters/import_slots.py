@@ -55,11 +55,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from omics_autoload_runtime import contract, settings
-from omics_autoload_runtime.adapters import clients, tracking
-from omics_autoload_runtime.errors import OmicsThrottled
+from omics_autoload_runtime.adapters import clients
+from omics_autoload_runtime.adapters.table import ConditionFailed, ItemTable, deserialize, iso, now, serialize
+from omics_autoload_runtime.errors import DEAD_TASK_TOKEN, OmicsThrottled, error_code
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 CAPACITY_PK, CAPACITY_SK = "CAPACITY", "IMPORT_JOBS"
 SLOT_PREFIX, SLOT_SK = contract.KeyPrefix.SLOT, contract.SortKey.SLOT
@@ -68,7 +68,8 @@ KIND_SLOT, KIND_WAITER = "slot", "waiter"
 HELD = "SLOT_HELD"
 
 TAKEN, HELD_ALREADY, FULL, GONE = "taken", "held", "full", "gone"
-DEAD_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
+# TransactWriteItems cancellation reasons worth another try (DynamoDB's own vocabulary,
+# per item, not error codes: the shared table of transient codes does not apply).
 RETRYABLE_REASONS = ("TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded")
 MAX_TRANSACTION_ATTEMPTS = 6
 MAX_GRANTS_PER_PUMP = 50
@@ -90,7 +91,7 @@ class Capacity:
             raise ValueError("max_jobs must be at least 1")
         self.table_name = table_name
         self.max_jobs = max_jobs
-        self.table = tracking.Table(table_name, client)
+        self.table = ItemTable(table_name, client)
         self._client = client
         self._stepfunctions = stepfunctions
 
@@ -111,10 +112,10 @@ class Capacity:
     # ------------------------------------------------------------ transaction items
 
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
-        return tracking.serialize({"pk": pk, "sk": sk})
+        return serialize({"pk": pk, "sk": sk})
 
     def _put_slot(self, batch_id: str, grant_token: str | None = None) -> dict[str, Any]:
-        stamp = tracking.iso()
+        stamp = iso()
         item = {
             "pk": f"{SLOT_PREFIX}{batch_id}",
             "sk": SLOT_SK,
@@ -128,7 +129,7 @@ class Capacity:
         return {
             "Put": {
                 "TableName": self.table_name,
-                "Item": tracking.serialize(item),
+                "Item": serialize(item),
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
@@ -142,12 +143,12 @@ class Capacity:
         if delta > 0:
             update["UpdateExpression"] = "SET #n = if_not_exists(#n, :zero) + :one, #u = :now"
             update["ConditionExpression"] = "attribute_not_exists(#n) OR #n < :max"
-            values = {":zero": 0, ":one": 1, ":max": self.max_jobs, ":now": tracking.iso()}
+            values = {":zero": 0, ":one": 1, ":max": self.max_jobs, ":now": iso()}
         else:
             update["UpdateExpression"] = "SET #n = #n - :one, #u = :now"
             update["ConditionExpression"] = "#n > :zero"
-            values = {":zero": 0, ":one": 1, ":now": tracking.iso()}
-        update["ExpressionAttributeValues"] = tracking.serialize(values)
+            values = {":zero": 0, ":one": 1, ":now": iso()}
+        update["ExpressionAttributeValues"] = serialize(values)
         return {"Update": update}
 
     def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
@@ -157,7 +158,7 @@ class Capacity:
                 self.client.transact_write_items(TransactItems=items)
                 return None
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                if error_code(error) != "TransactionCanceledException":
                     raise
                 reasons = [r.get("Code") or "None" for r in error.response.get("CancellationReasons") or []]
             if "ConditionalCheckFailed" in reasons or not any(r in RETRYABLE_REASONS for r in reasons):
@@ -204,7 +205,7 @@ class Capacity:
         return True
 
     def enqueue(self, batch_id: str, token: str) -> dict[str, Any]:
-        stamp = tracking.iso()
+        stamp = iso()
         waiter = {
             "pk": QUEUE_PK,
             "sk": f"{stamp}#{batch_id}",
@@ -255,8 +256,8 @@ class Capacity:
                 taskToken=token, output=json.dumps({"batchId": batch_id, "slot": "granted"})
             )
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in DEAD_TOKEN_ERRORS:
+            code = error_code(error)
+            if code in DEAD_TASK_TOKEN:
                 LOG.info("batch %s: the workflow no longer waits for its slot (%s)", batch_id, code)
                 return False
             raise
@@ -264,7 +265,7 @@ class Capacity:
 
     def _confirm(self, batch_id: str) -> None:
         """The granted workflow was told: forget its token."""
-        with contextlib.suppress(tracking.ConditionFailed):  # released meanwhile: nothing to forget
+        with contextlib.suppress(ConditionFailed):  # released meanwhile: nothing to forget
             self.table.update(
                 f"{SLOT_PREFIX}{batch_id}", SLOT_SK, remove=["grantToken"], condition="attribute_exists(#pk)"
             )
@@ -331,7 +332,7 @@ class Capacity:
         """The sweep: release slots whose execution no longer runs, resend unconfirmed grants,
         then pump."""
         stats = {"slotsReclaimed": 0, "grantsResent": 0}
-        cutoff = tracking.iso(tracking.now() - grace_seconds)
+        cutoff = iso(now() - grace_seconds)
         for slot in self.table.query_status(HELD, updated_before=cutoff, kind=KIND_SLOT):
             batch_id = slot["batchId"]
             if not running(batch_id):
@@ -358,7 +359,7 @@ class Capacity:
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :q",
-            "ExpressionAttributeValues": tracking.serialize({":q": QUEUE_PK}),
+            "ExpressionAttributeValues": serialize({":q": QUEUE_PK}),
             "ConsistentRead": True,
             "ScanIndexForward": True,
         }
@@ -367,7 +368,7 @@ class Capacity:
             if limit is not None:
                 kwargs["Limit"] = limit - len(out)
             response = self.client.query(**kwargs)
-            out.extend(tracking.deserialize(raw) or {} for raw in response.get("Items", []))
+            out.extend(deserialize(raw) or {} for raw in response.get("Items", []))
             last = response.get("LastEvaluatedKey")
             if not last or (limit is not None and len(out) >= limit):
                 return out

@@ -34,7 +34,6 @@ from typing import Any
 from omics_autoload_runtime.adapters import clients
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 FILE_RECEIVED = "file_received"
 FILE_SKIPPED = "file_skipped"

@@ -20,7 +20,7 @@ at most OMICS_CALLS_PER_SECOND x T + BURST tokens are handed out: with the defau
 at most 5 in any second, the service's quota.
 
 Cost: one conditional UpdateItem per HealthOmics call when uncontended (one more per lost
-race). The import-slot semaphore (``capacity``) bounds how many callers can contend.
+race). The import-slot semaphore (``import_slots``) bounds how many callers can contend.
 
 The clock (``_now``, ``_sleep``, ``_jitter``) is module-level so tests and benchmarks can run
 it simulated (:func:`set_clock`).
@@ -38,14 +38,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import contract, settings
-from omics_autoload_runtime.adapters import tracking
+from omics_autoload_runtime.adapters.table import ConditionFailed, ItemTable
 from omics_autoload_runtime.errors import OmicsThrottled
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 RATE_PREFIX, RATE_SK = contract.KeyPrefix.RATE, contract.SortKey.RATE
-DEFAULT_TPS = 4.0
 BURST = 1  # tokens the bucket holds: OMICS_CALLS_PER_SECOND + BURST <= 5, the per-API quota
 MAX_WAIT_SECONDS = 2.0
 MAX_ATTEMPTS = 50  # lost races + sleeps per take
@@ -98,7 +96,7 @@ def take(
     per_second = rate if rate is not None else cfg.omics_calls_per_second
     if per_second <= 0:
         raise ValueError("the rate must be positive")
-    table = tracking.Table(name)
+    table = ItemTable(name)
     key = (name, operation)
     pk = f"{RATE_PREFIX}{operation}"
     capacity = burst * MICRO
@@ -129,7 +127,7 @@ def take(
             condition, values = "#version = :version", {":version": seen["version"]}
         try:
             table.update(pk, RATE_SK, set={**new, "kind": "rate"}, condition=condition, values=values)
-        except tracking.ConditionFailed as lost:
+        except ConditionFailed as lost:
             with _seen_lock:
                 _seen[key] = _state(lost.old)
             continue
@@ -143,8 +141,6 @@ def take(
 
 def try_take(operation: str, **kwargs: Any) -> bool:
     """:func:`take`, False instead of an error (callers that can simply skip the call)."""
-    from omics_autoload_runtime.errors import OmicsThrottled
-
     try:
         take(operation, **kwargs)
     except (ClientError, BotoCoreError) as error:

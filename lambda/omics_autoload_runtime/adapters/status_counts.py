@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from omics_autoload_runtime.adapters import tracking
+from omics_autoload_runtime.adapters.table import ItemTable, iso, serialize
 
 NON_TERMINAL_OBJECT_STATUSES = tuple(s for s in tracking.OBJECT_STATUSES if s not in tracking.OBJECT_TERMINAL)
 
@@ -25,7 +26,7 @@ class Count:
 
 
 def status_query(
-    table: tracking.Table, status: str, *, kind: str | None = None, updated_before: str | None = None
+    table: ItemTable, status: str, *, kind: str | None = None, updated_before: str | None = None
 ) -> dict[str, Any]:
     """Query arguments for the items of ``status`` (and ``kind``; updated before a time)."""
     names = {"#status": "status"}
@@ -45,12 +46,12 @@ def status_query(
         names["#kind"] = "kind"
         values[":kind"] = kind
     kwargs["ExpressionAttributeNames"] = names
-    kwargs["ExpressionAttributeValues"] = tracking.serialize(values)
+    kwargs["ExpressionAttributeValues"] = serialize(values)
     return kwargs
 
 
 def count(
-    table: tracking.Table,
+    table: ItemTable,
     status: str,
     *,
     kind: str | None = None,
@@ -81,6 +82,6 @@ def stuck_cutoffs(now: float, stuck_after_seconds: int, orphan_window_seconds: i
     """
     waiting = max(stuck_after_seconds, orphan_window_seconds)
     return {
-        status: tracking.iso(now - (waiting if status == tracking.WAITING_FOR_MATE else stuck_after_seconds))
+        status: iso(now - (waiting if status == tracking.WAITING_FOR_MATE else stuck_after_seconds))
         for status in NON_TERMINAL_OBJECT_STATUSES
     }

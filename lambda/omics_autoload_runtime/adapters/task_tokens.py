@@ -8,10 +8,9 @@ import logging
 from botocore.exceptions import ClientError
 
 from omics_autoload_runtime.adapters import clients
+from omics_autoload_runtime.errors import DEAD_TASK_TOKEN, error_code
 
 LOG = logging.getLogger(__name__)
-
-IGNORED_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
 
 
 def wake(token: str, job_id: str, status: str) -> bool:
@@ -21,8 +20,8 @@ def wake(token: str, job_id: str, status: str) -> bool:
             taskToken=token, output=json.dumps({"jobId": job_id, "status": status})
         )
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in IGNORED_TOKEN_ERRORS:
+        code = error_code(error)
+        if code in DEAD_TASK_TOKEN:
             LOG.info("job %s: the workflow no longer waits (%s)", job_id, code)
             return False
         raise

@@ -18,15 +18,22 @@ Used by the handlers and by the ``status`` / ``redrive`` CLI.
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from omics_autoload_runtime import contract
-from omics_autoload_runtime.adapters import clients
+
+# Item access lives in .table; its names stay reachable here for the CLI, tests and benchmarks.
+from omics_autoload_runtime.adapters.table import (  # noqa: F401 - re-exported
+    ConditionFailed,
+    ItemTable,
+    deserialize,
+    iso,
+    now,
+    parse_iso,
+    serialize,
+    set_clock,
+)
 from omics_autoload_runtime.contract import KeyPrefix, Kind, SortKey, Status
 
 # The keys, statuses and kinds are the contract's; these names stay for the callers
@@ -91,280 +98,7 @@ def readset_files(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [dict(item[name]) for name in ("file1", "file2") if isinstance(item.get(name), Mapping)]
 
 
-# ------------------------------------------------------------------ clock
-
-_clock: Callable[[], float] = time.time
-
-
-def now() -> float:
-    """Seconds since the epoch; tests replace the clock with :func:`set_clock`."""
-    return _clock()
-
-
-def set_clock(clock: Callable[[], float] | None) -> None:
-    global _clock
-    _clock = clock or time.time
-
-
-def iso(at: float | None = None) -> str:
-    """Fixed-width ISO-8601 UTC (microseconds, ``Z``): sorts as text."""
-    moment = datetime.fromtimestamp(now() if at is None else at, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(text: str | None) -> float | None:
-    """Epoch seconds of an ISO-8601 time (S3 ``eventTime``, our own timestamps), or None."""
-    if not text:
-        return None
-    cleaned = text.strip().replace("Z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(cleaned)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-# ------------------------------------------------------------------ (de)serialisation
-
-
-def _to_ddb(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | Decimal):
-        return {"N": str(value)}
-    if isinstance(value, float):
-        return {"N": repr(round(value, 6))}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, Mapping):
-        return {"M": {str(k): _to_ddb(v) for k, v in value.items() if v is not None}}
-    if isinstance(value, list | tuple):
-        return {"L": [_to_ddb(v) for v in value]}
-    raise TypeError(f"cannot store {type(value).__name__} in the tracking table")
-
-
-def _number(text: str) -> int | float:
-    number = Decimal(text)
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
-def _from_ddb(value: Mapping[str, Any]) -> Any:
-    (kind, inner), *_ = value.items()
-    if kind == "S":
-        return inner
-    if kind == "N":
-        return _number(inner)
-    if kind == "BOOL":
-        return inner
-    if kind == "NULL":
-        return None
-    if kind == "M":
-        return {k: _from_ddb(v) for k, v in inner.items()}
-    if kind == "L":
-        return [_from_ddb(v) for v in inner]
-    if kind == "SS":
-        return set(inner)
-    if kind == "NS":
-        return {_number(v) for v in inner}
-    raise TypeError(f"unsupported DynamoDB type {kind}")
-
-
-def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _to_ddb(v) for k, v in item.items() if v is not None}
-
-
-def deserialize(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if item is None:
-        return None
-    return {k: _from_ddb(v) for k, v in item.items()}
-
-
-# ------------------------------------------------------------------ table access
-
-
-class ConditionFailed(Exception):
-    """A conditional write found the item in another state; ``old`` is that item (or None)."""
-
-    def __init__(self, old: dict[str, Any] | None):
-        super().__init__("conditional check failed")
-        self.old = old
-
-
-_NAME = re.compile(r"#(\w+)")
-
-
-class Table:
-    """Thin typed access to the tracking table (low-level client, plain Python values)."""
-
-    def __init__(self, name: str, client: Any = None):
-        self.name = name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or clients.client("dynamodb")
-
-    # -- reads
-
-    def get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
-        response = self.client.get_item(
-            TableName=self.name, Key=serialize({"pk": pk, "sk": sk}), ConsistentRead=consistent
-        )
-        return deserialize(response.get("Item"))
-
-    def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        """Items by (pk, sk), strongly consistent; missing keys are absent from the result."""
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        pending = [serialize({"pk": pk, "sk": sk}) for pk, sk in dict.fromkeys(keys)]
-        attempt = 0
-        while pending:
-            chunk, pending = pending[:100], pending[100:]
-            response = self.client.batch_get_item(RequestItems={self.name: {"Keys": chunk, "ConsistentRead": True}})
-            for raw in response.get("Responses", {}).get(self.name, []):
-                item = deserialize(raw) or {}
-                found[(item["pk"], item["sk"])] = item
-            unprocessed = response.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", [])
-            if unprocessed:
-                attempt += 1
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-                pending = list(unprocessed) + pending
-        return found
-
-    def query_status(
-        self,
-        status: str,
-        *,
-        updated_before: str | None = None,
-        kind: str | None = None,
-        filter_expression: str | None = None,
-        values: Mapping[str, Any] | None = None,
-        page_size: int = 100,
-        max_pages: int | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Items of one status from the ``by-status`` index, oldest ``updatedAt`` first."""
-        names = {"#status": "status"}
-        expression_values: dict[str, Any] = {":status": status}
-        key_condition = "#status = :status"
-        if updated_before is not None:
-            key_condition += " AND #updatedAt < :before"
-            names["#updatedAt"] = "updatedAt"
-            expression_values[":before"] = updated_before
-        filters = []
-        if kind is not None:
-            filters.append("#kind = :kind")
-            expression_values[":kind"] = kind
-        if filter_expression:
-            filters.append(f"({filter_expression})")
-        expression_values.update(values or {})
-        kwargs: dict[str, Any] = {
-            "TableName": self.name,
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": key_condition,
-            "Limit": page_size,
-        }
-        if filters:
-            kwargs["FilterExpression"] = " AND ".join(filters)
-        for expression in [key_condition, *filters]:
-            names.update({f"#{n}": n for n in _NAME.findall(expression)})
-        kwargs["ExpressionAttributeNames"] = names
-        kwargs["ExpressionAttributeValues"] = serialize(expression_values)
-        pages = 0
-        while True:
-            response = self.client.query(**kwargs)
-            for raw in response.get("Items", []):
-                yield deserialize(raw) or {}
-            pages += 1
-            last = response.get("LastEvaluatedKey")
-            if not last or (max_pages is not None and pages >= max_pages):
-                return
-            kwargs["ExclusiveStartKey"] = last
-
-    # -- writes
-
-    def put_new(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Create ``item`` unless its key exists. None when created, else the existing item."""
-        try:
-            self.client.put_item(
-                TableName=self.name,
-                Item=serialize(item),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            return deserialize(error.response.get("Item")) or {}
-        return None
-
-    def update(
-        self,
-        pk: str,
-        sk: str,
-        *,
-        set: Mapping[str, Any] | None = None,
-        set_if_absent: Mapping[str, Any] | None = None,
-        add: Mapping[str, int] | None = None,
-        remove: Iterable[str] = (),
-        condition: str | None = None,
-        values: Mapping[str, Any] | None = None,
-        return_new: bool = False,
-    ) -> dict[str, Any] | None:
-        """One UpdateItem. ``None`` values in ``set`` are removed. Raises ConditionFailed.
-
-        Attribute names are written ``#name`` in ``condition``; values ``:name`` come
-        from ``values``.
-        """
-        names: dict[str, str] = {}
-        expression_values: dict[str, Any] = {}
-        sets: list[str] = []
-        removes = list(remove)
-        for index, (attribute, value) in enumerate((set or {}).items()):
-            if value is None:
-                removes.append(attribute)
-                continue
-            names[f"#{attribute}"] = attribute
-            expression_values[f":s{index}"] = value
-            sets.append(f"#{attribute} = :s{index}")
-        for index, (attribute, value) in enumerate((set_if_absent or {}).items()):
-            names[f"#{attribute}"] = attribute
-            expression_values[f":n{index}"] = value
-            sets.append(f"#{attribute} = if_not_exists(#{attribute}, :n{index})")
-        clauses = []
-        if sets:
-            clauses.append("SET " + ", ".join(sets))
-        if add:
-            adds = []
-            for index, (attribute, amount) in enumerate(add.items()):
-                names[f"#{attribute}"] = attribute
-                expression_values[f":a{index}"] = amount
-                adds.append(f"#{attribute} :a{index}")
-            clauses.append("ADD " + ", ".join(adds))
-        if removes:
-            names.update({f"#{attribute}": attribute for attribute in removes})
-            clauses.append("REMOVE " + ", ".join(f"#{attribute}" for attribute in dict.fromkeys(removes)))
-        kwargs: dict[str, Any] = {
-            "TableName": self.name,
-            "Key": serialize({"pk": pk, "sk": sk}),
-            "UpdateExpression": " ".join(clauses),
-            "ReturnValues": "ALL_NEW" if return_new else "NONE",
-        }
-        if condition:
-            names.update({f"#{n}": n for n in _NAME.findall(condition)})
-            kwargs["ConditionExpression"] = condition
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        expression_values.update(values or {})
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if expression_values:
-            kwargs["ExpressionAttributeValues"] = serialize(expression_values)
-        try:
-            response = self.client.update_item(**kwargs)
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            raise ConditionFailed(deserialize(error.response.get("Item"))) from None
-        return deserialize(response.get("Attributes")) if return_new else None
-
+Table = ItemTable  # the CLI's name for it
 
 # ------------------------------------------------------------------ transitions
 
@@ -378,8 +112,8 @@ def _in(values: Sequence[str], prefix: str) -> tuple[str, dict[str, str]]:
 class Tracking:
     """The transitions the pipeline makes. Each returns False when it lost a race."""
 
-    def __init__(self, table: Table | str):
-        self.table = table if isinstance(table, Table) else Table(table)
+    def __init__(self, table: ItemTable | str):
+        self.table = table if isinstance(table, ItemTable) else ItemTable(table)
 
     # -- objects
 

@@ -1,4 +1,5 @@
-"""completion function: HealthOmics job events, and the scheduled sweep (``logic.sweep``)."""
+"""completion function: HealthOmics job events (``logic.completion``) and the scheduled sweep
+(``logic.sweep``), one Lambda function with two triggers told apart by ``detail-type``."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ from typing import Any
 
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.logic.completion import IMPORT_JOB_EVENT, Completion
+from omics_autoload_runtime.logic.sweep import Sweep
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     cfg = settings.get()
     cfg.require("table_name", "sequence_store_id")
-    completion = Completion(cfg, context)
     kind = (event or {}).get("detail-type")
     if kind == "Scheduled Event" or (event or {}).get("sweep"):
-        return {"sweep": completion.sweep()}
+        return {"sweep": Sweep(cfg, context).run()}
     if kind == IMPORT_JOB_EVENT and (event or {}).get("source", "aws.omics") == "aws.omics":
-        return completion.on_event(event)
+        return Completion(cfg).on_event(event)
     return {"ignored": f"unexpected event {kind!r}"}

@@ -14,7 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters.metrics import Metrics
-from omics_autoload_runtime.logic.intake import Intake, ObjectEvent, from_record, object_events
+from omics_autoload_runtime.logic.intake import Intake
+from omics_autoload_runtime.logic.object_events import ObjectEvent, from_record, object_events
 
 LOG = logging.getLogger(__name__)
 

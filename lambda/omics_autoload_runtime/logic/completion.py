@@ -1,94 +1,43 @@
-"""completion: wakes waiting workflows when their import jobs end, and keeps the pipeline moving.
+"""completion: wakes the waiting workflow when its import job ends (a HealthOmics job event).
 
-Two triggers (told apart by ``detail-type``):
-
-* ``Read Set Import Job Status Change`` (source ``clients.omics``) with a terminal status:
-  the job item gives the task token; SendTaskSuccess ``{"jobId", "status"}``; job DONE.
-  Unknown jobs (not ours), DONE jobs and vanished tasks are ignored: duplicate and late
-  events are harmless.
-* ``Scheduled Event``: the sweep. Events are best effort, so it
-  - polls IMPORTING jobs whose ``nextPollAt`` is due (at most MAX_GETS_PER_SECOND
-    GetReadSetImportJob calls a second, a bounded number per run); not finished ->
-    next poll after min(FIRST_POLL_SECONDS * 2**pollCount, MAX_POLL_SECONDS);
-  - resolves orphans: WAITING_FOR_MATE read sets older than ORPHAN_WINDOW_SECONDS are
-    ORPHANED (policy REPORT: their file SKIPPED, naming the missing mate) or QUEUED as
-    single-end (policy IMPORT_SINGLE);
-  - un-sticks read sets: QUEUED for 15 minutes without a batch (a lost stream record)
-    are touched so the stream carries them again; STARTING for 15 minutes whose batch
-    workflow is not running go back to QUEUED;
-  - retries the post-import action of read sets that were not ACTIVE yet (post_import);
-  - publishes two gauges, dimension SequenceStoreId: ``ReadSetsWaitingForMate`` (read sets
-    in WAITING_FOR_MATE) and ``StuckItems`` (files in a non-final status not updated for
-    STUCK_AFTER_SECONDS; mates only after the orphan window too), counted with
-    ``Select=COUNT`` queries of the by-status index (census), never a scan.
+``Read Set Import Job Status Change`` (source ``aws.omics``) with a terminal status: the
+job item gives the task token; SendTaskSuccess ``{"jobId", "status"}``; job DONE. Unknown
+jobs (not ours), DONE jobs and vanished tasks are ignored: duplicate and late events are
+harmless. Events are best effort: the scheduled sweep (``logic.sweep``) polls the jobs whose
+event never came and resolves them with :func:`resolve` too.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from omics_autoload_runtime import settings
-from omics_autoload_runtime.adapters import clients, import_slots, rate_limit, status_counts, tracking
-from omics_autoload_runtime.adapters.metrics import Metrics
-from omics_autoload_runtime.adapters.notices import FILE_ORPHANED, log_outcome, notifier_for
+from omics_autoload_runtime.adapters import tracking
 from omics_autoload_runtime.adapters.task_tokens import wake
-from omics_autoload_runtime.adapters.tracking import ConditionFailed, Tracking
-from omics_autoload_runtime.contract import Dimension, Metric
+from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.errors import ImportNotFinished, OmicsThrottled, OmicsUnavailable
-from omics_autoload_runtime.logic.import_finalize import Finalize
-from omics_autoload_runtime.logic.post_import import PostImport
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 IMPORT_JOB_EVENT = "Read Set Import Job Status Change"
-NEVER_STARTED = "NEVER_STARTED"
-MAX_GETS_PER_SECOND = 4.0
-MAX_POLLS_PER_SWEEP = 100
-MAX_FIXES_PER_SWEEP = 200
-RESERVED_MILLIS = 10_000  # stop sweeping when less than this is left of the invocation
-HEAL_AFTER_SECONDS = 60  # a WAITING_FOR_MATE pair with both files older than this is re-queued
-
-_sleep = time.sleep  # tests replace it
-_monotonic = time.monotonic
 
 
-class _Pacer:
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second
-        self.last: float | None = None
-
-    def wait(self) -> None:
-        if self.last is not None:
-            pause = self.last + self.interval - _monotonic()
-            if pause > 0:
-                _sleep(pause)
-        self.last = _monotonic()
+def resolve(table: Tracking, job: Mapping[str, Any], status: str) -> bool:
+    """Wake the job's workflow with its final status and mark the job DONE; False when the
+    workflow no longer waited."""
+    job_id = job["importJobId"]
+    woken = wake(job["taskToken"], job_id, status)
+    table.job_done(job_id, status)
+    LOG.info("job %s %s: workflow %s", job_id, status, "woken" if woken else "already gone")
+    return woken
 
 
 class Completion:
-    def __init__(self, cfg: settings.Config, context: Any = None):
+    def __init__(self, cfg: settings.Config):
         self.cfg = cfg
-        self.context = context
         self.tracking = Tracking(cfg.table_name)
-        self.stats: dict[str, int] = {}
-        self._execution_states: dict[str, str] = {}
-
-    def _bump(self, name: str, amount: int = 1) -> None:
-        self.stats[name] = self.stats.get(name, 0) + amount
-
-    def _time_left(self) -> bool:
-        getter = getattr(self.context, "get_remaining_time_in_millis", None)
-        return getter is None or getter() > RESERVED_MILLIS
-
-    # ------------------------------------------------------------ events
 
     def on_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
         detail = event.get("detail") or {}
@@ -107,299 +56,5 @@ class Completion:
         if not job.get("taskToken"):
             # The workflow has not parked yet; import_wait checks the job right after parking.
             return {"ignored": "workflow not waiting yet"}
-        self._resolve(job, status)
+        resolve(self.tracking, job, status)
         return {"jobId": job_id, "status": status}
-
-    def _resolve(self, job: Mapping[str, Any], status: str) -> None:
-        job_id = job["importJobId"]
-        woken = wake(job["taskToken"], job_id, status)
-        self.tracking.job_done(job_id, status)
-        self._bump("woken" if woken else "gone")
-        LOG.info("job %s %s: workflow %s", job_id, status, "woken" if woken else "already gone")
-
-    # ------------------------------------------------------------ sweep
-
-    def sweep(self) -> dict[str, int]:
-        self._poll_jobs()
-        self._orphans()
-        self._stuck()
-        self._abandoned_imports()
-        self._post_import()
-        self._gauges()
-        for name, count in import_slots.Capacity.from_config(self.cfg).reconcile(self._running).items():
-            self._bump(name, count)  # leaked import slots released, waiting batches woken
-        return self.stats
-
-    def _post_import(self) -> None:
-        post = PostImport(self.cfg, self.tracking)
-        pacer = _Pacer(MAX_GETS_PER_SECOND)
-        tried = post.retry_pending(limit=MAX_FIXES_PER_SWEEP, keep_going=self._time_left, pace=pacer.wait)
-        if tried:
-            self._bump("postImportTried", tried)
-
-    def _gauges(self) -> None:
-        """ReadSetsWaitingForMate and StuckItems, sampled once per sweep (zero included)."""
-        table = self.tracking.table
-        waiting = status_counts.count(table, tracking.WAITING_FOR_MATE, kind=tracking.KIND_READSET)
-        cutoffs = status_counts.stuck_cutoffs(
-            tracking.now(), self.cfg.stuck_after_seconds, self.cfg.orphan_window_seconds
-        )
-        stuck = [
-            status_counts.count(table, status, kind=tracking.KIND_OBJECT, updated_before=cutoff)
-            for status, cutoff in cutoffs.items()
-        ]
-        if not waiting.complete or not all(c.complete for c in stuck):
-            LOG.warning("gauges cut short after the page limit: the values are lower bounds")
-        dims: dict[str, str] = {Dimension.SEQUENCE_STORE_ID: self.cfg.sequence_store_id or "unknown"}
-        metrics = Metrics(self.cfg.metrics_namespace)
-        metrics.gauge(Metric.WAITING_FOR_MATE, waiting.count, dimensions=dims)
-        metrics.gauge(Metric.STUCK_ITEMS, sum(c.count for c in stuck), dimensions=dims)
-        metrics.flush()
-        self.stats["waitingForMate"] = waiting.count
-        self.stats["stuckItems"] = sum(c.count for c in stuck)
-
-    def _poll_jobs(self) -> None:
-        moment = tracking.now()
-        pacer = _Pacer(MAX_GETS_PER_SECOND)
-        due = self.tracking.table.query_status(
-            tracking.IMPORTING,
-            kind=tracking.KIND_JOB,
-            filter_expression="#nextPollAt <= :now",
-            values={":now": int(moment)},
-        )
-        omics = clients.client("omics")
-        for job in due:
-            if self.stats.get("polled", 0) >= MAX_POLLS_PER_SWEEP or not self._time_left():
-                self._bump("deferred")
-                return
-            if not job.get("taskToken"):
-                continue
-            job_id = job["importJobId"]
-            pacer.wait()
-            if not rate_limit.try_take("GetReadSetImportJob"):  # the pipeline is at its TPS budget
-                self._bump("pollsDeferred")
-                return
-            self._bump("polled")
-            try:
-                found = omics.get_read_set_import_job(id=job_id, sequenceStoreId=self.cfg.sequence_store_id)
-            except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "")
-                if code == "ResourceNotFoundException":
-                    self._vanished(job)
-                    continue
-                LOG.warning("job %s: poll failed (%s); stopping this sweep's polls", job_id, code)
-                self._bump("pollErrors")
-                return
-            except BotoCoreError as error:
-                LOG.warning("job %s: poll failed (%s)", job_id, error)
-                self._bump("pollErrors")
-                return
-            status = found.get("status", "")
-            if status in limits.IMPORT_JOB_TERMINAL_STATUSES:
-                self._resolve(job, status)
-                continue
-            count = int(job.get("pollCount") or 0)
-            delay = min(self.cfg.first_poll_seconds * 2**count, self.cfg.max_poll_seconds)
-            self.tracking.reschedule_poll(job_id, moment + delay, count + 1)
-
-    def _vanished(self, job: Mapping[str, Any]) -> None:
-        job_id = job["importJobId"]
-        try:
-            clients.client("stepfunctions").send_task_failure(
-                taskToken=job["taskToken"],
-                error="ImportJobNotFound",
-                cause=f"HealthOmics no longer knows import job {job_id}",
-            )
-        except ClientError as error:
-            LOG.info("job %s: could not fail the task (%s)", job_id, error)
-        self.tracking.job_done(job_id, "NOT_FOUND")
-        self._bump("vanished")
-
-    def _orphans(self) -> None:
-        window = self.cfg.orphan_window_seconds
-        moment = tracking.now()
-        hours = window / 3600
-        waited = f"{hours:g} h" if hours >= 1 else f"{window} s"
-        waiting = self.tracking.table.query_status(
-            tracking.WAITING_FOR_MATE,
-            updated_before=tracking.iso(moment - HEAL_AFTER_SECONDS),
-            kind=tracking.KIND_READSET,
-        )
-        for read_set in waiting:
-            if self.stats.get("orphans", 0) >= MAX_FIXES_PER_SWEEP or not self._time_left():
-                return
-            files = tracking.readset_files(read_set)
-            if len(files) == 2:  # both mates in, yet not queued: an interrupted intake
-                if self.tracking.queue_pair(read_set["pk"]):
-                    self.tracking.set_objects_of(read_set, tracking.QUEUED, expect=(tracking.WAITING_FOR_MATE,))
-                    self._bump("healed")
-                continue
-            age = moment - (tracking.parse_iso(read_set.get("updatedAt")) or moment)
-            if len(files) != 1 or age < window:
-                continue
-            entry = files[0]
-            present = 1 if read_set.get("file1") else 2
-            missing = 3 - present
-            try:
-                role = json.loads(entry.get("role") or "{}")
-            except ValueError:
-                role = {}
-            partner = (role.get("partner_uri") or "").rpartition("/")[2] or f"its R{missing} file"
-            head = f"R{present} without its R{missing} mate {partner} after {waited}"
-            self._bump("orphans")
-            if self.cfg.assembly_options.orphan_policy == "IMPORT_SINGLE":
-                self._import_single(read_set, missing, f"{head}: imported single-end (orphan policy IMPORT_SINGLE)")
-            else:
-                self._report_orphan(
-                    read_set,
-                    missing,
-                    f"{head}: not imported; upload the mate (the pair is then imported)"
-                    " or set the orphan policy IMPORT_SINGLE",
-                )
-
-    def _orphan_update(self, read_set: Mapping[str, Any], missing: int, fields: Mapping[str, Any]) -> bool:
-        try:
-            self.tracking.table.update(
-                read_set["pk"],
-                tracking.READSET_SK,
-                set={**fields, "updatedAt": tracking.iso()},
-                condition=f"#status = :waiting AND attribute_not_exists(#file{missing})",
-                values={":waiting": tracking.WAITING_FOR_MATE},
-            )
-        except ConditionFailed:
-            return False
-        return True
-
-    def _import_single(self, read_set: Mapping[str, Any], missing: int, reason: str) -> None:
-        stamp = tracking.iso()
-        if self._orphan_update(
-            read_set,
-            missing,
-            {"status": tracking.QUEUED, "singleEnd": True, "queuedAt": stamp, "reason": reason},
-        ):
-            self.tracking.set_objects_of(read_set, tracking.QUEUED, expect=(tracking.WAITING_FOR_MATE,), reason=reason)
-            LOG.info("%s: orphan queued single-end", read_set["pk"])
-
-    def _report_orphan(self, read_set: Mapping[str, Any], missing: int, reason: str) -> None:
-        if self._orphan_update(read_set, missing, {"status": tracking.ORPHANED, "reason": reason}):
-            moved = 0
-            notifier = notifier_for(self.cfg)
-            for entry in tracking.readset_files(read_set):
-                if self.tracking.set_object(
-                    entry["pk"],
-                    entry["sk"],
-                    tracking.SKIPPED,
-                    expect=(tracking.WAITING_FOR_MATE,),
-                    reason=reason,
-                    read_set_key=read_set["pk"],
-                ):
-                    moved += 1
-                    log_outcome(LOG, FILE_ORPHANED, entry["uri"], status=tracking.SKIPPED, reason=reason)
-                    notifier.file_failed(entry["uri"], reason, status=tracking.SKIPPED, event=FILE_ORPHANED)
-            notifier.flush()
-            metrics = Metrics(self.cfg.metrics_namespace)
-            metrics.count(
-                Metric.FILES_SKIPPED,
-                moved,
-                dimensions={
-                    Dimension.SEQUENCE_STORE_ID: self.cfg.sequence_store_id or "unknown",
-                    Dimension.REASON: "Orphan",
-                },
-            )
-            metrics.flush()
-            LOG.info("%s: ORPHANED: %s", read_set["pk"], reason)
-
-    def _stuck(self) -> None:
-        cutoff = tracking.iso(tracking.now() - tracking.STALE_CLAIM_SECONDS)
-        fixed = 0
-        for read_set in self.tracking.table.query_status(
-            tracking.QUEUED, updated_before=cutoff, kind=tracking.KIND_READSET
-        ):
-            if fixed >= MAX_FIXES_PER_SWEEP or not self._time_left():
-                return
-            try:  # touching it puts a new QUEUED image on the stream
-                self.tracking.table.update(
-                    read_set["pk"],
-                    tracking.READSET_SK,
-                    set={"updatedAt": tracking.iso(), "requeuedAt": tracking.iso()},
-                    condition="#status = :queued AND #updatedAt = :was",
-                    values={":queued": tracking.QUEUED, ":was": read_set["updatedAt"]},
-                )
-            except ConditionFailed:
-                continue
-            fixed += 1
-            self._bump("requeued")
-        for read_set in self.tracking.table.query_status(
-            tracking.STARTING, updated_before=cutoff, kind=tracking.KIND_READSET
-        ):
-            if fixed >= MAX_FIXES_PER_SWEEP or not self._time_left():
-                return
-            batch_id = read_set.get("batchId")
-            if not batch_id:
-                continue
-            state = self._execution_state(batch_id)
-            if state == "RUNNING":
-                continue
-            if state == NEVER_STARTED:
-                if self.tracking.release_claim(read_set["pk"], batch_id):
-                    fixed += 1
-                    self._bump("released")
-                continue
-            # The workflow ran and ended without taking this read set further. Starting it
-            # again under the same name is impossible, and under a new one could import a
-            # job's sources twice: record it, a person decides (redrive makes a new attempt).
-            reason = (
-                f"its import workflow {batch_id} ended ({state}) before importing it"
-                " (stopped by hand, or its failure could not be recorded);"
-                " check the execution, then run `omics-autoload redrive`"
-            )
-            if self.tracking.set_read_set(
-                read_set["pk"], tracking.FAILED, expect=(tracking.STARTING,), batch_id=batch_id, reason=reason
-            ):
-                self.tracking.set_objects_of(
-                    read_set, tracking.FAILED, expect=tracking.OPEN_OBJECT_STATUSES, reason=reason
-                )
-                fixed += 1
-                self._bump("abandoned")
-
-    def _abandoned_imports(self) -> None:
-        """IMPORTING read sets whose workflow ended without Finalize (stopped by hand):
-        record each file's outcome from the job itself, as Finalize would have."""
-        cutoff = tracking.iso(tracking.now() - self.cfg.stuck_after_seconds)
-        batches: dict[tuple[str, str], list[str]] = {}
-        for read_set in self.tracking.table.query_status(
-            tracking.IMPORTING, updated_before=cutoff, kind=tracking.KIND_READSET
-        ):
-            batch_id, job_id = read_set.get("batchId"), read_set.get("importJobId")
-            if batch_id and job_id:
-                batches.setdefault((str(batch_id), str(job_id)), []).append(read_set["pk"])
-        for (batch_id, job_id), keys in list(batches.items())[:MAX_POLLS_PER_SWEEP]:
-            if not self._time_left() or self._execution_state(batch_id) in ("RUNNING", NEVER_STARTED):
-                continue
-            try:
-                result = Finalize(self.cfg).finalize(batch_id, job_id, keys)
-            except (ImportNotFinished, OmicsThrottled, OmicsUnavailable) as error:
-                LOG.info("job %s of ended workflow %s: not finalized yet (%s)", job_id, batch_id, error)
-                continue
-            self._bump("finalized", int(result["imported"]) + int(result["failed"]))
-
-    def _running(self, batch_id: str) -> bool:
-        return self._execution_state(batch_id) == "RUNNING"
-
-    def _execution_state(self, batch_id: str) -> str:
-        """RUNNING, an ended status, or NEVER_STARTED; asked once per batch and sweep."""
-        if batch_id not in self._execution_states:
-            self._execution_states[batch_id] = self._describe(batch_id)
-        return self._execution_states[batch_id]
-
-    def _describe(self, batch_id: str) -> str:
-        arn = self.cfg.state_machine_arn
-        if not arn:
-            return "RUNNING"  # cannot tell: leave it alone
-        execution = arn.replace(":stateMachine:", ":execution:", 1) + ":" + batch_id
-        try:
-            response = clients.client("stepfunctions").describe_execution(executionArn=execution)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            return NEVER_STARTED if code == "ExecutionDoesNotExist" else "RUNNING"
-        return str(response.get("status") or "RUNNING")

@@ -32,6 +32,7 @@ from omics_autoload_runtime.adapters.notices import (
     log_outcome,
     notifier_for,
 )
+from omics_autoload_runtime.adapters.table import iso, now, parse_iso
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.contract import Dimension, Metric
 from omics_autoload_runtime.domain import limits
@@ -39,7 +40,6 @@ from omics_autoload_runtime.errors import ImportNotFinished, translate
 from omics_autoload_runtime.logic.post_import import PostImport
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 _OPEN_READ_SET = (tracking.QUEUED, tracking.STARTING, tracking.IMPORTING)
 _OPEN_OBJECT = tracking.OPEN_OBJECT_STATUSES
@@ -68,13 +68,13 @@ class Finalize:
         }
 
     def _count_files(self, read_set: Mapping[str, Any], imported: bool) -> None:
-        moment = tracking.now()
+        moment = now()
         dims = self._dims(read_set.get("fileType"))
         for entry in tracking.readset_files(read_set):
             if imported:
                 self.metrics.count(Metric.FILES_IMPORTED, dimensions=dims)
                 self.metrics.add(Metric.BYTES_IMPORTED, int(entry.get("size") or 0), unit="Bytes", dimensions=dims)
-                created = tracking.parse_iso(entry.get("createdAt"))
+                created = parse_iso(entry.get("createdAt"))
                 if created is not None:
                     self.metrics.add(
                         Metric.IMPORT_LATENCY,
@@ -141,7 +141,7 @@ class Finalize:
         return f"{text} (import job {job_id}); fix it, then run `omics-autoload redrive`"
 
     def _imported(self, read_set: Mapping[str, Any], job_id: str, read_set_id: str) -> bool:
-        stamp = tracking.iso()
+        stamp = iso()
         moved = self.tracking.set_read_set(
             read_set["pk"],
             tracking.IMPORTED,

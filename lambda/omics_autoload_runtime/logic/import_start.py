@@ -34,16 +34,16 @@ from omics_autoload_runtime.adapters.notices import (
     notifier_for,
     redact,
 )
+from omics_autoload_runtime.adapters.table import iso, now
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.contract import Dimension, Metric, SkipCode
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.classify import FileRole, Skip
 from omics_autoload_runtime.domain.pairing import assemble
 from omics_autoload_runtime.domain.read_sets import ReadSet
-from omics_autoload_runtime.errors import ImportRejected, translate
+from omics_autoload_runtime.errors import ImportRejected, error_code, error_message, translate
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 
 # ------------------------------------------------------------------ reference genome
@@ -63,7 +63,7 @@ def reference_arn(cfg: settings.Config) -> tuple[str | None, str]:
     try:
         response = clients.client("ssm").get_parameter(Name=cfg.reference_parameter_name)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ParameterNotFound":
+        if error_code(error) == "ParameterNotFound":
             return None, f"SSM parameter {cfg.reference_parameter_name} does not exist"
         raise translate(error, f"GetParameter {cfg.reference_parameter_name}") from error
     except BotoCoreError as error:
@@ -258,9 +258,9 @@ class ImportStart:
 
     @staticmethod
     def _invalid_sources(error: Exception, count: int) -> set[int]:
-        if not isinstance(error, ClientError) or error.response.get("Error", {}).get("Code") != "ValidationException":
+        if not isinstance(error, ClientError) or error_code(error) != "ValidationException":
             return set()
-        message = error.response.get("Error", {}).get("Message", "")
+        message = error_message(error)
         return {int(n) - 1 for n in _SOURCE_INDEX.findall(message) if 0 < int(n) <= count}
 
     def _record(self, job_id: str, batch_id: str, ready: list[tuple[Mapping[str, Any], ReadSet]]) -> None:
@@ -271,7 +271,7 @@ class ImportStart:
                 "batchId": batch_id,
                 "readSetKeys": keys,
                 "sourceCount": len(ready),
-                "nextPollAt": int(tracking.now() + self.cfg.first_poll_seconds),
+                "nextPollAt": int(now() + self.cfg.first_poll_seconds),
             },
         )
         for index, (item, read_set) in enumerate(ready):
@@ -291,7 +291,7 @@ class ImportStart:
                     "sourceIndex": index,
                     "metadata": metadata,
                     "referenceArn": read_set.reference_arn,
-                    "importStartedAt": tracking.iso(),
+                    "importStartedAt": iso(),
                 },
             )
             self.tracking.set_objects_of(

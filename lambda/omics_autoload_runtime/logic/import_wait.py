@@ -15,14 +15,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import settings
-from omics_autoload_runtime.adapters import clients, rate_limit, tracking
+from omics_autoload_runtime.adapters import clients, rate_limit
+from omics_autoload_runtime.adapters.table import now
 from omics_autoload_runtime.adapters.task_tokens import wake
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.errors import translate
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 
 
@@ -36,7 +36,7 @@ def park(cfg: settings.Config, token: str, job_id: str) -> dict[str, Any]:
     """Store the token on the job item, then look at the job once."""
     tr = Tracking(cfg.table_name)
     try:
-        stored = tr.store_task_token(job_id, token, tracking.now() + cfg.first_poll_seconds)
+        stored = tr.store_task_token(job_id, token, now() + cfg.first_poll_seconds)
         if not stored:
             job = tr.get_job(job_id)
             if job is None:

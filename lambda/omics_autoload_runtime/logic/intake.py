@@ -1,12 +1,7 @@
 """intake: every new S3 object version gets a tracking item, and joins (or forms) its read set.
 
-Accepts S3 event notifications (also wrapped in SQS or SNS) and EventBridge ``Object
-Created`` events; ignores ``s3:TestEvent`` and non-create events.
-
-Keys: S3 notifications URL-encode object keys ('+' for a space) and are decoded. AWS
-documents no encoding for EventBridge's ``detail.object.key``; when decoding would change
-such a key, HeadObject tells which spelling exists (the raw one first), so both behaviours
-are handled.
+One ``ObjectEvent`` (``logic.object_events``) at a time; the S3 reads of the object (its
+header, tags, the folder's sample sheet) go through ``adapters.objects``.
 
 Idempotent: a duplicate delivery finds the object item already there and changes nothing
 (it only completes a step an interrupted earlier delivery left undone). A mate completes
@@ -24,14 +19,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import settings
-from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters import objects, tracking
 from omics_autoload_runtime.adapters.metrics import Metrics
 from omics_autoload_runtime.adapters.notices import (
     FILE_FAILED,
@@ -40,13 +35,13 @@ from omics_autoload_runtime.adapters.notices import (
     log_outcome,
     notifier_for,
 )
-from omics_autoload_runtime.adapters.tracking import ConditionFailed, Tracking
+from omics_autoload_runtime.adapters.table import ConditionFailed, iso, parse_iso, serialize
+from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.contract import Dimension, Metric, SkipCode
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.bam_header import sniff_bam_header
 from omics_autoload_runtime.domain.classify import FileRole, Skip, classify, classify_sheet_file
 from omics_autoload_runtime.domain.read_sets import overrides_from_tags
-from omics_autoload_runtime.domain.s3_uri import decode_s3_event_key
 from omics_autoload_runtime.domain.sample_sheet import (
     MAX_SHEET_BYTES,
     SampleSheet,
@@ -54,134 +49,16 @@ from omics_autoload_runtime.domain.sample_sheet import (
     SampleSheetRow,
 )
 from omics_autoload_runtime.domain.validation import file_problems
+from omics_autoload_runtime.logic.object_events import ObjectEvent
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 SNIFF_BYTES = 65536
-_TRANSIENT_S3 = {
-    "SlowDown",
-    "ServiceUnavailable",
-    "InternalError",
-    "RequestTimeout",
-    "Throttling",
-    "ThrottlingException",
-}
 NO_REFERENCE = (
     "no reference genome configured: {file_type} files need one to be imported;"
     " give OmicsAutoLoad a reference genome (or import this file as uBAM if it is unaligned),"
     " then run `omics-autoload redrive`"
 )
-
-
-@dataclass(frozen=True)
-class ObjectEvent:
-    bucket: str
-    key: str  # decoded
-    version_id: str | None
-    size: int | None
-    etag: str | None
-    event_time: str | None
-    source: str  # "s3" or "eventbridge"
-
-
-# ------------------------------------------------------------------ event parsing
-
-
-def object_events(event: Any) -> Iterator[ObjectEvent]:
-    """The ObjectCreated events in ``event``, in order (S3, SQS/SNS-wrapped S3, EventBridge)."""
-    if not isinstance(event, Mapping):
-        return
-    if event.get("Event") == "s3:TestEvent":
-        return
-    if event.get("source") == "aws.s3" or "detail-type" in event:
-        if event.get("detail-type") == "Object Created":
-            yield _from_eventbridge(event)
-        return
-    for record in event.get("Records") or []:
-        yield from from_record(record)
-
-
-def from_record(record: Mapping[str, Any]) -> Iterator[ObjectEvent]:
-    if record.get("eventSource") == "aws:sqs" and "body" in record:
-        yield from object_events(_json(record["body"]))
-        return
-    if "Sns" in record:
-        yield from object_events(_json(record["Sns"].get("Message")))
-        return
-    name = str(record.get("eventName", ""))
-    if not name.startswith(("ObjectCreated:", "s3:ObjectCreated:")):
-        return
-    s3 = record["s3"]
-    obj = s3["object"]
-    yield ObjectEvent(
-        bucket=s3["bucket"]["name"],
-        key=decode_s3_event_key(obj["key"]),
-        version_id=obj.get("versionId") or None,
-        size=_int(obj.get("size")),
-        etag=obj.get("eTag"),
-        event_time=record.get("eventTime"),
-        source="s3",
-    )
-
-
-def _from_eventbridge(event: Mapping[str, Any]) -> ObjectEvent:
-    detail = event["detail"]
-    obj = detail["object"]
-    bucket = detail["bucket"]["name"]
-    version_id = obj.get("version-id") or None
-    return ObjectEvent(
-        bucket=bucket,
-        key=_eventbridge_key(bucket, obj["key"], version_id),
-        version_id=version_id,
-        size=_int(obj.get("size")),
-        etag=obj.get("etag") or obj.get("eTag"),
-        event_time=event.get("time"),
-        source="eventbridge",
-    )
-
-
-def _eventbridge_key(bucket: str, raw: str, version_id: str | None) -> str:
-    decoded = decode_s3_event_key(raw)
-    if decoded == raw:
-        return raw
-    for candidate in (raw, decoded):
-        if _exists(bucket, candidate, version_id):
-            return candidate
-    return raw
-
-
-def _exists(bucket: str, key: str, version_id: str | None) -> bool:
-    kwargs = {"Bucket": bucket, "Key": key}
-    if version_id:
-        kwargs["VersionId"] = version_id
-    try:
-        clients.client("s3").head_object(**kwargs)
-    except ClientError as error:
-        _raise_if_transient(error)
-        return False
-    return True
-
-
-def _json(text: Any) -> Any:
-    try:
-        return json.loads(text) if isinstance(text, str) else text
-    except ValueError:
-        return None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _raise_if_transient(error: ClientError) -> None:
-    code = error.response.get("Error", {}).get("Code", "")
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    if code in _TRANSIENT_S3 or status >= 500:
-        raise error
 
 
 # ------------------------------------------------------------------ per object
@@ -216,7 +93,7 @@ class Intake:
     # -- entry
 
     def process(self, event: ObjectEvent) -> str:
-        created = tracking.iso(tracking.parse_iso(event.event_time)) if event.event_time else tracking.iso()
+        created = iso(parse_iso(event.event_time)) if event.event_time else iso()
         base = dict(_object_item(event, created), eTag=event.etag)
         uri = base["uri"]
         try:
@@ -278,12 +155,10 @@ class Intake:
         if folder not in self._sheets:
             key = f"{folder}{self.cfg.sample_sheet_name}"
             try:
-                body = clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read(MAX_SHEET_BYTES + 1)
+                body = objects.read(bucket, key, MAX_SHEET_BYTES + 1)
                 self._sheets[folder] = SampleSheet.from_bytes(body, base_uri=f"s3://{bucket}/{key}")
-            except ClientError as error:
-                _raise_if_transient(error)
-                code = error.response.get("Error", {}).get("Code", "")
-                self._sheets[folder] = None if code in ("NoSuchKey", "404", "AccessDenied") else str(error)
+            except objects.Unreadable as error:
+                self._sheets[folder] = None if error.code in ("NoSuchKey", "404", "AccessDenied") else str(error)
             except SampleSheetError as error:
                 self._sheets[folder] = f"the sample sheet s3://{bucket}/{key} is invalid: {error}"
         return self._sheets[folder]
@@ -303,32 +178,24 @@ class Intake:
         )
 
     def _sniff(self, event: ObjectEvent) -> str | None:
-        kwargs = {"Bucket": event.bucket, "Key": event.key, "Range": f"bytes=0-{SNIFF_BYTES - 1}"}
-        if event.version_id:
-            kwargs["VersionId"] = event.version_id
         try:
-            body = clients.client("s3").get_object(**kwargs)["Body"].read()
-        except ClientError as error:
-            _raise_if_transient(error)
+            body = objects.first_bytes(event.bucket, event.key, event.version_id, SNIFF_BYTES)
+        except objects.Unreadable as error:
             LOG.warning("could not read the header of %s (%s): treated as BAM", event.key, error)
             return None
         return sniff_bam_header(body)
 
     def _overrides(self, event: ObjectEvent) -> dict[str, str]:
-        kwargs = {"Bucket": event.bucket, "Key": event.key}
-        if event.version_id:
-            kwargs["VersionId"] = event.version_id
         try:
-            tag_set = clients.client("s3").get_object_tagging(**kwargs).get("TagSet", [])
-        except ClientError as error:
-            _raise_if_transient(error)
+            tags = objects.tags(event.bucket, event.key, event.version_id)
+        except objects.Unreadable as error:
             LOG.warning(
                 "could not read the tags of %s (%s): metadata from the file name only",
                 event.key,
                 error,
             )
             return {}
-        return overrides_from_tags({tag["Key"]: tag["Value"] for tag in tag_set})
+        return overrides_from_tags(tags)
 
     # -- outcomes
 
@@ -342,7 +209,7 @@ class Intake:
             or existing.get("readSetKey")
         ):
             return existing
-        stamp = tracking.iso()
+        stamp = iso()
         full = {
             "kind": tracking.KIND_OBJECT,
             **item,
@@ -355,10 +222,10 @@ class Intake:
         try:
             table.client.put_item(
                 TableName=table.name,
-                Item=tracking.serialize(full),
+                Item=serialize(full),
                 ConditionExpression="#status = :was AND #updatedAt = :stamp AND attribute_not_exists(#readSetKey)",
                 ExpressionAttributeNames={"#status": "status", "#updatedAt": "updatedAt", "#readSetKey": "readSetKey"},
-                ExpressionAttributeValues=tracking.serialize(
+                ExpressionAttributeValues=serialize(
                     {":was": existing["status"], ":stamp": existing.get("updatedAt", "")}
                 ),
             )
@@ -475,7 +342,7 @@ class Intake:
 
     def _replace_failed(self, existing: Mapping[str, Any], entry: dict[str, Any]) -> bool:
         """A new upload for a read set whose import FAILED takes its place (a new attempt)."""
-        stamp = tracking.iso()
+        stamp = iso()
         try:
             self.tracking.table.update(
                 existing["pk"],
@@ -576,7 +443,7 @@ class Intake:
 
     def record_failure_of(self, event: ObjectEvent, error: Exception) -> str:
         reason = f"internal error while recording this file ({type(error).__name__}: {error})"
-        item = _object_item(event, tracking.iso())
+        item = _object_item(event, iso())
         uri = item["uri"]
         failed = self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason)) is None
         if not failed:

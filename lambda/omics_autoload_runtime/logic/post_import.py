@@ -31,10 +31,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from omics_autoload_runtime import contract, settings
 from omics_autoload_runtime.adapters import clients, rate_limit, tracking
 from omics_autoload_runtime.adapters.notices import POST_IMPORT, log_outcome
-from omics_autoload_runtime.adapters.tracking import ConditionFailed
+from omics_autoload_runtime.adapters.table import ConditionFailed, deserialize, iso, serialize
+from omics_autoload_runtime.errors import error_code, is_transient
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 KEEP, TAG, TRANSITION, DELETE = tuple(contract.PostImportAction)
 READ_SET_ID_TAG = "omics-autoload:read-set-id"
@@ -48,31 +48,6 @@ MAX_ATTEMPTS = 48  # with the default 5-minute sweep: four hours
 DONE, PENDING, SKIPPED, FAILED = "DONE", "PENDING", "SKIPPED", "FAILED"
 
 _GONE_READ_SET = {"DELETING", "DELETED", "UPLOAD_FAILED"}
-_TRANSIENT = {
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "SlowDown",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "InternalServerException",
-    "InternalError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-}
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _transient(error: Exception) -> bool:
-    if isinstance(error, ClientError):
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        return _code(error) in _TRANSIENT or status == 429 or status >= 500
-    return isinstance(error, BotoCoreError)
-
-
 def _location(entry: Mapping[str, Any]) -> tuple[str, str, str | None]:
     """(bucket, key, version id or None) of a read set's file entry."""
     bucket, _, key = str(entry["uri"])[len("s3://") :].partition("/")
@@ -106,8 +81,7 @@ class PostImport:
         ]
         return self._attempt(read_set["pk"], read_set_id, files, attempts=0, marker=None)
 
-    def retry_pending(self, *, limit: int = 100, keep_going: Callable[[], bool] = lambda: True,
-                      pace: Callable[[], None] = lambda: None) -> int:
+    def retry_pending(self, *, limit: int = 100, keep_going: Callable[[], bool] = lambda: True) -> int:
         """The sweep: try again for read sets left PENDING; returns how many were tried."""
         if not self.enabled:
             return 0
@@ -120,14 +94,13 @@ class PostImport:
                 self.tracking.table.update(
                     marker["pk"],
                     PENDING_SK,
-                    set={"updatedAt": tracking.iso()},
+                    set={"updatedAt": iso()},
                     add={"attempts": 1},
                     condition="#status = :pending AND #attempts = :seen",
                     values={":pending": PENDING_STATUS, ":seen": attempts},
                 )
             except ConditionFailed:
                 continue
-            pace()
             tried += 1
             self._attempt(
                 marker["readSetKey"], marker["readSetId"], list(marker.get("files") or []), attempts + 1, marker
@@ -176,12 +149,10 @@ class PostImport:
             found = clients.client("omics").get_read_set_metadata(
                 id=read_set_id, sequenceStoreId=self.cfg.sequence_store_id
             )
-        except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+        except (ClientError, BotoCoreError) as error:
+            if error_code(error) == "ResourceNotFoundException":
                 return "NOT_FOUND", f"read set {read_set_id} not found"
-            return "UNKNOWN", f"GetReadSetMetadata failed ({_code(error)}); will try again"
-        except BotoCoreError as error:
-            return "UNKNOWN", f"GetReadSetMetadata failed ({type(error).__name__}); will try again"
+            return "UNKNOWN", f"GetReadSetMetadata failed ({error_code(error)}); will try again"
         status = str(found.get("status") or "UNKNOWN")
         return status, f"read set {read_set_id} is {status}, not ACTIVE yet; will try again"
 
@@ -194,10 +165,10 @@ class PostImport:
     ) -> None:
         if marker is not None:
             return  # the claim already counted this try
-        stamp = tracking.iso()
+        stamp = iso()
         self.tracking.table.client.put_item(
             TableName=self.tracking.table.name,
-            Item=tracking.serialize(
+            Item=serialize(
                 {
                     "pk": f"{PENDING_PREFIX}{read_set_pk}",
                     "sk": PENDING_SK,
@@ -217,7 +188,7 @@ class PostImport:
     def _forget(self, marker_pk: str) -> None:
         self.tracking.table.client.delete_item(
             TableName=self.tracking.table.name,
-            Key=tracking.serialize({"pk": marker_pk, "sk": PENDING_SK}),
+            Key=serialize({"pk": marker_pk, "sk": PENDING_SK}),
         )
 
     # ------------------------------------------------------------ the action on one object
@@ -229,10 +200,10 @@ class PostImport:
             else:
                 outcome, note = self._tag(entry, read_set_id)
         except (ClientError, BotoCoreError) as error:
-            code = _code(error) if isinstance(error, ClientError) else type(error).__name__
+            code = error_code(error)
             if isinstance(error, ClientError) and code in ("NoSuchKey", "NoSuchVersion", "404"):
                 outcome, note = SKIPPED, "the object no longer exists"
-            elif _transient(error):
+            elif is_transient(error):
                 outcome, note = FAILED, f"S3 kept failing ({code}); the object was left alone"
             else:
                 outcome, note = FAILED, f"S3 refused ({code}); the object was left alone"
@@ -270,10 +241,10 @@ class PostImport:
             TableName=self.tracking.table.name,
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": "pk"},
-            ExpressionAttributeValues=tracking.serialize({":pk": entry["pk"]}),
+            ExpressionAttributeValues=serialize({":pk": entry["pk"]}),
         )
         for raw in response.get("Items", []):
-            item = tracking.deserialize(raw) or {}
+            item = deserialize(raw) or {}
             if item.get("sk") != entry["sk"] and str(item.get("createdAt") or "") > ours:
                 return str(item.get("versionId") or item["sk"][2:])
         return None
@@ -289,7 +260,7 @@ class PostImport:
                 set={
                     "postImportAction": self.action,
                     "postImport": outcome,
-                    "postImportAt": tracking.iso(),
+                    "postImportAt": iso(),
                     "postImportNote": note,
                 },
                 add={"postImportAttempts": 1},

@@ -41,7 +41,7 @@ Why the import survives retries, timeouts and the one-import-at-a-time rule
   job as pending, and every ``is_complete`` poll tries again (same client token) until the
   store is free or the total timeout passes.
 
-Only stdlib and boto3 (through :mod:`.aws`) are used.
+Only stdlib and boto3 (through :mod:`.adapters.clients`) are used.
 """
 
 from __future__ import annotations
@@ -57,22 +57,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from omics_autoload_runtime.adapters import clients
+from omics_autoload_runtime.errors import TRANSIENT, error_code, error_message
 
 logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
 
-#: Error codes of ``StartReferenceImportJob`` that mean "not now": the store is busy
-#: with another reference import (the service reports it as a quota or conflict error),
-#: or the API is throttled or briefly unavailable. The start is retried at each poll.
-WAIT_ERROR_CODES = frozenset(
-    {
-        "ConflictException",
-        "ServiceQuotaExceededException",
-        "ThrottlingException",
-        "InternalServerException",
-        "RequestTimeoutException",
-    }
-)
+#: Error codes of the reference import calls that mean "not now": the store is busy with
+#: another reference import (the service reports it as a quota or conflict error), or the
+#: API is throttled or briefly unavailable. The call is retried at the next poll.
+WAIT_ERROR_CODES = TRANSIENT | {"ConflictException"}
 #: How far back to look for an import job of this resource to adopt.
 ADOPTION_WINDOW = timedelta(days=7)
 
@@ -180,8 +172,8 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     try:
         return _import_result(spec, job_id)
     except ClientError as error:
-        if _code(error) in WAIT_ERROR_CODES:  # an error here would fail the deployment
-            logger.info("cannot read import job %s now (%s): will retry", job_id, _code(error))
+        if error_code(error) in WAIT_ERROR_CODES:  # an error here would fail the deployment
+            logger.info("cannot read import job %s now (%s): will retry", job_id, error_code(error))
             return {"IsComplete": False}
         raise ReferenceImportError(f"cannot read reference import job {job_id}: {_describe(error)}") from error
 
@@ -222,12 +214,8 @@ def _client_token(event: dict[str, Any]) -> str:
     return str(event["RequestId"])[:127]
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def _describe(error: ClientError) -> str:
-    return f"{_code(error)}: {error.response.get('Error', {}).get('Message', '')}"
+    return f"{error_code(error)}: {error_message(error)}"
 
 
 def _find_or_start(spec: ImportSpec, client_token: str) -> str | None:
@@ -235,8 +223,8 @@ def _find_or_start(spec: ImportSpec, client_token: str) -> str | None:
     try:
         return _find_own_import(spec) or _start_import(spec, client_token)
     except ClientError as error:
-        if _code(error) in WAIT_ERROR_CODES:
-            logger.info("cannot look for or start the import now (%s): will retry", _code(error))
+        if error_code(error) in WAIT_ERROR_CODES:
+            logger.info("cannot look for or start the import now (%s): will retry", error_code(error))
             return None
         raise ReferenceImportError(
             f"cannot import {spec.source_file} into reference store {spec.reference_store_id}: {_describe(error)}"
@@ -256,7 +244,7 @@ def _start_import(spec: ImportSpec, client_token: str) -> str | None:
             sources=[source],
         )
     except ClientError as error:
-        if _code(error) in WAIT_ERROR_CODES:
+        if error_code(error) in WAIT_ERROR_CODES:
             logger.info("cannot start the import yet (%s): will retry", _describe(error))
             return None
         raise
@@ -306,7 +294,7 @@ def _is_active(reference_store_id: str, reference_id: str) -> bool:
     try:
         metadata = clients.client("omics").get_reference_metadata(id=reference_id, referenceStoreId=reference_store_id)
     except ClientError as error:
-        if _code(error) == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             return False
         raise
     return metadata.get("status", "ACTIVE") == "ACTIVE"
@@ -349,7 +337,7 @@ def _delete_import_result(reference_store_id: str, job_id: str) -> None:
     try:
         job = clients.client("omics").get_reference_import_job(id=job_id, referenceStoreId=reference_store_id)
     except ClientError as error:
-        if _code(error) == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             return
         raise
     if job["status"] in RUNNING:
@@ -371,7 +359,7 @@ def _delete_reference(reference_store_id: str, reference_id: str) -> None:
     try:
         clients.client("omics").delete_reference(id=reference_id, referenceStoreId=reference_store_id)
     except ClientError as error:
-        if _code(error) == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             logger.info("reference %s is already gone", reference_id)
             return
         raise ReferenceImportError(
@@ -389,9 +377,9 @@ def _deletion_finished(event: dict[str, Any]) -> bool:
     try:
         metadata = clients.client("omics").get_reference_metadata(id=final["ref"], referenceStoreId=final["store"])
     except ClientError as error:
-        if _code(error) == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             return True
-        if _code(error) in WAIT_ERROR_CODES:
+        if error_code(error) in WAIT_ERROR_CODES:
             return False
         raise ReferenceImportError(f"cannot read reference {final['ref']}: {_describe(error)}") from error
     return metadata.get("status") == "DELETED"

@@ -28,10 +28,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters.table import deserialize, now, parse_iso
 from omics_autoload_runtime.adapters.tracking import Tracking
+from omics_autoload_runtime.errors import error_code
 
 LOG = logging.getLogger(__name__)
-LOG.setLevel(logging.INFO)
 
 
 def batch_id_for(pairs: Sequence[tuple[str, int]]) -> str:
@@ -44,7 +45,7 @@ def matches(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The new image of a stream record that is a QUEUED read set, else None."""
     if record.get("eventName") not in ("INSERT", "MODIFY"):
         return None
-    image = tracking.deserialize((record.get("dynamodb") or {}).get("NewImage"))
+    image = deserialize((record.get("dynamodb") or {}).get("NewImage"))
     if not image or image.get("kind") != tracking.KIND_READSET or image.get("status") != tracking.QUEUED:
         return None
     return image
@@ -58,7 +59,6 @@ class Starter:
     def __init__(self, cfg: settings.Config):
         self.cfg = cfg
         self.tracking = Tracking(cfg.table_name)
-        self.executions_started = 0
 
     def _workflow_running(self, batch_id: str) -> bool:
         try:
@@ -66,7 +66,7 @@ class Starter:
                 executionArn=_execution_arn(self.cfg.state_machine_arn, batch_id)
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            if error_code(error) == "ExecutionDoesNotExist":
                 return False
             raise
         return response.get("status") == "RUNNING"
@@ -75,9 +75,9 @@ class Starter:
         claimed, old = self.tracking.claim_for_batch(pk, attempt, batch_id)
         if claimed or not old or old.get("status") != tracking.STARTING:
             return claimed
-        started = tracking.parse_iso(old.get("startingAt")) or 0.0
+        started = parse_iso(old.get("startingAt")) or 0.0
         old_batch = old.get("batchId")
-        if not old_batch or tracking.now() - started < tracking.STALE_CLAIM_SECONDS:
+        if not old_batch or now() - started < tracking.STALE_CLAIM_SECONDS:
             return False
         if self._workflow_running(old_batch):
             return False
@@ -104,9 +104,8 @@ class Starter:
                 clients.client("stepfunctions").start_execution(
                     stateMachineArn=self.cfg.state_machine_arn, name=batch_id, input=payload
                 )
-                self.executions_started += 1
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                if error_code(error) != "ExecutionAlreadyExists":
                     raise
                 LOG.info("batch %s: execution already exists (replayed batch)", batch_id)
             LOG.info("batch %s: started with %d read set(s)", batch_id, len(claimed))

@@ -1,4 +1,4 @@
-"""capacity: the import-slot semaphore with its FIFO wait queue (moto DynamoDB, recording Step Functions)."""
+"""import_slots: the import-slot semaphore with its FIFO wait queue (moto DynamoDB, recording Step Functions)."""
 
 from __future__ import annotations
 

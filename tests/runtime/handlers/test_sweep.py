@@ -1,72 +1,12 @@
-"""completion.handler: job events, the polling sweep, orphans and stuck read sets."""
+"""completion.handler, the scheduled sweep: polling, orphans, stuck read sets, ended workflows."""
 
 from __future__ import annotations
 
-import pytest
-from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters import tracking
 from omics_autoload_runtime.domain.options import AssemblyOptions
-from omics_autoload_runtime.logic import completion
-from support.pipeline import TABLE, Pipeline, RecordingCloudWatch, RecordingStepFunctions, _starter_inputs
+from support.pipeline import TABLE, _starter_inputs, peak_tps
 
-
-def _pipe(**kwargs):
-    pipeline = Pipeline(**kwargs)
-    pipeline.__enter__()
-    pipeline.fake_sfn = RecordingStepFunctions()
-    clients.override("stepfunctions", pipeline.fake_sfn)
-    clients.override("cloudwatch", RecordingCloudWatch())
-    return pipeline
-
-
-@pytest.fixture
-def pipe():
-    pipeline = _pipe(job_duration_seconds=3600)
-    yield pipeline
-    pipeline.__exit__(None, None, None)
-
-
-def parked_job(pipe, keys, token="tok"):
-    pipe.upload(keys)
-    (batch,) = _starter_inputs(pipe)
-    out = pipe.invoke("import_start", batch)
-    pipe.invoke("import_wait", {"taskToken": token, "jobId": out["jobId"], "batchId": batch["batchId"]})
-    return out["jobId"]
-
-
-def job(job_id):
-    return tracking.Tracking(TABLE).get_job(job_id)
-
-
-def test_terminal_event_wakes_the_workflow_once(pipe):
-    job_id = parked_job(pipe, ["r/a.ubam"])
-    pipe.double.advance(3700)
-    assert pipe.deliver_job_events() == 1
-    assert pipe.fake_sfn.successes == [("tok", {"jobId": job_id, "status": "COMPLETED"})]
-    assert job(job_id)["status"] == tracking.DONE and "taskToken" not in job(job_id)
-    assert job(job_id)["expiresAt"] > pipe.double.now()
-    event = {
-        "detail-type": completion.IMPORT_JOB_EVENT,
-        "source": "aws.omics",
-        "detail": {"id": job_id, "status": "COMPLETED", "sequenceStoreId": pipe.store_id},
-    }
-    assert pipe.invoke("completion", event) == {"ignored": "job already resolved"}
-    assert len(pipe.fake_sfn.successes) == 1
-
-
-def test_events_for_other_jobs_and_non_terminal_statuses_are_ignored(pipe):
-    base = {"detail-type": completion.IMPORT_JOB_EVENT, "source": "aws.omics"}
-    assert "ignored" in pipe.invoke("completion", dict(base, detail={"id": "1234567890", "status": "COMPLETED"}))
-    assert "ignored" in pipe.invoke("completion", dict(base, detail={"id": "1234567890", "status": "IN_PROGRESS"}))
-    assert "ignored" in pipe.invoke("completion", {"detail-type": "Something Else", "detail": {}})
-    assert pipe.fake_sfn.successes == []
-
-
-def test_a_task_that_is_gone_is_harmless(pipe):
-    job_id = parked_job(pipe, ["r/a.ubam"], token="expired")
-    pipe.fake_sfn.gone_tokens = {"expired"}
-    pipe.double.advance(3700)
-    pipe.deliver_job_events()
-    assert job(job_id)["status"] == tracking.DONE
+from .jobs import _pipe, job, parked_job
 
 
 def test_sweep_polls_due_jobs_with_growing_intervals_then_wakes(pipe):
@@ -100,16 +40,15 @@ def test_poll_interval_is_capped():
         pipeline.__exit__(None, None, None)
 
 
-def test_sweep_paces_its_polls(pipe, monkeypatch):
-    pauses = []
-    clock = iter(i * 0.01 for i in range(10**6))
-    monkeypatch.setattr(completion, "_sleep", pauses.append)
-    monkeypatch.setattr(completion, "_monotonic", lambda: next(clock))
-    for index in range(3):
+def test_sweep_paces_its_polls_at_the_shared_rate_limit(pipe):
+    for index in range(6):
         parked_job(pipe, [f"r{index}/a.ubam"])
     pipe.double.advance(400)
-    assert pipe.sweep()["sweep"]["polled"] == 3
-    assert len(pauses) == 2 and all(0.2 < pause <= 0.25 for pause in pauses)
+    started = pipe.double.now()
+    assert pipe.sweep()["sweep"]["polled"] == 6
+    # OMICS_CALLS_PER_SECOND 4 plus a burst of 1: the sweep waited for its tokens instead of bursting
+    assert peak_tps(pipe.double, "GetReadSetImportJob") <= 5
+    assert pipe.double.now() - started >= 5 / 4
 
 
 def test_orphan_is_reported_naming_its_missing_mate_and_revived_by_a_late_mate(pipe):
