@@ -8,7 +8,7 @@ are retried with backoff; ``ImportRejected`` fails the batch with its reason.
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ParamValidationError, ReadTimeoutError
 
 
 class OmicsThrottled(Exception):
@@ -67,6 +67,9 @@ def translate(error: Exception, action: str) -> Exception:
         if code in _UNAVAILABLE or status >= 500:
             return OmicsUnavailable(text)
         return ImportRejected(text)
+    if isinstance(error, ParamValidationError):
+        # The request itself is malformed: the same request fails the same way every time.
+        return ImportRejected(f"{action}: {error}")
     if isinstance(error, ConnectionError | ReadTimeoutError | BotoCoreError):
         return OmicsUnavailable(f"{action}: {error}")
     return error

@@ -122,6 +122,7 @@ class ImportWorkflow(Construct):
             self, "ImportRole", description="omics-autoload: HealthOmics reads the source files of read set imports"
         )
         _functions.grant_read_objects(self.import_role, bucket, key_prefix)
+        _functions.grant_bucket_location(self.import_role, bucket)
         _functions.acknowledge_object_wildcard(self.import_role, bucket, key_prefix)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
 
@@ -261,12 +262,14 @@ class ImportWorkflow(Construct):
                 level=sfn.LogLevel.ALL,
                 include_execution_data=False,  # inputs name S3 keys; keep them out of logs
             ),
-            encryption_configuration=(
-                sfn.CustomerManagedEncryptionConfiguration(encryption_key)
-                if encryption_key
-                else None
-            ),
         )
+        if encryption_key is not None:
+            _defaults.encrypt_state_machine(
+                self.state_machine.node.default_child,  # type: ignore[arg-type]
+                self.state_machine.role,
+                encryption_key,
+                state_machine_arn=state_machine_arn,
+            )
         _nag.acknowledge(
             self.state_machine.role,
             {
@@ -296,7 +299,7 @@ class ImportWorkflow(Construct):
         )
 
         # Completion: terminal job events (best effort) and the scheduled sweep.
-        events.Rule(
+        self.job_status_rule = events.Rule(
             self,
             "JobStatusChange",
             description="omics-autoload: HealthOmics read set import job reached a final status",
@@ -307,7 +310,7 @@ class ImportWorkflow(Construct):
             ),
             targets=[targets.LambdaFunction(self.completion_function, retry_attempts=8)],
         )
-        events.Rule(
+        self.sweep_rule = events.Rule(
             self,
             "Sweep",
             description="omics-autoload: polls jobs whose events may be lost; resolves orphaned mates",
@@ -417,7 +420,9 @@ class ImportWorkflow(Construct):
             result_path="$.completion",
             task_timeout=sfn.Timeout.duration(max_import_duration),
         )
-        wait.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+        # Parking the token may be throttled too: retried, or RecordFailure would free the
+        # slot of a job HealthOmics is still running.
+        retrying(wait)
         finalize = retrying(
             tasks.LambdaInvoke(
                 self,

@@ -9,6 +9,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -17,7 +18,7 @@ from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from . import _functions, _nag
+from . import _defaults, _functions, _nag
 
 
 class TriggerMode(enum.Enum):
@@ -86,6 +87,7 @@ class Intake(Construct):
         :param log_retention: Default: one year.
         """
         super().__init__(scope, id)
+        self.bucket = bucket
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
         self.function = _functions.handler_function(
             self,
@@ -105,6 +107,12 @@ class Intake(Construct):
         _functions.acknowledge_queue_grant(self.function)
         _functions.grant_read_objects(self.function, bucket, key_prefix)
         _functions.acknowledge_object_wildcard(self.function, bucket, key_prefix)
+        if environment.get("SAMPLE_SHEET_NAME"):
+            # Without ListBucket, S3 answers a missing sample sheet with AccessDenied, and
+            # a real refusal could not be told from "no sheet in this folder".
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+            )
         _functions.allow_put_metrics(self.function, metrics_namespace)
 
         if trigger_mode is TriggerMode.S3_NOTIFICATIONS:
@@ -129,6 +137,9 @@ class Intake(Construct):
                         for suffix in (key_suffixes or [""])
                     ]
                 }
+            # The dead-letter queue is encrypted with the pipeline's key: EventBridge must
+            # be let use it, or failed events are lost.
+            _defaults.allow_service_on_key(encryption_key, self, "events")
             self.rule = events.Rule(
                 self,
                 "ObjectCreated",

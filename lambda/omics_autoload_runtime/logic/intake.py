@@ -311,7 +311,9 @@ class Intake:
             except ClientError as error:
                 _raise_if_transient(error)
                 code = error.response.get("Error", {}).get("Code", "")
-                self._sheets[folder] = None if code in ("NoSuchKey", "404", "AccessDenied") else str(error)
+                # The function may list the bucket, so a missing sheet answers NoSuchKey: an
+                # AccessDenied is a real refusal, and falling back to file names would hide it.
+                self._sheets[folder] = None if code in ("NoSuchKey", "404") else str(error)
             except SampleSheetError as error:
                 self._sheets[folder] = f"the sample sheet s3://{bucket}/{key} is invalid: {error}"
         return self._sheets[folder]
