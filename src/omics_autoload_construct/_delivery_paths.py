@@ -155,7 +155,10 @@ def auto_load_paths(auto_load: OmicsAutoLoad) -> list[DeliveryPath]:
                        ("lambda:InvokeFunction",), workflow.completion_function.function_arn, job_rule.rule_arn)
 
     # Failed events: the intake's asynchronous destination, each function's DLQ, the stream's.
-    queues = {intake.function: intake.dead_letter_queue, starter.function: starter.dead_letter_queue}
+    queues: dict[lambda_.IFunction, sqs.IQueue] = {
+        intake.function: intake.dead_letter_queue,
+        starter.function: starter.dead_letter_queue,
+    }
     for function in auto_load.functions:
         queue = queues.get(function, workflow.dead_letter_queue)
         t.queue(f"{function.node.path} (Lambda, failed event)", _role(function), queue)
@@ -166,6 +169,7 @@ def auto_load_paths(auto_load: OmicsAutoLoad) -> list[DeliveryPath]:
 
     # The tracking table (and its stream) with the customer key, for every function.
     for function in auto_load.functions:
+        assert isinstance(function, lambda_.Function)
         t.key(f"{function.node.path} -> tracking table", _role(function), ("kms:Decrypt",), table.encryption_key,
               kms__ViaService=t.via("dynamodb"))
         t.logs_service(function.node.path, function.log_group, key)

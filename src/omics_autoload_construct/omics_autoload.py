@@ -363,8 +363,8 @@ class OmicsAutoLoad(Construct):
             for function in self.notice_publishers:
                 _grant_publish(function, self.alarm_topic, self.encryption_key if alarm_topic is None else None)
         if reserved_concurrent_executions is not None:
-            for function in self.functions:
-                cfn = function.node.default_child
+            for capped in self.functions:
+                cfn = capped.node.default_child
                 assert isinstance(cfn, lambda_.CfnFunction)
                 cfn.reserved_concurrent_executions = reserved_concurrent_executions
 
