@@ -259,11 +259,11 @@ class ReferenceGenome(Construct):
         self.import_role.add_to_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[fasta_bucket.arn_for_objects(fasta_key)])
         )
-        _functions.grant_bucket_location(self.import_role, fasta_bucket)
         if fasta_bucket.encryption_key is not None:
             self.import_role.add_to_policy(
                 iam.PolicyStatement(actions=["kms:Decrypt"], resources=[fasta_bucket.encryption_key.key_arn])
             )
+        _functions.grant_bucket_location(self.import_role, fasta_bucket)
         _acknowledge_import_role(self.import_role)
 
         # The Provider and its two handlers.
