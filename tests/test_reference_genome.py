@@ -371,7 +371,13 @@ def test_import_role_reads_only_the_fasta_object(built):
                 "Resource": {
                     "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::genomes-bucket/{FASTA_KEY}"]]
                 },
-            }
+            },
+            {
+                # HealthOmics locates the bucket first (AWS's example service role grants it).
+                "Action": "s3:GetBucketLocation",
+                "Effect": "Allow",
+                "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::genomes-bucket"]]},
+            },
         ]
     ]
 

@@ -8,7 +8,7 @@ are retried with backoff; ``ImportRejected`` fails the batch with its reason.
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 
 class OmicsThrottled(Exception):
@@ -102,6 +102,9 @@ def translate(error: Exception, action: str) -> Exception:
         if code in UNAVAILABLE or status >= 500:
             return OmicsUnavailable(text)
         return ImportRejected(text)
+    if isinstance(error, ParamValidationError):
+        # The request itself is malformed: the same request fails the same way every time.
+        return ImportRejected(f"{action}: {error}")
     if isinstance(error, BotoCoreError):  # network errors and timeouts included
         return OmicsUnavailable(f"{action}: {error}")
     return error

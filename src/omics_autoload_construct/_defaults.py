@@ -7,13 +7,16 @@ off what the pattern requires.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Annotations, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
@@ -130,24 +133,115 @@ def log_group(
 
 def allow_logs_service(key: kms.IKey | None, scope: Construct) -> None:
     """CloudWatch Logs encrypts with a key only when the key policy lets it."""
-    if isinstance(key, kms.Key):
-        from aws_cdk import Stack
+    allow_service_on_key(key, scope, "logs")
 
-        stack = Stack.of(scope)
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                        )
-                    }
-                },
-            )
+
+def allow_service_on_key(key: kms.IKey | None, scope: Construct, service: str) -> None:
+    """Let a service principal use ``key`` (``KEY_SERVICES`` names the statement).
+
+    A key made in CDK gets the statement; an imported key cannot be changed from here,
+    so a synth-time warning on the key quotes the statement its owner must add.
+    """
+    if key is None:
+        return
+    stack = Stack.of(scope)
+    if isinstance(key, kms.Key):
+        key.add_to_resource_policy(service_key_statement(service, stack.partition, stack.region, stack.account))
+        return
+
+    def literal(value: str, placeholder: str) -> str:
+        return placeholder if Token.is_unresolved(value) else value
+
+    region = literal(stack.region, "<region>")
+    statement = service_key_statement(
+        service,
+        # A concrete Region names its partition; CDK leaves the partition a token.
+        (RegionInfo.get(region).partition or "<partition>") if region != "<region>" else "<partition>",
+        region,
+        literal(stack.account, "<account>"),
+    )
+    Annotations.of(key).add_warning_v2(
+        f"omics-autoload:key-policy-{service}",
+        f"{IMPORTED_KEY_WARNING} {KEY_SERVICES[service]}: "
+        + json.dumps(stack.resolve(statement.to_statement_json()), sort_keys=True),
+    )
+
+
+IMPORTED_KEY_WARNING = "The imported encryption key needs this key policy statement, or"
+KEY_SERVICES = {
+    "logs": "CloudWatch Logs cannot write the encrypted log groups (the deployment fails)",
+    "cloudwatch": "alarm notifications to the encrypted topic are dropped",
+    "events": "EventBridge cannot put failed events in the encrypted dead-letter queue",
+    "delivery.logs": "Step Functions cannot deliver its execution logs",
+}
+
+
+def service_key_statement(service: str, partition: str, region: str, account: str) -> iam.PolicyStatement:
+    """The key policy statement a service principal needs, limited to this account."""
+    source_account = {"StringEquals": {"aws:SourceAccount": account}}
+    if service == "logs":
+        return iam.PolicyStatement(
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:*"
+                }
+            },
         )
+    actions = ["kms:Decrypt"] if service == "delivery.logs" else ["kms:Decrypt", "kms:GenerateDataKey*"]
+    source_arn = {
+        "cloudwatch": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*",
+        "events": f"arn:{partition}:events:{region}:{account}:rule/*",
+        "delivery.logs": f"arn:{partition}:logs:{region}:{account}:*",
+    }[service]
+    return iam.PolicyStatement(
+        actions=actions,
+        principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
+        resources=["*"],
+        conditions={**source_account, "ArnLike": {"aws:SourceArn": source_arn}},
+    )
+
+
+def encrypt_state_machine(
+    machine: sfn.CfnStateMachine, role: iam.IRole, key: kms.IKey, *, state_machine_arn: str | None = None
+) -> None:
+    """Encrypt a logged state machine with ``key``, on the L1.
+
+    CDK's own ``encryption_configuration`` gives ``delivery.logs.amazonaws.com`` the key
+    without a source-account condition, and the Provider framework offers no such prop.
+    The role uses the key for executions (for this state machine only, when its ARN is
+    known before it exists) and for log delivery.
+    """
+    machine.add_property_override(
+        "EncryptionConfiguration",
+        {"Type": "CUSTOMER_MANAGED_KMS_KEY", "KmsKeyId": key.key_arn, "KmsDataKeyReusePeriodSeconds": 300},
+    )
+    stack = Stack.of(machine)
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key.key_arn],
+            conditions=(
+                {"StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": state_machine_arn}}
+                if state_machine_arn
+                else None
+            ),
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["kms:GenerateDataKey"],
+            resources=[key.key_arn],
+            conditions={
+                "StringEquals": {
+                    "kms:EncryptionContext:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
+                }
+            },
+        )
+    )
+    allow_service_on_key(key, machine, "delivery.logs")
 
 
 def omics_service_role(scope: Construct, id: str, *, description: str) -> iam.Role:

@@ -139,6 +139,13 @@ def grant_read_objects(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefix: 
         )
 
 
+def grant_bucket_location(grantee: iam.IGrantable, bucket: s3.IBucket) -> None:
+    """HealthOmics asks where the bucket is before reading (AWS's example service role grants it)."""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:GetBucketLocation"], resources=[bucket.bucket_arn])
+    )
+
+
 def acknowledge_object_wildcard(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefix: str | None) -> None:
     scope = grantee.role if isinstance(grantee, lambda_.Function) and grantee.role else grantee
     objects = _nag.rendered(bucket, bucket.arn_for_objects(f"{key_prefix or ''}*"))

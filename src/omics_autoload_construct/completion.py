@@ -54,9 +54,11 @@ def grant_sweep(
     )
 
 
-def add_triggers(scope: Construct, function: lambda_.IFunction, *, sweep_interval: Duration) -> None:
+def add_triggers(
+    scope: Construct, function: lambda_.IFunction, *, sweep_interval: Duration
+) -> tuple[events.Rule, events.Rule]:
     """Terminal job events (best effort) and the scheduled sweep, as children of ``scope``."""
-    events.Rule(
+    job_status = events.Rule(
         scope,
         "JobStatusChange",
         description="omics-autoload: HealthOmics read set import job reached a final status",
@@ -67,10 +69,11 @@ def add_triggers(scope: Construct, function: lambda_.IFunction, *, sweep_interva
         ),
         targets=[targets.LambdaFunction(function, retry_attempts=8)],
     )
-    events.Rule(
+    sweep = events.Rule(
         scope,
         "Sweep",
         description="omics-autoload: polls jobs whose events may be lost; resolves orphaned mates",
         schedule=events.Schedule.rate(sweep_interval),
         targets=[targets.LambdaFunction(function, retry_attempts=2)],
     )
+    return job_status, sweep

@@ -124,6 +124,7 @@ class ImportWorkflow(Construct):
             self, "ImportRole", description="omics-autoload: HealthOmics reads the source files of read set imports"
         )
         _functions.grant_read_objects(self.import_role, bucket, key_prefix)
+        _functions.grant_bucket_location(self.import_role, bucket)
         _functions.acknowledge_object_wildcard(self.import_role, bucket, key_prefix)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
 
@@ -252,12 +253,14 @@ class ImportWorkflow(Construct):
                 level=sfn.LogLevel.ALL,
                 include_execution_data=False,  # inputs name S3 keys; keep them out of logs
             ),
-            encryption_configuration=(
-                sfn.CustomerManagedEncryptionConfiguration(encryption_key)
-                if encryption_key
-                else None
-            ),
         )
+        if encryption_key is not None:
+            _defaults.encrypt_state_machine(
+                self.state_machine.node.default_child,  # type: ignore[arg-type]
+                self.state_machine.role,
+                encryption_key,
+                state_machine_arn=state_machine_arn,
+            )
         _nag.acknowledge(
             self.state_machine.role,
             {
@@ -286,7 +289,9 @@ class ImportWorkflow(Construct):
             "The import role's policy is written for HealthOmics reading these sources only.",
         )
 
-        completion.add_triggers(self, self.completion_function, sweep_interval=sweep_interval)
+        self.job_status_rule, self.sweep_rule = completion.add_triggers(
+            self, self.completion_function, sweep_interval=sweep_interval
+        )
 
     def _definition(
         self, retry_interval: Duration, quota_retry_interval: Duration, max_import_duration: Duration
@@ -354,7 +359,9 @@ class ImportWorkflow(Construct):
             result_path="$.completion",
             task_timeout=sfn.Timeout.duration(max_import_duration),
         )
-        wait.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+        # Parking the token may be throttled too: retried, or RecordFailure would free the
+        # slot of a job HealthOmics is still running.
+        retrying(wait)
         finalize = retrying(
             tasks.LambdaInvoke(
                 self,

@@ -9,6 +9,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -18,7 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from omics_autoload_runtime.settings import Settings
 
-from . import _functions, _nag, _props
+from . import _defaults, _functions, _nag, _props
 
 
 class TriggerMode(enum.Enum):
@@ -95,6 +96,7 @@ class Intake(Construct):
         settings = settings.replace(
             table_name=table.table_name, metrics_namespace=metrics_namespace or settings.metrics_namespace
         )
+        self.bucket = bucket
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
         self.function = _functions.handler_function(
             self,
@@ -113,6 +115,12 @@ class Intake(Construct):
         _functions.acknowledge_queue_grant(self.function)
         _functions.grant_read_objects(self.function, bucket, key_prefix)
         _functions.acknowledge_object_wildcard(self.function, bucket, key_prefix)
+        if settings.sample_sheet_name:
+            # Without ListBucket, S3 answers a missing sample sheet with AccessDenied, and
+            # a real refusal could not be told from "no sheet in this folder".
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+            )
         _functions.allow_put_metrics(self.function, settings.metrics_namespace)
 
         if trigger_mode is TriggerMode.S3_NOTIFICATIONS:
@@ -137,6 +145,9 @@ class Intake(Construct):
                         for suffix in (key_suffixes or [""])
                     ]
                 }
+            # The dead-letter queue is encrypted with the pipeline's key: EventBridge must
+            # be let use it, or failed events are lost.
+            _defaults.allow_service_on_key(encryption_key, self, "events")
             self.rule = events.Rule(
                 self,
                 "ObjectCreated",

@@ -121,23 +121,36 @@ class PipelineAlarms(Construct):
 
 
 def alarm_topic(scope: Construct, id: str, encryption_key: kms.IKey | None) -> sns.Topic:
-    if encryption_key is not None:
-        # Alarm actions publish to an SSE-KMS topic only when the key policy lets
-        # CloudWatch use the key; otherwise every notification is dropped silently.
-        encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                resources=["*"],
-            )
-        )
-    return sns.Topic(
+    from aws_cdk import Stack
+
+    from . import _defaults
+
+    # Alarm actions publish to an SSE-KMS topic only when the key policy lets
+    # CloudWatch use the key; otherwise every notification is dropped silently.
+    _defaults.allow_service_on_key(encryption_key, scope, "cloudwatch")
+    topic = sns.Topic(
         scope,
         id,
         display_name="omics-autoload alarms and failed imports",
         master_key=encryption_key,
         enforce_ssl=True,
     )
+    # A topic policy replaces SNS's default policy: without this statement the TLS-only
+    # Deny is all there is, and CloudWatch alarms may not publish.
+    stack = Stack.of(scope)
+    alarms = f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=["sns:Publish"],
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            resources=[topic.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": alarms},
+            },
+        )
+    )
+    return topic
 
 
 class PipelineDashboard(Construct):

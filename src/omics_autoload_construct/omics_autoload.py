@@ -93,6 +93,7 @@ class OmicsAutoLoad(Construct):
         transition_storage_class: s3.StorageClass | None = None,
         max_concurrent_import_jobs: int = contract.MAX_CONCURRENT_IMPORT_JOBS,
         omics_calls_per_second: float = contract.OMICS_CALLS_PER_SECOND,
+        reserved_concurrent_executions: int | None = None,
         poll_interval: Duration | None = None,
     ) -> None:
         """
@@ -190,6 +191,10 @@ class OmicsAutoLoad(Construct):
             under, through a token bucket in the tracking table that holds one call more
             (so at most this + 1 calls in any second). The service quota is about 5 per
             second per API, adjustable: raise this only with the quota. Default: 4.
+        :param reserved_concurrent_executions: reserve (and cap) this many concurrent
+            executions for each of the pipeline's functions, for accounts whose policy
+            asks for it. The account must keep 100 unreserved. Default: none (the
+            account's unreserved pool).
         :param poll_interval: deprecated name of ``sweep_interval``.
         """
         super().__init__(scope, id)
@@ -225,6 +230,8 @@ class OmicsAutoLoad(Construct):
         capacity_problem = _import_slot.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
         if capacity_problem:
             problems.append(capacity_problem)
+        if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
+            problems.append(f"reserved_concurrent_executions must be at least 1, not {reserved_concurrent_executions}")
         if problems:
             raise ValueError("invalid OmicsAutoLoad props:\n- " + "\n- ".join(problems))
 
@@ -261,6 +268,9 @@ class OmicsAutoLoad(Construct):
         self.alarm_topic: sns.ITopic | None = alarm_topic or (
             monitoring.alarm_topic(self, "AlarmTopic", self.encryption_key) if alarms else None
         )
+        if alarm_topic is not None:
+            # The alarms publish to the brought topic: CloudWatch must be let use its key.
+            _defaults.allow_service_on_key(alarm_topic.master_key, self, "cloudwatch")
         failure_topic = self.alarm_topic if notify_failures else None
         settings = Settings(
             table_name=self.table.table_name,
@@ -286,7 +296,7 @@ class OmicsAutoLoad(Construct):
         self.intake = Intake(
             self,
             "Intake",
-            bucket=self.bucket,
+            bucket=_notifiable(self, self.bucket, trigger_mode),
             table=self.table,
             settings=settings,
             encryption_key=self.encryption_key,
@@ -350,20 +360,29 @@ class OmicsAutoLoad(Construct):
             encryption_key=self.encryption_key,
             log_retention=log_retention,
         )
-        _acknowledge_notifications_handler(self, self.bucket)
+        _acknowledge_notifications_handler(self, self.intake.bucket)
         self.state_machine = self.workflow.state_machine
         self.import_role = self.workflow.import_role
         if reference is not None:
             # Only StartImport reads the reference ARN; intake just checks one is configured.
             reference.grant_read(self.workflow.start_function)
+        self.key_prefix = key_prefix
+        # The functions that publish one notice per failed file.
+        self.notice_publishers: list[lambda_.Function] = []
         if failure_topic is not None:
-            for function in (
+            self.notice_publishers = [
                 self.workflow.finalize_function,
                 self.workflow.completion_function,
                 self.workflow.start_function,
                 self.intake.function,
-            ):
+            ]
+            for function in self.notice_publishers:
                 _grant_publish(function, failure_topic, self.encryption_key if alarm_topic is None else None)
+        if reserved_concurrent_executions is not None:
+            for capped in self.functions:
+                cfn = capped.node.default_child
+                assert isinstance(cfn, lambda_.CfnFunction)
+                cfn.reserved_concurrent_executions = reserved_concurrent_executions
 
         self.metrics = monitoring.PipelineMetrics(metrics_namespace, self.sequence_store.sequence_store_id)
         self.dead_letter_queues = [
@@ -451,6 +470,23 @@ class OmicsAutoLoad(Construct):
         ]
 
 
+def _notifiable(scope: Construct, bucket: s3.IBucket, trigger_mode: TriggerMode) -> s3.IBucket:
+    """The bucket the intake adds its S3 notifications to.
+
+    A bucket of another stack would get a notification naming this stack's function, and
+    each stack would depend on the other (CDK's ``DependencyCycle``). Imported into this
+    stack by its attributes, the bucket is configured by this stack's notifications
+    custom resource, which adds ours next to the bucket's other notifications.
+    """
+    from aws_cdk import Stack
+
+    if trigger_mode is not TriggerMode.S3_NOTIFICATIONS or Stack.of(bucket).node.path == Stack.of(scope).node.path:
+        return bucket
+    return s3.Bucket.from_bucket_attributes(
+        scope, "WatchedBucket", bucket_arn=bucket.bucket_arn, encryption_key=bucket.encryption_key
+    )
+
+
 def _acknowledge_notifications_handler(scope: Construct, bucket: s3.IBucket) -> None:
     """CDK's stack-wide S3 notifications handler: found by its fixed id, acknowledged alone."""
     from aws_cdk import Stack
@@ -484,8 +520,9 @@ def _acknowledge_notifications_handler(scope: Construct, bucket: s3.IBucket) -> 
 
 
 def _grant_publish(function: lambda_.Function, topic: sns.ITopic, topic_key: kms.IKey | None) -> None:
-    """Publish to the topic, and use its key when this construct made both; nothing wider."""
+    """Publish to the topic, and use its key (ours, or the one a brought topic carries)."""
     function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))
+    topic_key = topic_key or topic.master_key
     if topic_key is not None:
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[topic_key.key_arn])

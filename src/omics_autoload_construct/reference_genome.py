@@ -70,7 +70,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct, Node
 
-from . import _defaults, _lambda_code, _nag
+from . import _defaults, _functions, _lambda_code, _nag
 from .stores import IReferenceStore, ReferenceStore, _text_problems
 
 #: Default time between two ``isComplete`` polls.
@@ -248,6 +248,8 @@ class ReferenceGenome(Construct):
         )
         self.reference_store_arn = self.reference_store.reference_store_arn
         self.reference_name = name
+        self.fasta_key = fasta_key
+        self.encryption_key = encryption_key
         self.source_uri = f"s3://{fasta_bucket.bucket_name}/{fasta_key}"
 
         # The role HealthOmics assumes to read the FASTA: that object, nothing else.
@@ -261,6 +263,7 @@ class ReferenceGenome(Construct):
             self.import_role.add_to_policy(
                 iam.PolicyStatement(actions=["kms:Decrypt"], resources=[fasta_bucket.encryption_key.key_arn])
             )
+        _functions.grant_bucket_location(self.import_role, fasta_bucket)
         _acknowledge_import_role(self.import_role)
 
         # The Provider and its two handlers.
@@ -662,10 +665,14 @@ def _encrypt_waiter(provider: cr.Provider, key: kms.IKey) -> None:
     waiter = provider.node.find_child("waiter-state-machine")
     machine = waiter.node.find_child("Resource")
     assert isinstance(machine, sfn.CfnStateMachine)
-    machine.add_property_override(
-        "EncryptionConfiguration",
-        {"Type": "CUSTOMER_MANAGED_KMS_KEY", "KmsKeyId": key.key_arn, "KmsDataKeyReusePeriodSeconds": 300},
-    )
     role = waiter.node.find_child("Role")
     assert isinstance(role, iam.Role)
-    role.add_to_policy(iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]))
+    # The waiter's ARN is its own attribute: a condition on it would be a cycle.
+    _defaults.encrypt_state_machine(machine, role, key)
+    # The framework's onEvent function starts the waiter's executions (StartExecution
+    # encrypts the input with the key).
+    on_event = provider.node.find_child("framework-onEvent")
+    assert isinstance(on_event, lambda_.Function)
+    on_event.add_to_role_policy(
+        iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
+    )

@@ -158,7 +158,9 @@ class Intake:
                 body = objects.read(bucket, key, MAX_SHEET_BYTES + 1)
                 self._sheets[folder] = SampleSheet.from_bytes(body, base_uri=f"s3://{bucket}/{key}")
             except objects.Unreadable as error:
-                self._sheets[folder] = None if error.code in ("NoSuchKey", "404", "AccessDenied") else str(error)
+                # The function may list the bucket, so a missing sheet answers NoSuchKey: an
+                # AccessDenied is a real refusal, and falling back to file names would hide it.
+                self._sheets[folder] = None if error.code in ("NoSuchKey", "404") else str(error)
             except SampleSheetError as error:
                 self._sheets[folder] = f"the sample sheet s3://{bucket}/{key} is invalid: {error}"
         return self._sheets[folder]
