@@ -1,6 +1,6 @@
 """The pipeline that `status` and `redrive` operate in these tests: moto-backed, run
 without a state machine (the workflow's steps are called directly, see
-``run_without_state_machine``); ``tests/test_operations_e2e.py`` redrives through the
+``run_without_state_machine``); ``tests/e2e/test_operations.py`` redrives through the
 synthesized state machine."""
 
 from __future__ import annotations

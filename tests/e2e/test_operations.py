@@ -213,7 +213,7 @@ def test_the_cli_finds_everything_in_the_synthesized_stack():
 def _operations_section() -> str:
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     start = text.index("\n## Operations\n")
     return text[start : text.index("\n## ", start + 1)]
 

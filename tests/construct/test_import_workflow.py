@@ -8,7 +8,7 @@ from pathlib import Path
 
 from support.synth import example_template, pipeline_definition, resources_of_type, state_machine_definitions
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_state_machine_passes_asl_validator(tmp_path):
