@@ -11,6 +11,18 @@ Import jobs run on a simulated clock (``advance()``): SUBMITTED -> IN_PROGRESS -
 terminal status, emitting EventBridge-shaped events on every change. Throttling and
 event loss are deterministic pseudo-random functions of ``seed``.
 
+What an import reads: with ``read_objects_from(s3_client)`` the double looks each source
+file up in S3 (no version in the URI, as HealthOmics reads it) when the job moves to
+IN_PROGRESS: that is the content the job imports, whatever is uploaded later. Each
+read set records it in ``sourceVersions`` ({"source1": {bucket, key, versionId, eTag}})
+and the index of its source in the job (``sourceIndex``); a source file missing at that
+moment fails its source ("Source file not found").
+
+Faults a test sets on one operation: ``throttle(op)`` (every call throttled until
+``throttle(op, False)``), ``fail_next(op, n, code)`` (the next n calls answer ``code``
+without taking effect) and ``lose_next_reply(op, n)`` (the next n calls take effect, then
+the caller gets botocore's ReadTimeoutError, as when the reply is lost on the way back).
+
 Event ``detail`` shapes follow the EventBridge schema published for ``aws.omics``
 (see the CDK ``aws_omics.events`` pattern classes, e.g.
 https://docs.aws.amazon.com/cdk/api/v2/docs/@aws-cdk_mixins-preview.aws_omics.events.SequenceStoreEvents.ReadSetImportJobStatusChange.ReadSetImportJobStatusChangeProps.html):
@@ -41,6 +53,7 @@ from unittest import mock
 import boto3
 import regex
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 from botocore.utils import parse_to_aware_datetime
 
 EPOCH = 1_704_067_200.0  # 2024-01-01T00:00:00Z: the default simulated clock starts here
@@ -191,6 +204,10 @@ class OmicsDouble:
         self._failures: list[tuple[Callable[[dict], bool], str]] = []
         self._fail_next: list[str] = []
         self._timeline: list[tuple[float, int, str]] = []  # heap of (due, seq, job id)
+        self._s3: Any = None  # read_objects_from(): where a job reads its sources
+        self._throttled: set[str] = set()
+        self._fail_calls: dict[str, list[str]] = {}  # operation -> error codes, next call first
+        self._lost_replies: dict[str, int] = {}  # operation -> replies still to lose
         self.peak_concurrent_jobs = 0
         self._lock = threading.RLock()  # handlers may call from several threads
 
@@ -283,6 +300,25 @@ class OmicsDouble:
         self._check_message(message)
         self._fail_next.append(message)
 
+    def read_objects_from(self, s3_client: Any) -> None:
+        """Jobs read their source files from this (moto) S3 client when they start running."""
+        self._s3 = s3_client
+
+    def throttle(self, operation: str, on: bool = True) -> None:
+        """Every call of ``operation`` is throttled (ThrottlingException) until turned off."""
+        (self._throttled.add if on else self._throttled.discard)(operation)
+
+    def fail_next(self, operation: str, n: int = 1, code: str = "InternalServerException") -> None:
+        """The next ``n`` calls of ``operation`` answer the error ``code`` (a modelled
+        omics error: ThrottlingException, InternalServerException...) and do nothing."""
+        with self._lock:
+            self._fail_calls.setdefault(operation, []).extend([code] * n)
+
+    def lose_next_reply(self, operation: str, n: int = 1) -> None:
+        """The next ``n`` calls of ``operation`` take effect; their callers get ReadTimeoutError."""
+        with self._lock:
+            self._lost_replies[operation] = self._lost_replies.get(operation, 0) + n
+
     def _check_message(self, message: str) -> None:
         shape = self.client.meta.service_model.shape_for("JobStatusMessage")
         if errors := shape_errors(shape, message, "statusMessage"):
@@ -327,7 +363,11 @@ class OmicsDouble:
             raise NotImplementedError(f"OmicsDouble does not implement omics.{op}")
         params = copy.deepcopy(context.pop("omics_double_params"))
         with self._lock:
-            return self._answer(model, op, params)
+            answer = self._answer(model, op, params)
+            if self._lost_replies.get(op):
+                self._lost_replies[op] -= 1
+                raise ReadTimeoutError(endpoint_url=f"https://omics.{self.region}.amazonaws.com/")
+            return answer
 
     def _answer(self, model, op: str, params: dict):
         self._sync()
@@ -335,7 +375,11 @@ class OmicsDouble:
         now = self.now()
         self._call_times.append(now)
         try:
-            if self._throttle_rng.random() < self.throttle_fraction or self._over_tps(op, now):
+            if self._fail_calls.get(op):
+                code = self._fail_calls[op].pop(0)
+                raise ServiceError(code, f"{code} (injected)")
+            throttled = op in self._throttled or self._throttle_rng.random() < self.throttle_fraction
+            if throttled or self._over_tps(op, now):
                 raise ServiceError("ThrottlingException", "Rate exceeded")
             errors = shape_errors(model.input_shape, params)
             if errors:
@@ -444,6 +488,7 @@ class OmicsDouble:
             if job["status"] == "SUBMITTED":
                 for src in job["sources"]:
                     src["status"] = "IN_PROGRESS"
+                    src["_read"] = self._read_sources(src["_request"])
                 self._set_status(job, "IN_PROGRESS", due)
                 self._schedule(job, job["creationTime"] + self.job_duration_seconds)
             elif job["status"] == "CANCELLING":
@@ -460,6 +505,9 @@ class OmicsDouble:
                 src.update(status="FAILED", statusMessage=job["failMessage"])
                 continue
             message = next((m for pred, m in self._failures if pred(src["_request"])), None)
+            missing = [uri for uri, found in (src.get("_read") or {}).values() if found is None]
+            if missing:
+                message = f"Source file not found: {missing[0]}"
             if message:
                 src.update(status="FAILED", statusMessage=message)
             else:
@@ -476,9 +524,29 @@ class OmicsDouble:
         else:
             self._set_status(job, "COMPLETED", t)
 
+    def _read_sources(self, request: dict) -> dict[str, tuple[str, dict | None]] | None:
+        """Per source file (source1, source2 / sourceFile): its URI and the S3 object
+        version current now ({bucket, key, versionId, eTag}), None when it is missing."""
+        if self._s3 is None:
+            return None
+        files = request.get("sourceFiles") or {"sourceFile": request.get("sourceFile", "")}
+        out: dict[str, tuple[str, dict | None]] = {}
+        for name, uri in files.items():
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            try:
+                head = self._s3.head_object(Bucket=bucket, Key=key)
+            except self._s3.exceptions.ClientError:
+                out[name] = (uri, None)
+                continue
+            version = {"bucket": bucket, "key": key, "versionId": head.get("VersionId"),
+                       "eTag": head["ETag"].strip('"')}
+            out[name] = (uri, version)
+        return out
+
     def _create_output(self, job: dict, src: dict, t: float) -> None:
         new_id, store = self._new_id(), job["storeId"]
         req = src["_request"]
+        read = {name: version for name, (_, version) in (src.get("_read") or {}).items()}
         if job["kind"] == "readSet":
             arn = f"{self.sequence_stores[store]['arn']}/readSet/{new_id}"
             ref = req.get("referenceArn") if req["sourceFileType"] in ("BAM", "CRAM") else None
@@ -490,6 +558,7 @@ class OmicsDouble:
                 "status": "ACTIVE", "creationType": "IMPORT", "creationJobId": job["id"],
                 "creationTime": t, "sourceFiles": dict(req["sourceFiles"]),
                 "generatedFrom": req.get("generatedFrom"), "tags": dict(req.get("tags", {})),
+                "sourceIndex": job["sources"].index(src), "sourceVersions": read,
             }
             src["readSetId"] = new_id
             self._emit("Read Set Status Change", t, {
