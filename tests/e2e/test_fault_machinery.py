@@ -8,9 +8,14 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from omics_autoload_runtime.adapters import clients, tracking
 from support.faults import CRASH, REPLY_LOST, THROTTLED, FaultInjector, FaultPipeline, LambdaCrash, Site
 from support.omics_double import OmicsDouble
-from support.pipeline import BUCKET, Pipeline
+from support.pipeline import BUCKET, TABLE, Pipeline
 
-SOURCE = {"sourceFileType": "UBAM", "subjectId": "s", "sampleId": "x", "sourceFiles": {"source1": f"s3://{BUCKET}/a.ubam"}}
+SOURCE = {
+    "sourceFileType": "UBAM",
+    "subjectId": "s",
+    "sampleId": "x",
+    "sourceFiles": {"source1": f"s3://{BUCKET}/a.ubam"},
+}
 ROLE = "arn:aws:iam::123456789012:role/import"
 
 
@@ -76,7 +81,7 @@ def test_a_lost_reply_takes_effect_and_a_crash_ends_the_invocation():
     faults = FaultInjector(plan={lost: REPLY_LOST})
     with FaultPipeline(faults) as pipe:
         with faults.running("intake"), pytest.raises(ReadTimeoutError):
-            clients.client("dynamodb").put_item(TableName="omics-autoload-tracking", Item={"pk": {"S": "p"}, "sk": {"S": "s"}})
+            clients.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": "p"}, "sk": {"S": "s"}})
         assert any(i["pk"] == "p" for i in pipe.items())
     crash = Site("intake", "dynamodb", "GetItem", 1)
     faults = FaultInjector(plan={crash: CRASH})
@@ -85,9 +90,9 @@ def test_a_lost_reply_takes_effect_and_a_crash_ends_the_invocation():
         key = {"pk": {"S": "p"}, "sk": {"S": "s"}}
         with faults.running("intake"):
             with pytest.raises(LambdaCrash):
-                ddb.get_item(TableName="omics-autoload-tracking", Key=key)
+                ddb.get_item(TableName=TABLE, Key=key)
             with pytest.raises(LambdaCrash):  # the process is gone: nothing more reaches AWS
-                ddb.get_item(TableName="omics-autoload-tracking", Key=key)
+                ddb.get_item(TableName=TABLE, Key=key)
         assert faults.reached == [crash]
 
 

@@ -38,18 +38,26 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from unittest import mock
 
-from moto.dynamodb.models import dynamodb_backends
-
 import boto3
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.loaders import JSONFileLoader
+from moto.dynamodb.models import dynamodb_backends
 from omics_autoload_runtime import cli
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.logic import completion
 
-from support.pipeline import ACCOUNT, REGION, STATE_MACHINE_ARN, TABLE, Pipeline, Stored, matches_filter, module_for_function
 from support.omics_double import OmicsDouble
+from support.pipeline import (
+    ACCOUNT,
+    REGION,
+    STATE_MACHINE_ARN,
+    TABLE,
+    Pipeline,
+    Stored,
+    matches_filter,
+    module_for_function,
+)
 from support.step_functions import LocalStepFunctions, TaskFailed
 
 THROTTLED, SERVER_ERROR, REPLY_LOST, CRASH = "throttled", "server_error", "reply_lost", "crash"
@@ -62,7 +70,11 @@ THROTTLE_CODES = {
     "sns": ("Throttling", 400),
     "cloudwatch": ("Throttling", 400),
 }
-SERVER_CODES = {"dynamodb": ("InternalServerError", 500), "s3": ("InternalError", 500), "omics": ("InternalServerException", 500)}
+SERVER_CODES = {
+    "dynamodb": ("InternalServerError", 500),
+    "s3": ("InternalError", 500),
+    "omics": ("InternalServerException", 500),
+}
 DEFAULT_THROTTLE = ("ThrottlingException", 400)
 DEFAULT_SERVER = ("ServiceUnavailable", 503)
 
@@ -80,7 +92,7 @@ def _load_model_once(loader: JSONFileLoader, file_path: str) -> Any:
     return _MODELS[file_path]
 
 
-class LambdaCrash(BaseException):  # noqa: N818 - it is not an error the code may handle
+class LambdaCrash(BaseException):
     """The function died right after an AWS call took effect (out of memory, timeout...)."""
 
 
@@ -144,7 +156,7 @@ class FaultInjector:
                 "Error": {"Code": code, "Message": f"{kind} (injected at {site})"},
                 "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 3},
             }
-            raise ClientError(response, model.name)  # type: ignore[arg-type]
+            raise ClientError(response, model.name)
 
     def _after(self, model: Any, context: dict, **_: Any) -> None:
         site, kind = context.get("fault", (None, None))
@@ -199,7 +211,7 @@ class _OperatorLambda:
     def __init__(self, pipeline: FaultPipeline):
         self.pipeline = pipeline
 
-    def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:  # noqa: N803
+    def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
         self.pipeline.pending.append((module_for_function(FunctionName), json.loads(Payload)))
         return {"StatusCode": 202}
 
@@ -337,6 +349,7 @@ class FaultPipeline(Pipeline):
     def stream_records(self) -> list[dict[str, Any]]:
         """New stream records since the last call, from moto's backend (see ``items``)."""
         shard = dynamodb_backends[ACCOUNT][REGION].get_table(TABLE).stream_shard
+        assert shard is not None, "the tracking table has its stream"
         records = [
             copy.deepcopy(r.to_json())
             for r in shard.items
@@ -367,7 +380,7 @@ class FaultPipeline(Pipeline):
             self.sweep()
             self.sfn_local.run_ready()
 
-    def run(self, *, max_steps: int = 40, step_seconds: float = 120.0, sweep_every: int = 3, **_: Any) -> Any:  # type: ignore[override]
+    def run(self, *, max_steps: int = 40, step_seconds: float = 120.0, sweep_every: int = 3, **_: Any) -> Any:
         for number in range(max_steps):
             if self.all_terminal() and self._settled() and not self.pending:
                 break
@@ -439,7 +452,10 @@ def _ordinals(pipe: Pipeline) -> dict[tuple[str, str], int]:
 def outcomes(pipe: Pipeline) -> dict[tuple[str, int], str]:
     """Each object version's final status, by (key, upload ordinal)."""
     ordinal = _ordinals(pipe)
-    return {(i["key"], ordinal.get((i["key"], str(i.get("versionId"))), 0)): i["status"] for i in pipe.items(tracking.KIND_OBJECT)}
+    return {
+        (i["key"], ordinal.get((i["key"], str(i.get("versionId"))), 0)): i["status"]
+        for i in pipe.items(tracking.KIND_OBJECT)
+    }
 
 
 def broken_promises(pipe: Pipeline, expected: Mapping[tuple[str, int], str] | None = None) -> list[str]:
@@ -477,7 +493,9 @@ def broken_promises(pipe: Pipeline, expected: Mapping[tuple[str, int], str] | No
             if len(held) != 1:
                 problems.append(f"imported {len(held)} times: {label} ({sorted(r['id'] for r in held)})")
             elif held[0]["id"] != item.get("readSetId"):
-                problems.append(f"wrong read set: {label} names {item.get('readSetId')}, its bytes are in {held[0]['id']}")
+                problems.append(
+                    f"wrong read set: {label} names {item.get('readSetId')}, its bytes are in {held[0]['id']}"
+                )
         elif held:
             problems.append(f"in the store but {status}: {label} ({sorted(r['id'] for r in held)})")
         if expected is not None and version in expected and expected[version] != status:

@@ -60,11 +60,20 @@ EPOCH = 1_704_067_200.0  # 2024-01-01T00:00:00Z: the default simulated clock sta
 ACTIVE_JOB = ("SUBMITTED", "IN_PROGRESS", "CANCELLING")
 ROLE_ARN = regex.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 SERVED = {
-    "StartReadSetImportJob", "GetReadSetImportJob", "ListReadSetImportJobs",
-    "GetReadSetMetadata", "ListReadSets", "BatchDeleteReadSet",
-    "StartReferenceImportJob", "GetReferenceImportJob", "ListReferenceImportJobs",
-    "GetReferenceMetadata", "ListReferences", "DeleteReference",
-    "GetSequenceStore", "GetReferenceStore",
+    "StartReadSetImportJob",
+    "GetReadSetImportJob",
+    "ListReadSetImportJobs",
+    "GetReadSetMetadata",
+    "ListReadSets",
+    "BatchDeleteReadSet",
+    "StartReferenceImportJob",
+    "GetReferenceImportJob",
+    "ListReferenceImportJobs",
+    "GetReferenceMetadata",
+    "ListReferences",
+    "DeleteReference",
+    "GetSequenceStore",
+    "GetReferenceStore",
 }
 
 
@@ -273,7 +282,10 @@ class OmicsDouble:
     def create_sequence_store(self, name: str = "store") -> str:
         sid = self._new_id()
         self.sequence_stores[sid] = {
-            "id": sid, "name": name, "creationTime": self.now(), "status": "ACTIVE",
+            "id": sid,
+            "name": name,
+            "creationTime": self.now(),
+            "status": "ACTIVE",
             "arn": f"arn:aws:omics:{self.region}:{self.account}:sequenceStore/{sid}",
         }
         return sid
@@ -281,7 +293,9 @@ class OmicsDouble:
     def create_reference_store(self, name: str = "refs") -> str:
         rid = self._new_id()
         self.reference_stores[rid] = {
-            "id": rid, "name": name, "creationTime": self.now(),
+            "id": rid,
+            "name": name,
+            "creationTime": self.now(),
             "arn": f"arn:aws:omics:{self.region}:{self.account}:referenceStore/{rid}",
         }
         return rid
@@ -411,8 +425,10 @@ class OmicsDouble:
         if error_code:
             headers["x-amzn-errortype"] = error_code
         parsed["ResponseMetadata"] = {
-            "RequestId": headers["x-amzn-requestid"], "HTTPStatusCode": status,
-            "HTTPHeaders": headers, "RetryAttempts": 0,
+            "RequestId": headers["x-amzn-requestid"],
+            "HTTPStatusCode": status,
+            "HTTPHeaders": headers,
+            "RetryAttempts": 0,
         }
         return AWSResponse("https://omics.invalid/", status, headers, None), parsed
 
@@ -444,10 +460,15 @@ class OmicsDouble:
 
     def _emit(self, detail_type: str, t: float, detail: dict) -> None:
         event: dict[str, Any] = {
-            "version": "0", "id": str(uuid.UUID(int=self._id_rng.getrandbits(128), version=4)),
-            "detail-type": detail_type, "source": "aws.omics", "account": self.account,
+            "version": "0",
+            "id": str(uuid.UUID(int=self._id_rng.getrandbits(128), version=4)),
+            "detail-type": detail_type,
+            "source": "aws.omics",
+            "account": self.account,
             "time": datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self.region, "resources": [], "detail": {"omicsVersion": "1.0.0", **detail},
+            "region": self.region,
+            "resources": [],
+            "detail": {"omicsVersion": "1.0.0", **detail},
         }
         if self._drop_rng.random() < self.drop_event_fraction:
             self.dropped_events.append(event)
@@ -538,8 +559,12 @@ class OmicsDouble:
             except self._s3.exceptions.ClientError:
                 out[name] = (uri, None)
                 continue
-            version = {"bucket": bucket, "key": key, "versionId": head.get("VersionId"),
-                       "eTag": head["ETag"].strip('"')}
+            version = {
+                "bucket": bucket,
+                "key": key,
+                "versionId": head.get("VersionId"),
+                "eTag": head["ETag"].strip('"'),
+            }
             out[name] = (uri, version)
         return out
 
@@ -551,33 +576,54 @@ class OmicsDouble:
             arn = f"{self.sequence_stores[store]['arn']}/readSet/{new_id}"
             ref = req.get("referenceArn") if req["sourceFileType"] in ("BAM", "CRAM") else None
             self._read_sets[new_id] = {
-                "id": new_id, "arn": arn, "sequenceStoreId": store,
-                "subjectId": req["subjectId"], "sampleId": req["sampleId"],
-                "name": req.get("name"), "description": req.get("description"),
-                "fileType": req["sourceFileType"], "referenceArn": ref,
-                "status": "ACTIVE", "creationType": "IMPORT", "creationJobId": job["id"],
-                "creationTime": t, "sourceFiles": dict(req["sourceFiles"]),
-                "generatedFrom": req.get("generatedFrom"), "tags": dict(req.get("tags", {})),
-                "sourceIndex": job["sources"].index(src), "sourceVersions": read,
+                "id": new_id,
+                "arn": arn,
+                "sequenceStoreId": store,
+                "subjectId": req["subjectId"],
+                "sampleId": req["sampleId"],
+                "name": req.get("name"),
+                "description": req.get("description"),
+                "fileType": req["sourceFileType"],
+                "referenceArn": ref,
+                "status": "ACTIVE",
+                "creationType": "IMPORT",
+                "creationJobId": job["id"],
+                "creationTime": t,
+                "sourceFiles": dict(req["sourceFiles"]),
+                "generatedFrom": req.get("generatedFrom"),
+                "tags": dict(req.get("tags", {})),
+                "sourceIndex": job["sources"].index(src),
+                "sourceVersions": read,
             }
             src["readSetId"] = new_id
-            self._emit("Read Set Status Change", t, {
-                "id": new_id, "arn": arn, "sequenceStoreId": store, "status": "ACTIVE",
-                "creationJobId": job["id"]})
+            self._emit(
+                "Read Set Status Change",
+                t,
+                {"id": new_id, "arn": arn, "sequenceStoreId": store, "status": "ACTIVE", "creationJobId": job["id"]},
+            )
         else:
             arn = f"{self.reference_stores[store]['arn']}/reference/{new_id}"
             self._references[new_id] = {
-                "id": new_id, "arn": arn, "referenceStoreId": store, "status": "ACTIVE",
-                "name": req["name"], "description": req.get("description"),
+                "id": new_id,
+                "arn": arn,
+                "referenceStoreId": store,
+                "status": "ACTIVE",
+                "name": req["name"],
+                "description": req.get("description"),
                 "md5": hashlib.md5(req["sourceFile"].encode()).hexdigest(),
-                "creationTime": t, "updateTime": t, "creationType": "IMPORT",
-                "creationJobId": job["id"], "sourceFile": req["sourceFile"],
+                "creationTime": t,
+                "updateTime": t,
+                "creationType": "IMPORT",
+                "creationJobId": job["id"],
+                "sourceFile": req["sourceFile"],
                 "tags": dict(req.get("tags", {})),
             }
             src["referenceId"] = new_id
-            self._emit("Reference Status Change", t, {
-                "id": new_id, "arn": arn, "referenceStoreId": store, "status": "ACTIVE",
-                "creationJobId": job["id"]})
+            self._emit(
+                "Reference Status Change",
+                t,
+                {"id": new_id, "arn": arn, "referenceStoreId": store, "status": "ACTIVE", "creationJobId": job["id"]},
+            )
 
     def _start_job(self, params: dict, kind: str, out_shape) -> dict:
         store_key = "sequenceStoreId" if kind == "readSet" else "referenceStoreId"
@@ -587,24 +633,29 @@ class OmicsDouble:
             return self._job_summary(self.jobs[self._tokens[token_key]], out_shape)
         quota = self.max_concurrent_import_jobs
         if quota is not None and self.active_jobs() >= quota:
-            raise ServiceError("ServiceQuotaExceededException",
-                               f"Concurrent import jobs quota exceeded ({quota})")
+            raise ServiceError("ServiceQuotaExceededException", f"Concurrent import jobs quota exceeded ({quota})")
         if kind == "reference" and any(
-            self.jobs[j]["kind"] == "reference" and self.jobs[j]["storeId"] == store
-            for j in self._active
+            self.jobs[j]["kind"] == "reference" and self.jobs[j]["storeId"] == store for j in self._active
         ):
             raise ServiceError(
                 "ServiceQuotaExceededException",
                 f"Reference store {store} already has an import job in progress; "
-                "only one reference import job can run at a time per reference store")
+                "only one reference import job can run at a time per reference store",
+            )
         job_id, now = self._new_id(), self.now()
         sources = []
         for req in params["sources"]:  # "_request": what fail_source predicates see
             sources.append({**copy.deepcopy(req), "status": "NOT_STARTED", "_request": req})
         job = {
-            "id": job_id, "kind": kind, "storeId": store, "roleArn": params["roleArn"],
-            "status": "SUBMITTED", "statusMessage": None, "creationTime": now,
-            "completionTime": None, "sources": sources,
+            "id": job_id,
+            "kind": kind,
+            "storeId": store,
+            "roleArn": params["roleArn"],
+            "status": "SUBMITTED",
+            "statusMessage": None,
+            "creationTime": now,
+            "completionTime": None,
+            "sources": sources,
             "failMessage": self._fail_next.pop(0) if self._fail_next else None,
         }
         self.jobs[job_id] = job
@@ -617,8 +668,11 @@ class OmicsDouble:
     def _job_summary(self, job: dict, shape) -> dict:
         store_key = "sequenceStoreId" if job["kind"] == "readSet" else "referenceStoreId"
         record = {
-            "id": job["id"], store_key: job["storeId"], "roleArn": job["roleArn"],
-            "status": job["status"], "statusMessage": job["statusMessage"],
+            "id": job["id"],
+            store_key: job["storeId"],
+            "roleArn": job["roleArn"],
+            "status": job["status"],
+            "statusMessage": job["statusMessage"],
             "creationTime": self._ts(job["creationTime"]),
             "completionTime": self._ts(job["completionTime"]),
         }
@@ -632,7 +686,7 @@ class OmicsDouble:
         if token is not None and (not token.isdigit() or int(token) > len(items)):
             raise ServiceError("ValidationException", f"Invalid nextToken '{_show(token)}'")
         start = int(token or 0)
-        out: dict[str, Any] = {key: items[start:start + size]}
+        out: dict[str, Any] = {key: items[start : start + size]}
         if start + size < len(items):
             out["nextToken"] = str(start + size)
         return out
@@ -644,9 +698,12 @@ class OmicsDouble:
         flt = params.get("filter", {})
         item_shape = shape.members["importJobs"].member
         jobs = [
-            self._job_summary(j, item_shape) for j in self.jobs.values()
-            if j["kind"] == kind and j["storeId"] == params[store_key]
-            and flt.get("status") in (None, j["status"]) and _in_window(j["creationTime"], flt)
+            self._job_summary(j, item_shape)
+            for j in self.jobs.values()
+            if j["kind"] == kind
+            and j["storeId"] == params[store_key]
+            and flt.get("status") in (None, j["status"])
+            and _in_window(j["creationTime"], flt)
         ]
         return self._page(jobs, params, "importJobs", shape)
 
@@ -657,18 +714,17 @@ class OmicsDouble:
         for i, src in enumerate(params["sources"], start=1):
             at, ftype = f"sources.{i}.member", src["sourceFileType"]
             if "source2" in src["sourceFiles"] and ftype != "FASTQ":
-                raise ServiceError("ValidationException",
-                                   f"{at}.sourceFiles.source2 is only supported for FASTQ, "
-                                   f"not {ftype}")
+                raise ServiceError(
+                    "ValidationException", f"{at}.sourceFiles.source2 is only supported for FASTQ, not {ftype}"
+                )
             if ftype in ("BAM", "CRAM"):
                 arn = src.get("referenceArn")
                 if not arn:
-                    raise ServiceError("ValidationException",
-                                       f"{at}.referenceArn is required for {ftype} sources")
+                    raise ServiceError("ValidationException", f"{at}.referenceArn is required for {ftype} sources")
                 if not self._reference_by_arn(arn):
-                    raise ServiceError("ValidationException",
-                                       f"{at}.referenceArn '{_show(arn)}' is not an existing "
-                                       "reference")
+                    raise ServiceError(
+                        "ValidationException", f"{at}.referenceArn '{_show(arn)}' is not an existing reference"
+                    )
         return self._start_job(params, "readSet", shape)
 
     def _op_StartReferenceImportJob(self, params: dict, shape) -> dict:
@@ -711,8 +767,10 @@ class OmicsDouble:
         keys = ("name", "status", "sampleId", "subjectId", "generatedFrom", "creationType")
         item_shape = shape.members["readSets"].member
         found = [
-            self._read_set_out(rs, item_shape) for rs in self._read_sets.values()
-            if rs["sequenceStoreId"] == store and _in_window(rs["creationTime"], flt)
+            self._read_set_out(rs, item_shape)
+            for rs in self._read_sets.values()
+            if rs["sequenceStoreId"] == store
+            and _in_window(rs["creationTime"], flt)
             and all(flt.get(k) in (None, rs.get(k)) for k in keys)
             and flt.get("referenceArn") in (None, "", rs.get("referenceArn"))
         ]
@@ -725,13 +783,20 @@ class OmicsDouble:
         for rid in params["ids"]:
             rs = self._read_sets.get(rid)
             if rs is None or rs["sequenceStoreId"] != store:
-                errors.append({"id": rid, "code": "NotFound",
-                               "message": f"Read set {rid} not found"})
+                errors.append({"id": rid, "code": "NotFound", "message": f"Read set {rid} not found"})
                 continue
             del self._read_sets[rid]
-            self._emit("Read Set Status Change", self.now(), {
-                "id": rid, "arn": rs["arn"], "sequenceStoreId": store, "status": "DELETED",
-                "creationJobId": rs["creationJobId"]})
+            self._emit(
+                "Read Set Status Change",
+                self.now(),
+                {
+                    "id": rid,
+                    "arn": rs["arn"],
+                    "sequenceStoreId": store,
+                    "status": "DELETED",
+                    "creationJobId": rs["creationJobId"],
+                },
+            )
         return {"errors": errors} if errors else {}
 
     def _reference(self, params: dict) -> dict:
@@ -742,8 +807,7 @@ class OmicsDouble:
         return ref
 
     def _reference_out(self, ref: dict, shape) -> dict:
-        times = {"creationTime": self._ts(ref["creationTime"]),
-                 "updateTime": self._ts(ref["updateTime"])}
+        times = {"creationTime": self._ts(ref["creationTime"]), "updateTime": self._ts(ref["updateTime"])}
         return _pick(shape, {**ref, **times})
 
     def _op_GetReferenceMetadata(self, params: dict, shape) -> dict:
@@ -755,8 +819,10 @@ class OmicsDouble:
         flt = params.get("filter", {})
         item_shape = shape.members["references"].member
         found = [
-            self._reference_out(r, item_shape) for r in self._references.values()
-            if r["referenceStoreId"] == store and _in_window(r["creationTime"], flt)
+            self._reference_out(r, item_shape)
+            for r in self._references.values()
+            if r["referenceStoreId"] == store
+            and _in_window(r["creationTime"], flt)
             and all(flt.get(k) in (None, r.get(k)) for k in ("name", "md5"))
         ]
         return self._page(found, params, "references", shape)
@@ -765,12 +831,19 @@ class OmicsDouble:
         ref = self._reference(params)
         users = [r for r in self._read_sets.values() if r.get("referenceArn") == ref["arn"]]
         if users:
-            raise ServiceError("ConflictException",
-                               f"Reference {ref['id']} is used by {len(users)} read set(s)")
+            raise ServiceError("ConflictException", f"Reference {ref['id']} is used by {len(users)} read set(s)")
         del self._references[ref["id"]]
-        self._emit("Reference Status Change", self.now(), {
-            "id": ref["id"], "arn": ref["arn"], "referenceStoreId": ref["referenceStoreId"],
-            "status": "DELETED", "creationJobId": ref["creationJobId"]})
+        self._emit(
+            "Reference Status Change",
+            self.now(),
+            {
+                "id": ref["id"],
+                "arn": ref["arn"],
+                "referenceStoreId": ref["referenceStoreId"],
+                "status": "DELETED",
+                "creationJobId": ref["creationJobId"],
+            },
+        )
         return {}
 
     def _op_GetSequenceStore(self, params: dict, shape) -> dict:
@@ -784,9 +857,11 @@ class OmicsDouble:
 
 def _check_role(arn: str) -> None:
     if not ROLE_ARN.fullmatch(arn):
-        raise ServiceError("ValidationException",
-                           f"Value '{_show(arn)}' at 'roleArn' failed to satisfy constraint: "
-                           "Member must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        raise ServiceError(
+            "ValidationException",
+            f"Value '{_show(arn)}' at 'roleArn' failed to satisfy constraint: "
+            "Member must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+        )
 
 
 def _source_uri(src: dict) -> str:

@@ -117,7 +117,9 @@ class LocalStepFunctions:
         self.executions: dict[str, Execution] = {}  # by name, in start order
         self._tokens: dict[str, str] = {}  # task token -> execution name
         self._counter = 0
-        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        )
         self.client = session.client("stepfunctions")
         events = self.client.meta.events
         events.register("before-parameter-build.sfn", self._capture, unique_id=f"local-sfn-{id(self)}-in")
@@ -304,8 +306,12 @@ class LocalStepFunctions:
     def _op_DescribeExecution(self, params: dict) -> dict:
         e = self._execution(params["executionArn"])
         out = {
-            "executionArn": e.arn, "stateMachineArn": self.state_machine_arn, "name": e.name,
-            "status": e.status, "startDate": self._ts(e.started), "input": e.input,
+            "executionArn": e.arn,
+            "stateMachineArn": self.state_machine_arn,
+            "name": e.name,
+            "status": e.status,
+            "startDate": self._ts(e.started),
+            "input": e.input,
         }
         if e.stopped is not None:
             out["stopDate"] = self._ts(e.stopped)
@@ -317,8 +323,13 @@ class LocalStepFunctions:
         wanted = params.get("statusFilter")
         return {
             "executions": [
-                {"executionArn": e.arn, "stateMachineArn": self.state_machine_arn, "name": e.name,
-                 "status": e.status, "startDate": self._ts(e.started)}
+                {
+                    "executionArn": e.arn,
+                    "stateMachineArn": self.state_machine_arn,
+                    "name": e.name,
+                    "status": e.status,
+                    "startDate": self._ts(e.started),
+                }
                 for e in self.executions.values()
                 if wanted in (None, e.status)
             ]
