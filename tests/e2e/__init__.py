@@ -1,0 +1,1 @@
+"""End-to-end tests that drive the whole pipeline (handlers, moto, the HealthOmics double)."""

@@ -11,6 +11,18 @@ Import jobs run on a simulated clock (``advance()``): SUBMITTED -> IN_PROGRESS -
 terminal status, emitting EventBridge-shaped events on every change. Throttling and
 event loss are deterministic pseudo-random functions of ``seed``.
 
+What an import reads: with ``read_objects_from(s3_client)`` the double looks each source
+file up in S3 (no version in the URI, as HealthOmics reads it) when the job moves to
+IN_PROGRESS: that is the content the job imports, whatever is uploaded later. Each
+read set records it in ``sourceVersions`` ({"source1": {bucket, key, versionId, eTag}})
+and the index of its source in the job (``sourceIndex``); a source file missing at that
+moment fails its source ("Source file not found").
+
+Faults a test sets on one operation: ``throttle(op)`` (every call throttled until
+``throttle(op, False)``), ``fail_next(op, n, code)`` (the next n calls answer ``code``
+without taking effect) and ``lose_next_reply(op, n)`` (the next n calls take effect, then
+the caller gets botocore's ReadTimeoutError, as when the reply is lost on the way back).
+
 Event ``detail`` shapes follow the EventBridge schema published for ``aws.omics``
 (see the CDK ``aws_omics.events`` pattern classes, e.g.
 https://docs.aws.amazon.com/cdk/api/v2/docs/@aws-cdk_mixins-preview.aws_omics.events.SequenceStoreEvents.ReadSetImportJobStatusChange.ReadSetImportJobStatusChangeProps.html):
@@ -41,17 +53,27 @@ from unittest import mock
 import boto3
 import regex
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 from botocore.utils import parse_to_aware_datetime
 
 EPOCH = 1_704_067_200.0  # 2024-01-01T00:00:00Z: the default simulated clock starts here
 ACTIVE_JOB = ("SUBMITTED", "IN_PROGRESS", "CANCELLING")
 ROLE_ARN = regex.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 SERVED = {
-    "StartReadSetImportJob", "GetReadSetImportJob", "ListReadSetImportJobs",
-    "GetReadSetMetadata", "ListReadSets", "BatchDeleteReadSet",
-    "StartReferenceImportJob", "GetReferenceImportJob", "ListReferenceImportJobs",
-    "GetReferenceMetadata", "ListReferences", "DeleteReference",
-    "GetSequenceStore", "GetReferenceStore",
+    "StartReadSetImportJob",
+    "GetReadSetImportJob",
+    "ListReadSetImportJobs",
+    "GetReadSetMetadata",
+    "ListReadSets",
+    "BatchDeleteReadSet",
+    "StartReferenceImportJob",
+    "GetReferenceImportJob",
+    "ListReferenceImportJobs",
+    "GetReferenceMetadata",
+    "ListReferences",
+    "DeleteReference",
+    "GetSequenceStore",
+    "GetReferenceStore",
 }
 
 
@@ -191,6 +213,10 @@ class OmicsDouble:
         self._failures: list[tuple[Callable[[dict], bool], str]] = []
         self._fail_next: list[str] = []
         self._timeline: list[tuple[float, int, str]] = []  # heap of (due, seq, job id)
+        self._s3: Any = None  # read_objects_from(): where a job reads its sources
+        self._throttled: set[str] = set()
+        self._fail_calls: dict[str, list[str]] = {}  # operation -> error codes, next call first
+        self._lost_replies: dict[str, int] = {}  # operation -> replies still to lose
         self.peak_concurrent_jobs = 0
         self._lock = threading.RLock()  # handlers may call from several threads
 
@@ -256,7 +282,10 @@ class OmicsDouble:
     def create_sequence_store(self, name: str = "store") -> str:
         sid = self._new_id()
         self.sequence_stores[sid] = {
-            "id": sid, "name": name, "creationTime": self.now(), "status": "ACTIVE",
+            "id": sid,
+            "name": name,
+            "creationTime": self.now(),
+            "status": "ACTIVE",
             "arn": f"arn:aws:omics:{self.region}:{self.account}:sequenceStore/{sid}",
         }
         return sid
@@ -264,7 +293,9 @@ class OmicsDouble:
     def create_reference_store(self, name: str = "refs") -> str:
         rid = self._new_id()
         self.reference_stores[rid] = {
-            "id": rid, "name": name, "creationTime": self.now(),
+            "id": rid,
+            "name": name,
+            "creationTime": self.now(),
             "arn": f"arn:aws:omics:{self.region}:{self.account}:referenceStore/{rid}",
         }
         return rid
@@ -282,6 +313,25 @@ class OmicsDouble:
         """The next job started (read set or reference) ends FAILED with ``message``."""
         self._check_message(message)
         self._fail_next.append(message)
+
+    def read_objects_from(self, s3_client: Any) -> None:
+        """Jobs read their source files from this (moto) S3 client when they start running."""
+        self._s3 = s3_client
+
+    def throttle(self, operation: str, on: bool = True) -> None:
+        """Every call of ``operation`` is throttled (ThrottlingException) until turned off."""
+        (self._throttled.add if on else self._throttled.discard)(operation)
+
+    def fail_next(self, operation: str, n: int = 1, code: str = "InternalServerException") -> None:
+        """The next ``n`` calls of ``operation`` answer the error ``code`` (a modelled
+        omics error: ThrottlingException, InternalServerException...) and do nothing."""
+        with self._lock:
+            self._fail_calls.setdefault(operation, []).extend([code] * n)
+
+    def lose_next_reply(self, operation: str, n: int = 1) -> None:
+        """The next ``n`` calls of ``operation`` take effect; their callers get ReadTimeoutError."""
+        with self._lock:
+            self._lost_replies[operation] = self._lost_replies.get(operation, 0) + n
 
     def _check_message(self, message: str) -> None:
         shape = self.client.meta.service_model.shape_for("JobStatusMessage")
@@ -327,7 +377,11 @@ class OmicsDouble:
             raise NotImplementedError(f"OmicsDouble does not implement omics.{op}")
         params = copy.deepcopy(context.pop("omics_double_params"))
         with self._lock:
-            return self._answer(model, op, params)
+            answer = self._answer(model, op, params)
+            if self._lost_replies.get(op):
+                self._lost_replies[op] -= 1
+                raise ReadTimeoutError(endpoint_url=f"https://omics.{self.region}.amazonaws.com/")
+            return answer
 
     def _answer(self, model, op: str, params: dict):
         self._sync()
@@ -335,7 +389,11 @@ class OmicsDouble:
         now = self.now()
         self._call_times.append(now)
         try:
-            if self._throttle_rng.random() < self.throttle_fraction or self._over_tps(op, now):
+            if self._fail_calls.get(op):
+                code = self._fail_calls[op].pop(0)
+                raise ServiceError(code, f"{code} (injected)")
+            throttled = op in self._throttled or self._throttle_rng.random() < self.throttle_fraction
+            if throttled or self._over_tps(op, now):
                 raise ServiceError("ThrottlingException", "Rate exceeded")
             errors = shape_errors(model.input_shape, params)
             if errors:
@@ -367,8 +425,10 @@ class OmicsDouble:
         if error_code:
             headers["x-amzn-errortype"] = error_code
         parsed["ResponseMetadata"] = {
-            "RequestId": headers["x-amzn-requestid"], "HTTPStatusCode": status,
-            "HTTPHeaders": headers, "RetryAttempts": 0,
+            "RequestId": headers["x-amzn-requestid"],
+            "HTTPStatusCode": status,
+            "HTTPHeaders": headers,
+            "RetryAttempts": 0,
         }
         return AWSResponse("https://omics.invalid/", status, headers, None), parsed
 
@@ -400,10 +460,15 @@ class OmicsDouble:
 
     def _emit(self, detail_type: str, t: float, detail: dict) -> None:
         event: dict[str, Any] = {
-            "version": "0", "id": str(uuid.UUID(int=self._id_rng.getrandbits(128), version=4)),
-            "detail-type": detail_type, "source": "aws.omics", "account": self.account,
+            "version": "0",
+            "id": str(uuid.UUID(int=self._id_rng.getrandbits(128), version=4)),
+            "detail-type": detail_type,
+            "source": "aws.omics",
+            "account": self.account,
             "time": datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self.region, "resources": [], "detail": {"omicsVersion": "1.0.0", **detail},
+            "region": self.region,
+            "resources": [],
+            "detail": {"omicsVersion": "1.0.0", **detail},
         }
         if self._drop_rng.random() < self.drop_event_fraction:
             self.dropped_events.append(event)
@@ -444,6 +509,7 @@ class OmicsDouble:
             if job["status"] == "SUBMITTED":
                 for src in job["sources"]:
                     src["status"] = "IN_PROGRESS"
+                    src["_read"] = self._read_sources(src["_request"])
                 self._set_status(job, "IN_PROGRESS", due)
                 self._schedule(job, job["creationTime"] + self.job_duration_seconds)
             elif job["status"] == "CANCELLING":
@@ -460,6 +526,9 @@ class OmicsDouble:
                 src.update(status="FAILED", statusMessage=job["failMessage"])
                 continue
             message = next((m for pred, m in self._failures if pred(src["_request"])), None)
+            missing = [uri for uri, found in (src.get("_read") or {}).values() if found is None]
+            if missing:
+                message = f"Source file not found: {missing[0]}"
             if message:
                 src.update(status="FAILED", statusMessage=message)
             else:
@@ -476,39 +545,85 @@ class OmicsDouble:
         else:
             self._set_status(job, "COMPLETED", t)
 
+    def _read_sources(self, request: dict) -> dict[str, tuple[str, dict | None]] | None:
+        """Per source file (source1, source2 / sourceFile): its URI and the S3 object
+        version current now ({bucket, key, versionId, eTag}), None when it is missing."""
+        if self._s3 is None:
+            return None
+        files = request.get("sourceFiles") or {"sourceFile": request.get("sourceFile", "")}
+        out: dict[str, tuple[str, dict | None]] = {}
+        for name, uri in files.items():
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            try:
+                head = self._s3.head_object(Bucket=bucket, Key=key)
+            except self._s3.exceptions.ClientError:
+                out[name] = (uri, None)
+                continue
+            version = {
+                "bucket": bucket,
+                "key": key,
+                "versionId": head.get("VersionId"),
+                "eTag": head["ETag"].strip('"'),
+            }
+            out[name] = (uri, version)
+        return out
+
     def _create_output(self, job: dict, src: dict, t: float) -> None:
         new_id, store = self._new_id(), job["storeId"]
         req = src["_request"]
+        read = {name: version for name, (_, version) in (src.get("_read") or {}).items()}
         if job["kind"] == "readSet":
             arn = f"{self.sequence_stores[store]['arn']}/readSet/{new_id}"
             ref = req.get("referenceArn") if req["sourceFileType"] in ("BAM", "CRAM") else None
             self._read_sets[new_id] = {
-                "id": new_id, "arn": arn, "sequenceStoreId": store,
-                "subjectId": req["subjectId"], "sampleId": req["sampleId"],
-                "name": req.get("name"), "description": req.get("description"),
-                "fileType": req["sourceFileType"], "referenceArn": ref,
-                "status": "ACTIVE", "creationType": "IMPORT", "creationJobId": job["id"],
-                "creationTime": t, "sourceFiles": dict(req["sourceFiles"]),
-                "generatedFrom": req.get("generatedFrom"), "tags": dict(req.get("tags", {})),
+                "id": new_id,
+                "arn": arn,
+                "sequenceStoreId": store,
+                "subjectId": req["subjectId"],
+                "sampleId": req["sampleId"],
+                "name": req.get("name"),
+                "description": req.get("description"),
+                "fileType": req["sourceFileType"],
+                "referenceArn": ref,
+                "status": "ACTIVE",
+                "creationType": "IMPORT",
+                "creationJobId": job["id"],
+                "creationTime": t,
+                "sourceFiles": dict(req["sourceFiles"]),
+                "generatedFrom": req.get("generatedFrom"),
+                "tags": dict(req.get("tags", {})),
+                "sourceIndex": job["sources"].index(src),
+                "sourceVersions": read,
             }
             src["readSetId"] = new_id
-            self._emit("Read Set Status Change", t, {
-                "id": new_id, "arn": arn, "sequenceStoreId": store, "status": "ACTIVE",
-                "creationJobId": job["id"]})
+            self._emit(
+                "Read Set Status Change",
+                t,
+                {"id": new_id, "arn": arn, "sequenceStoreId": store, "status": "ACTIVE", "creationJobId": job["id"]},
+            )
         else:
             arn = f"{self.reference_stores[store]['arn']}/reference/{new_id}"
             self._references[new_id] = {
-                "id": new_id, "arn": arn, "referenceStoreId": store, "status": "ACTIVE",
-                "name": req["name"], "description": req.get("description"),
+                "id": new_id,
+                "arn": arn,
+                "referenceStoreId": store,
+                "status": "ACTIVE",
+                "name": req["name"],
+                "description": req.get("description"),
                 "md5": hashlib.md5(req["sourceFile"].encode()).hexdigest(),
-                "creationTime": t, "updateTime": t, "creationType": "IMPORT",
-                "creationJobId": job["id"], "sourceFile": req["sourceFile"],
+                "creationTime": t,
+                "updateTime": t,
+                "creationType": "IMPORT",
+                "creationJobId": job["id"],
+                "sourceFile": req["sourceFile"],
                 "tags": dict(req.get("tags", {})),
             }
             src["referenceId"] = new_id
-            self._emit("Reference Status Change", t, {
-                "id": new_id, "arn": arn, "referenceStoreId": store, "status": "ACTIVE",
-                "creationJobId": job["id"]})
+            self._emit(
+                "Reference Status Change",
+                t,
+                {"id": new_id, "arn": arn, "referenceStoreId": store, "status": "ACTIVE", "creationJobId": job["id"]},
+            )
 
     def _start_job(self, params: dict, kind: str, out_shape) -> dict:
         store_key = "sequenceStoreId" if kind == "readSet" else "referenceStoreId"
@@ -518,24 +633,29 @@ class OmicsDouble:
             return self._job_summary(self.jobs[self._tokens[token_key]], out_shape)
         quota = self.max_concurrent_import_jobs
         if quota is not None and self.active_jobs() >= quota:
-            raise ServiceError("ServiceQuotaExceededException",
-                               f"Concurrent import jobs quota exceeded ({quota})")
+            raise ServiceError("ServiceQuotaExceededException", f"Concurrent import jobs quota exceeded ({quota})")
         if kind == "reference" and any(
-            self.jobs[j]["kind"] == "reference" and self.jobs[j]["storeId"] == store
-            for j in self._active
+            self.jobs[j]["kind"] == "reference" and self.jobs[j]["storeId"] == store for j in self._active
         ):
             raise ServiceError(
                 "ServiceQuotaExceededException",
                 f"Reference store {store} already has an import job in progress; "
-                "only one reference import job can run at a time per reference store")
+                "only one reference import job can run at a time per reference store",
+            )
         job_id, now = self._new_id(), self.now()
         sources = []
         for req in params["sources"]:  # "_request": what fail_source predicates see
             sources.append({**copy.deepcopy(req), "status": "NOT_STARTED", "_request": req})
         job = {
-            "id": job_id, "kind": kind, "storeId": store, "roleArn": params["roleArn"],
-            "status": "SUBMITTED", "statusMessage": None, "creationTime": now,
-            "completionTime": None, "sources": sources,
+            "id": job_id,
+            "kind": kind,
+            "storeId": store,
+            "roleArn": params["roleArn"],
+            "status": "SUBMITTED",
+            "statusMessage": None,
+            "creationTime": now,
+            "completionTime": None,
+            "sources": sources,
             "failMessage": self._fail_next.pop(0) if self._fail_next else None,
         }
         self.jobs[job_id] = job
@@ -548,8 +668,11 @@ class OmicsDouble:
     def _job_summary(self, job: dict, shape) -> dict:
         store_key = "sequenceStoreId" if job["kind"] == "readSet" else "referenceStoreId"
         record = {
-            "id": job["id"], store_key: job["storeId"], "roleArn": job["roleArn"],
-            "status": job["status"], "statusMessage": job["statusMessage"],
+            "id": job["id"],
+            store_key: job["storeId"],
+            "roleArn": job["roleArn"],
+            "status": job["status"],
+            "statusMessage": job["statusMessage"],
             "creationTime": self._ts(job["creationTime"]),
             "completionTime": self._ts(job["completionTime"]),
         }
@@ -563,7 +686,7 @@ class OmicsDouble:
         if token is not None and (not token.isdigit() or int(token) > len(items)):
             raise ServiceError("ValidationException", f"Invalid nextToken '{_show(token)}'")
         start = int(token or 0)
-        out: dict[str, Any] = {key: items[start:start + size]}
+        out: dict[str, Any] = {key: items[start : start + size]}
         if start + size < len(items):
             out["nextToken"] = str(start + size)
         return out
@@ -575,9 +698,12 @@ class OmicsDouble:
         flt = params.get("filter", {})
         item_shape = shape.members["importJobs"].member
         jobs = [
-            self._job_summary(j, item_shape) for j in self.jobs.values()
-            if j["kind"] == kind and j["storeId"] == params[store_key]
-            and flt.get("status") in (None, j["status"]) and _in_window(j["creationTime"], flt)
+            self._job_summary(j, item_shape)
+            for j in self.jobs.values()
+            if j["kind"] == kind
+            and j["storeId"] == params[store_key]
+            and flt.get("status") in (None, j["status"])
+            and _in_window(j["creationTime"], flt)
         ]
         return self._page(jobs, params, "importJobs", shape)
 
@@ -588,18 +714,17 @@ class OmicsDouble:
         for i, src in enumerate(params["sources"], start=1):
             at, ftype = f"sources.{i}.member", src["sourceFileType"]
             if "source2" in src["sourceFiles"] and ftype != "FASTQ":
-                raise ServiceError("ValidationException",
-                                   f"{at}.sourceFiles.source2 is only supported for FASTQ, "
-                                   f"not {ftype}")
+                raise ServiceError(
+                    "ValidationException", f"{at}.sourceFiles.source2 is only supported for FASTQ, not {ftype}"
+                )
             if ftype in ("BAM", "CRAM"):
                 arn = src.get("referenceArn")
                 if not arn:
-                    raise ServiceError("ValidationException",
-                                       f"{at}.referenceArn is required for {ftype} sources")
+                    raise ServiceError("ValidationException", f"{at}.referenceArn is required for {ftype} sources")
                 if not self._reference_by_arn(arn):
-                    raise ServiceError("ValidationException",
-                                       f"{at}.referenceArn '{_show(arn)}' is not an existing "
-                                       "reference")
+                    raise ServiceError(
+                        "ValidationException", f"{at}.referenceArn '{_show(arn)}' is not an existing reference"
+                    )
         return self._start_job(params, "readSet", shape)
 
     def _op_StartReferenceImportJob(self, params: dict, shape) -> dict:
@@ -642,8 +767,10 @@ class OmicsDouble:
         keys = ("name", "status", "sampleId", "subjectId", "generatedFrom", "creationType")
         item_shape = shape.members["readSets"].member
         found = [
-            self._read_set_out(rs, item_shape) for rs in self._read_sets.values()
-            if rs["sequenceStoreId"] == store and _in_window(rs["creationTime"], flt)
+            self._read_set_out(rs, item_shape)
+            for rs in self._read_sets.values()
+            if rs["sequenceStoreId"] == store
+            and _in_window(rs["creationTime"], flt)
             and all(flt.get(k) in (None, rs.get(k)) for k in keys)
             and flt.get("referenceArn") in (None, "", rs.get("referenceArn"))
         ]
@@ -656,13 +783,20 @@ class OmicsDouble:
         for rid in params["ids"]:
             rs = self._read_sets.get(rid)
             if rs is None or rs["sequenceStoreId"] != store:
-                errors.append({"id": rid, "code": "NotFound",
-                               "message": f"Read set {rid} not found"})
+                errors.append({"id": rid, "code": "NotFound", "message": f"Read set {rid} not found"})
                 continue
             del self._read_sets[rid]
-            self._emit("Read Set Status Change", self.now(), {
-                "id": rid, "arn": rs["arn"], "sequenceStoreId": store, "status": "DELETED",
-                "creationJobId": rs["creationJobId"]})
+            self._emit(
+                "Read Set Status Change",
+                self.now(),
+                {
+                    "id": rid,
+                    "arn": rs["arn"],
+                    "sequenceStoreId": store,
+                    "status": "DELETED",
+                    "creationJobId": rs["creationJobId"],
+                },
+            )
         return {"errors": errors} if errors else {}
 
     def _reference(self, params: dict) -> dict:
@@ -673,8 +807,7 @@ class OmicsDouble:
         return ref
 
     def _reference_out(self, ref: dict, shape) -> dict:
-        times = {"creationTime": self._ts(ref["creationTime"]),
-                 "updateTime": self._ts(ref["updateTime"])}
+        times = {"creationTime": self._ts(ref["creationTime"]), "updateTime": self._ts(ref["updateTime"])}
         return _pick(shape, {**ref, **times})
 
     def _op_GetReferenceMetadata(self, params: dict, shape) -> dict:
@@ -686,8 +819,10 @@ class OmicsDouble:
         flt = params.get("filter", {})
         item_shape = shape.members["references"].member
         found = [
-            self._reference_out(r, item_shape) for r in self._references.values()
-            if r["referenceStoreId"] == store and _in_window(r["creationTime"], flt)
+            self._reference_out(r, item_shape)
+            for r in self._references.values()
+            if r["referenceStoreId"] == store
+            and _in_window(r["creationTime"], flt)
             and all(flt.get(k) in (None, r.get(k)) for k in ("name", "md5"))
         ]
         return self._page(found, params, "references", shape)
@@ -696,12 +831,19 @@ class OmicsDouble:
         ref = self._reference(params)
         users = [r for r in self._read_sets.values() if r.get("referenceArn") == ref["arn"]]
         if users:
-            raise ServiceError("ConflictException",
-                               f"Reference {ref['id']} is used by {len(users)} read set(s)")
+            raise ServiceError("ConflictException", f"Reference {ref['id']} is used by {len(users)} read set(s)")
         del self._references[ref["id"]]
-        self._emit("Reference Status Change", self.now(), {
-            "id": ref["id"], "arn": ref["arn"], "referenceStoreId": ref["referenceStoreId"],
-            "status": "DELETED", "creationJobId": ref["creationJobId"]})
+        self._emit(
+            "Reference Status Change",
+            self.now(),
+            {
+                "id": ref["id"],
+                "arn": ref["arn"],
+                "referenceStoreId": ref["referenceStoreId"],
+                "status": "DELETED",
+                "creationJobId": ref["creationJobId"],
+            },
+        )
         return {}
 
     def _op_GetSequenceStore(self, params: dict, shape) -> dict:
@@ -715,9 +857,11 @@ class OmicsDouble:
 
 def _check_role(arn: str) -> None:
     if not ROLE_ARN.fullmatch(arn):
-        raise ServiceError("ValidationException",
-                           f"Value '{_show(arn)}' at 'roleArn' failed to satisfy constraint: "
-                           "Member must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        raise ServiceError(
+            "ValidationException",
+            f"Value '{_show(arn)}' at 'roleArn' failed to satisfy constraint: "
+            "Member must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+        )
 
 
 def _source_uri(src: dict) -> str:

@@ -1,0 +1,225 @@
+"""Scenarios for fault injection, and the runner that tries each one under faults.
+
+A scenario is a script against a ``FaultPipeline``: uploads, deliveries (duplicated,
+reordered, late), re-uploads, the operator's steps, and ``settle()`` to let the pipeline
+finish. ``clean(scenario)`` runs it without faults and records every call site it reaches;
+``run_with(scenario, plan)`` runs it again with a fault plan and returns what broke the
+promise (``faults.broken_promises``, compared with the clean run's outcomes).
+
+Small scenarios cover the product's shapes one each (lanes, pairs, aligned, duplicates,
+re-upload, sample sheet after files, redrive) so that every call site of every handler is
+reached; ``storm(seed)`` is a large random one with random faults at many sites.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from omics_autoload_runtime.domain.assembly import AssemblyOptions
+
+from support.faults import KINDS, FaultInjector, FaultPipeline, Site, broken_promises, outcomes
+
+SHEET = "omics-samplesheet.csv"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    script: Callable[[FaultPipeline], None]
+    options: Mapping[str, Any] | None = None  # FaultPipeline keyword arguments
+
+    def pipeline(self, faults: FaultInjector) -> FaultPipeline:
+        return FaultPipeline(faults, **dict(self.options or {}))
+
+
+def _upload(pipe: FaultPipeline, keys: Iterable[str], **deliver: Any) -> None:
+    pipe.deliver([pipe.put(key) for key in keys], **deliver)
+
+
+def lanes(pipe: FaultPipeline) -> None:
+    """One Illumina sample, two lanes, paired: two read sets in one job."""
+    _upload(pipe, [f"runs/A01/NA1_S1_L00{lane}_R{r}_001.fastq.gz" for lane in (1, 2) for r in (1, 2)])
+    pipe.settle()
+
+
+def pairs(pipe: FaultPipeline) -> None:
+    """An SRA pair, R2 first, one event each, and a single-end run."""
+    _upload(pipe, ["sra/SRR1_2.fastq.gz", "sra/SRR1_1.fastq.gz", "sra/ERR2.fastq.gz"], per_event=1)
+    pipe.settle()
+
+
+def aligned(pipe: FaultPipeline) -> None:
+    """BAM and CRAM against the reference, and an unaligned BAM."""
+    _upload(pipe, ["aligned/NA1.bam", "aligned/NA2.cram", "unaligned/NA3.ubam"])
+    pipe.settle()
+
+
+def duplicates(pipe: FaultPipeline) -> None:
+    """Every S3 event twice, then again one by one in reverse; job events twice."""
+    stored = [pipe.put(key) for key in ("dup/S1_R1.fq.gz", "dup/S1_R2.fq.gz", "dup/x.ubam")]
+    pipe.deliver(stored, duplicates=True)
+    pipe.deliver(stored[::-1], per_event=1)
+    pipe.event_copies = 2
+    pipe.settle()
+
+
+def reupload(pipe: FaultPipeline) -> None:
+    """A new version between intake and the job's read (its event late), and one after
+    the import: each version gets its own outcome."""
+    first = pipe.put("re/a.ubam", b"version one")
+    pipe.deliver([first])
+    second = pipe.put("re/a.ubam", b"version two")
+    pipe.step(120, sweep=False)  # the job starts, and reads what is there now: version two
+    pipe.deliver([second])
+    pipe.settle()
+    pipe.deliver([pipe.put("re/a.ubam", b"version three")])
+    pipe.settle()
+
+
+def sheet_after_files(pipe: FaultPipeline) -> None:
+    """Two files imported single-end; then a sample sheet pairing them, then their S3
+    events once more (redelivered): nothing may change."""
+    files = [pipe.put(key) for key in ("sheet/left.fq.gz", "sheet/right.fq.gz")]
+    pipe.deliver(files)
+    pipe.settle()
+    body = b"source1,source2,subject_id,sample_id\nleft.fq.gz,right.fq.gz,P1,S1\n"
+    pipe.deliver([pipe.put(f"sheet/{SHEET}", body)])
+    pipe.deliver(files, per_event=1)
+    pipe.settle()
+
+
+def redrive(pipe: FaultPipeline) -> None:
+    """The job fails; the ImportFailures alarm fires and the operator runs
+    ``omics-autoload redrive`` (``settle`` does, as the README says): imported then."""
+    pipe.double.fail_next_job("Insufficient permissions to read s3://sequencing-runs/rd/")
+    _upload(pipe, ["rd/a.ubam", "rd/S2_R1.fq.gz", "rd/S2_R2.fq.gz"])
+    pipe.settle()
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario("lanes", lanes),
+        Scenario("pairs", pairs),
+        Scenario("aligned", aligned),
+        Scenario("duplicates", duplicates),
+        Scenario("reupload", reupload),
+        Scenario("sheet_after_files", sheet_after_files),
+        Scenario("redrive", redrive),
+    )
+}
+
+
+# --------------------------------------------------------------------------- storms
+
+
+def storm_script(seed: int, objects: int) -> Callable[[FaultPipeline], None]:
+    """Hundreds of objects: pairs, singles, aligned files, sheets before and after their
+    files; deliveries shuffled and duplicated, late mates, re-uploads and deletions."""
+
+    def script(pipe: FaultPipeline) -> None:
+        rng = random.Random(f"storm:{seed}")
+        keys: list[str] = []
+        while len(keys) < objects:
+            n = len(keys)
+            shape = rng.choice(("pair", "pair", "single", "bam", "sheet"))
+            if shape == "pair":
+                keys += [f"st/p{n}/S{n}_L001_R1_001.fastq.gz", f"st/p{n}/S{n}_L001_R2_001.fastq.gz"]
+            elif shape == "single":
+                keys.append(f"st/s/ERR{n}.fastq.gz")
+            elif shape == "bam":
+                keys.append(f"st/b/NA{n}.{rng.choice(('bam', 'cram', 'ubam'))}")
+            else:
+                keys += [f"st/h{n}/left.fq.gz", f"st/h{n}/right.fq.gz"]
+        rng.shuffle(keys)
+        late = set(rng.sample(keys, len(keys) // 10))
+        early = [k for k in keys if k not in late]
+        sheets = sorted({k.rsplit("/", 1)[0] for k in keys if "/h" in k})
+        body = b"source1,source2,subject_id,sample_id\nleft.fq.gz,right.fq.gz,P,S\n"
+        for folder in sheets[: len(sheets) // 2]:  # half the sheets before their files
+            pipe.deliver([pipe.put(f"{folder}/{SHEET}", body)])
+        stored = [pipe.put(key) for key in early]
+        batch = stored + rng.sample(stored, len(stored) // 5)  # a fifth delivered twice
+        rng.shuffle(batch)
+        pipe.deliver(batch, per_event=rng.choice((1, 5, 10)))
+        for victim in rng.sample(stored, len(stored) // 20):
+            if rng.random() < 0.5:
+                pipe.deliver([pipe.put(victim.key, b"a new version")])
+            else:
+                pipe.s3.delete_object(Bucket="sequencing-runs", Key=victim.key)
+        pipe.step(120, sweep=False)
+        for folder in sheets[len(sheets) // 2 :]:
+            pipe.deliver([pipe.put(f"{folder}/{SHEET}", body)])
+        pipe.run(max_steps=6)
+        _upload(pipe, sorted(late), per_event=3)
+        pipe.settle()
+
+    return script
+
+
+def storm(seed: int, objects: int = 200) -> Scenario:
+    options = {"options": AssemblyOptions(max_sources_per_job=20)}
+    return Scenario(f"storm-{seed}", storm_script(seed, objects), options)
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class Clean:
+    """The fault-free run of a scenario: its outcomes, call sites and own problems."""
+
+    outcomes: dict[tuple[str, int], str]
+    sites: list[Site]
+    problems: list[str]
+
+
+@functools.cache
+def clean(name: str) -> Clean:
+    scenario = SCENARIOS[name]
+    faults = FaultInjector()
+    with scenario.pipeline(faults) as pipe:
+        scenario.script(pipe)
+        return Clean(outcomes(pipe), sorted(set(faults.reached)), broken_promises(pipe))
+
+
+def run_with(scenario: Scenario, faults: FaultInjector, expected: Mapping[tuple[str, int], str] | None) -> list[str]:
+    with scenario.pipeline(faults) as pipe:
+        scenario.script(pipe)
+        return broken_promises(pipe, expected)
+
+
+def single_fault(name: str, site: Site, kind: str) -> tuple[list[str], bool]:
+    """The scenario with one fault at ``site``; (problems, whether the fault fired)."""
+    faults = FaultInjector(plan={site: kind})
+    problems = run_with(SCENARIOS[name], faults, clean(name).outcomes)
+    return problems, bool(faults.fired)
+
+
+def cases(names: Iterable[str]) -> list[tuple[str, Site, str]]:
+    """Every (scenario, site, kind) of the clean runs of ``names``."""
+    return [(name, site, kind) for name in names for site in clean(name).sites for kind in KINDS]
+
+
+# CI's share (a few minutes on 2 cores): every case of FULL, SAMPLED cases of the rest.
+FULL = ("pairs",)
+SAMPLED = 48
+
+
+def ci_cases() -> list[tuple[str, Site, str]]:
+    rest = cases(name for name in SCENARIOS if name not in FULL)
+    return cases(FULL) + random.Random(16).sample(rest, min(SAMPLED, len(rest)))
+
+
+def storm_problems(seed: int, objects: int = 200, chance: float = 0.02) -> list[str]:
+    """A storm run with a fault at ``chance`` of every call (any kind, seeded), compared
+    with the same storm without faults."""
+    scenario = storm(seed, objects)
+    with scenario.pipeline(FaultInjector()) as pipe:
+        scenario.script(pipe)
+        expected = outcomes(pipe)
+    return run_with(scenario, FaultInjector(storm=(random.Random(f"faults:{seed}"), chance)), expected)
