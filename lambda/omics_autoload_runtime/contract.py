@@ -173,6 +173,11 @@ class WorkflowError(StrEnum):
     NOT_FINISHED = "ImportNotFinished"
 
 
+# The HealthOmics event that ends a job's wait: the construct's rule matches it, the
+# completion handler and the CLI's dead-letter redrive recognise it.
+OMICS_EVENT_SOURCE = "aws.omics"
+IMPORT_JOB_EVENT = "Read Set Import Job Status Change"
+
 TRANSIENT_ERRORS = (WorkflowError.THROTTLED, WorkflowError.UNAVAILABLE)  # retried quickly
 QUOTA_ERRORS = (WorkflowError.QUOTA_EXCEEDED,)  # retried slowly, for hours
 # The terminal import job statuses are HealthOmics' own: ``domain.limits.IMPORT_JOB_TERMINAL_STATUSES``.

@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from omics_autoload_runtime import contract
 from omics_autoload_runtime.contract import PostImportAction
 from omics_autoload_runtime.domain.limits import IMPORT_JOB_TERMINAL_STATUSES
 
@@ -63,8 +64,8 @@ def add_triggers(
         "JobStatusChange",
         description="omics-autoload: HealthOmics read set import job reached a final status",
         event_pattern=events.EventPattern(
-            source=["aws.omics"],
-            detail_type=["Read Set Import Job Status Change"],
+            source=[contract.OMICS_EVENT_SOURCE],
+            detail_type=[contract.IMPORT_JOB_EVENT],
             detail={"status": list(IMPORT_JOB_TERMINAL_STATUSES)},
         ),
         targets=[targets.LambdaFunction(function, retry_attempts=8)],

@@ -42,10 +42,9 @@ import boto3
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.loaders import JSONFileLoader
 from moto.dynamodb.models import dynamodb_backends
-from omics_autoload_runtime import cli
+from omics_autoload_runtime import cli, contract
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.logic import completion
 
 from support.omics_double import OmicsDouble
 from support.pipeline import (
@@ -76,6 +75,8 @@ SERVER_CODES = {
     "omics": ("InternalServerException", 500),
 }
 DEFAULT_THROTTLE = ("ThrottlingException", 400)
+# A read set at rest: nothing in the pipeline moves it on by itself.
+READ_SET_TERMINAL = (contract.Status.IMPORTED, contract.Status.FAILED, contract.Status.ORPHANED)
 DEFAULT_SERVER = ("ServiceUnavailable", 503)
 
 
@@ -325,7 +326,7 @@ class FaultPipeline(Pipeline):
         events = [
             e
             for e in self.double.take_events()
-            if e["detail-type"] == completion.IMPORT_JOB_EVENT
+            if e["detail-type"] == contract.IMPORT_JOB_EVENT
             and e["detail"].get("status") in limits.IMPORT_JOB_TERMINAL_STATUSES
         ]
         for event in events * self.event_copies:
@@ -390,7 +391,7 @@ class FaultPipeline(Pipeline):
     def quiescent(self) -> bool:
         """Nothing left that could move: every object and read set final, no workflow
         running, no invocation pending."""
-        final = {tracking.KIND_OBJECT: tracking.OBJECT_TERMINAL, tracking.KIND_READSET: tracking.READSET_TERMINAL}
+        final = {tracking.KIND_OBJECT: tracking.OBJECT_TERMINAL, tracking.KIND_READSET: READ_SET_TERMINAL}
         items = self.items()
         return (
             not self.pending

@@ -22,11 +22,11 @@ from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.cli.deployment import DeadLetterQueue, Deployment, invoke_async
 from omics_autoload_runtime.cli.output import Progress
 from omics_autoload_runtime.cli.tally import Tally
+from omics_autoload_runtime.contract import IMPORT_JOB_EVENT
 
 RECEIVE_VISIBILITY_SECONDS = 120
 DRY_RUN_VISIBILITY_SECONDS = 60
 MAX_STREAM_READS = 200
-IMPORT_JOB_EVENT = "Read Set Import Job Status Change"
 
 
 @dataclass

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from omics_autoload_runtime import settings
-from omics_autoload_runtime.logic.completion import IMPORT_JOB_EVENT, Completion
+from omics_autoload_runtime.contract import IMPORT_JOB_EVENT, OMICS_EVENT_SOURCE
+from omics_autoload_runtime.logic.completion import Completion
 from omics_autoload_runtime.logic.sweep import Sweep
 
 
@@ -17,6 +18,6 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     kind = (event or {}).get("detail-type")
     if kind == "Scheduled Event" or (event or {}).get("sweep"):
         return {"sweep": Sweep(cfg, context).run()}
-    if kind == IMPORT_JOB_EVENT and (event or {}).get("source", "aws.omics") == "aws.omics":
+    if kind == IMPORT_JOB_EVENT and (event or {}).get("source", OMICS_EVENT_SOURCE) == OMICS_EVENT_SOURCE:
         return Completion(cfg).on_event(event)
     return {"ignored": f"unexpected event {kind!r}"}

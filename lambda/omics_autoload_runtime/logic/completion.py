@@ -21,7 +21,6 @@ from omics_autoload_runtime.domain import limits
 
 LOG = logging.getLogger(__name__)
 
-IMPORT_JOB_EVENT = "Read Set Import Job Status Change"
 
 
 def resolve(table: Tracking, job: Mapping[str, Any], status: str) -> bool:
