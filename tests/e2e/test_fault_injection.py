@@ -31,12 +31,6 @@ CRASH_THEN_RECORD_FAILURE = (
     " is untracked); the documented `omics-autoload redrive` then imports them a second time"
     " [logic/import_finalize.py Finalize.record_failure; adapters/tracking.py Tracking.redrive]"
 )
-TOKEN_STORE_NOT_RETRIED = (
-    "one DynamoDB error (throttled, 5xx, lost reply) storing WaitForCompletion's task token fails the"
-    " task (no Retry on OmicsThrottled/OmicsUnavailable there), so RecordFailure fails a running job's"
-    " files and redrive imports them twice [logic/import_wait.py park; the WaitForCompletion Retry in"
-    " src/omics_autoload_construct/import_workflow.py; Finalize.record_failure]"
-)
 READ_SET_BEFORE_FILES = (
     "Finalize moves the read set to IMPORTED before its files, one UpdateItem each: a failure in"
     " between leaves the files IMPORTING forever (the retry skips a read set that is no longer"
@@ -49,7 +43,6 @@ VERSION_CONFUSED = (
 )
 REASONS = {
     "CRASH_THEN_RECORD_FAILURE": CRASH_THEN_RECORD_FAILURE,
-    "TOKEN_STORE_NOT_RETRIED": TOKEN_STORE_NOT_RETRIED,
     "READ_SET_BEFORE_FILES": READ_SET_BEFORE_FILES,
     "VERSION_CONFUSED": VERSION_CONFUSED,
 }
@@ -73,11 +66,6 @@ KNOWN_CASES: dict[str, tuple[str, ...]] = {
         "pairs/crash/import_wait.dynamodb.UpdateItem.1",
         "pairs/crash/import_wait.dynamodb.UpdateItem.2",
         "pairs/crash/import_wait.omics.GetReadSetImportJob.1",
-    ),
-    "TOKEN_STORE_NOT_RETRIED": (
-        "pairs/reply_lost/import_wait.dynamodb.UpdateItem.1",
-        "pairs/server_error/import_wait.dynamodb.UpdateItem.1",
-        "pairs/throttled/import_wait.dynamodb.UpdateItem.1",
     ),
     "READ_SET_BEFORE_FILES": (
         "pairs/crash/import_finalize.dynamodb.UpdateItem.4",
