@@ -19,6 +19,7 @@ Used by the handlers and by the ``status`` / ``redrive`` CLI.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from omics_autoload_runtime import contract
@@ -103,6 +104,19 @@ Table = ItemTable  # the CLI's name for it
 # ------------------------------------------------------------------ transitions
 
 
+@dataclass(frozen=True)
+class FileMove:
+    """How :meth:`Tracking.move_read_set` moves the files: to ``status`` from ``expect``,
+    with ``reason`` (or a file's own in ``reasons``, by URI) and ``extra`` fields."""
+
+    status: str
+    expect: Sequence[str]
+    reason: str | None = None
+    reasons: Mapping[str, str] | None = None
+    extra: Mapping[str, Any] | None = None
+    clear_reason: bool = False
+
+
 def _in(values: Sequence[str], prefix: str) -> tuple[str, dict[str, str]]:
     """``(:p0, :p1)`` and its values, for ``#status IN ...`` conditions."""
     names = {f":{prefix}{i}": v for i, v in enumerate(values)}
@@ -141,10 +155,8 @@ class Tracking:
             pk, sk, status, expect, {"readSetKey": read_set_key}, reason=reason, extra=extra, clear_reason=clear_reason
         )
 
-    def _move(
-        self,
-        pk: str,
-        sk: str,
+    @staticmethod
+    def _move_spec(
         status: str,
         expect: Sequence[str],
         must_equal: Mapping[str, Any],
@@ -152,9 +164,9 @@ class Tracking:
         reason: str | None,
         extra: Mapping[str, Any] | None,
         clear_reason: bool,
-    ) -> bool:
-        """The one conditional status transition: from ``expect``, with ``must_equal``
-        attributes (None = not checked) still as the caller saw them."""
+    ) -> dict[str, Any]:
+        """The conditional status transition (``ItemTable.update`` keywords): from ``expect``,
+        with ``must_equal`` attributes (None = not checked) still as the caller saw them."""
         allowed, values = _in(expect, "e")
         condition = f"#status IN {allowed}"
         for index, (name, value) in enumerate(must_equal.items()):
@@ -166,11 +178,64 @@ class Tracking:
             fields["reason"] = reason
         elif clear_reason:
             fields["reason"] = None
+        return {"set": fields, "condition": condition, "values": values}
+
+    def _move(
+        self, pk: str, sk: str, status: str, expect: Sequence[str], must_equal: Mapping[str, Any], **how: Any
+    ) -> bool:
         try:
-            self.table.update(pk, sk, set=fields, condition=condition, values=values)
+            self.table.update(pk, sk, **self._move_spec(status, expect, must_equal, **how))
         except ConditionFailed:
             return False
         return True
+
+    def move_read_set(
+        self,
+        read_set: Mapping[str, Any],
+        status: str,
+        *,
+        expect: Sequence[str],
+        files: FileMove,
+        batch_id: str | None = None,
+        job_id: str | None = None,
+        reason: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        clear_reason: bool = False,
+    ) -> list[str] | None:
+        """A read set and its files moved in ONE transaction (see docs/state-model.md): the
+        read set as :meth:`set_read_set` does, each file as :meth:`set_object` with
+        ``files``. A file whose condition fails (already moved by an earlier try, or taken
+        by another read set) is left out and the rest committed. Returns the URIs of the
+        files moved, or None when the read set itself lost the race (nothing written)."""
+        spec = self._move_spec(
+            status,
+            expect,
+            {"batchId": batch_id, "importJobId": job_id},
+            reason=reason,
+            extra=extra,
+            clear_reason=clear_reason,
+        )
+        entries = readset_files(read_set)
+        while True:
+            writes = [self.table.update_request(read_set["pk"], READSET_SK, **spec)]
+            for entry in entries:
+                file_spec = self._move_spec(
+                    files.status,
+                    files.expect,
+                    {"readSetKey": read_set["pk"]},
+                    reason=(files.reasons or {}).get(entry["uri"], files.reason),
+                    extra=files.extra,
+                    clear_reason=files.clear_reason,
+                )
+                writes.append(self.table.update_request(entry["pk"], entry["sk"], **file_spec))
+            try:
+                self.table.transact(writes)
+            except ConditionFailed as lost:
+                if lost.index == 0:
+                    return None
+                del entries[lost.index - 1]
+                continue
+            return [entry["uri"] for entry in entries]
 
     def set_objects_of(
         self,

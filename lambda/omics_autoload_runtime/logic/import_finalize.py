@@ -142,22 +142,17 @@ class Finalize:
 
     def _imported(self, read_set: Mapping[str, Any], job_id: str, read_set_id: str) -> bool:
         stamp = iso()
-        moved = self.tracking.set_read_set(
-            read_set["pk"],
+        fields = {"readSetId": read_set_id, "importedAt": stamp}
+        moved = self.tracking.move_read_set(
+            read_set,
             tracking.IMPORTED,
             expect=(tracking.IMPORTING,),
             job_id=job_id,
-            extra={"readSetId": read_set_id, "importedAt": stamp},
+            extra=fields,
             clear_reason=True,
+            files=tracking.FileMove(tracking.IMPORTED, _OPEN_OBJECT, extra=fields, clear_reason=True),
         )
-        if moved:
-            self.tracking.set_objects_of(
-                read_set,
-                tracking.IMPORTED,
-                expect=_OPEN_OBJECT,
-                extra={"readSetId": read_set_id, "importedAt": stamp},
-                clear_reason=True,
-            )
+        if moved is not None:
             self._count_files(read_set, imported=True)
             for entry in tracking.readset_files(read_set):
                 log_outcome(
@@ -171,7 +166,7 @@ class Finalize:
                     log_identifiers=self.cfg.log_identifiers,
                 )
             self.post_import.after_import(read_set, read_set_id)
-        return moved
+        return moved is not None
 
     def _failed(
         self,
@@ -181,16 +176,16 @@ class Finalize:
         batch_id: str | None = None,
         expect: Sequence[str] = (tracking.IMPORTING,),
     ) -> bool:
-        moved = self.tracking.set_read_set(
-            read_set["pk"],
+        moved = self.tracking.move_read_set(
+            read_set,
             tracking.FAILED,
             expect=expect,
             job_id=job_id,
             batch_id=batch_id,
             reason=reason,
+            files=tracking.FileMove(tracking.FAILED, _OPEN_OBJECT, reason=reason),
         )
-        if moved:
-            self.tracking.set_objects_of(read_set, tracking.FAILED, expect=_OPEN_OBJECT, reason=reason)
+        if moved is not None:
             self._count_files(read_set, imported=False)
             job = job_id or read_set.get("importJobId")
             for entry in tracking.readset_files(read_set):
@@ -205,7 +200,7 @@ class Finalize:
                     log_identifiers=self.cfg.log_identifiers,
                 )
                 self.notifier.file_failed(entry["uri"], reason, import_job_id=job)
-        return moved
+        return moved is not None
 
     # ------------------------------------------------------------ failure path
 

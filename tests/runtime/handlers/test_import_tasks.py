@@ -81,7 +81,7 @@ def test_start_after_a_crash_before_recording_reuses_the_job(pipe, monkeypatch):
 
 def test_a_retry_after_a_crash_half_way_through_recording_keeps_each_source_index(pipe, monkeypatch):
     batch = one_batch(pipe, ["r/a.ubam", "r/b.ubam", "r/c.ubam"])
-    original = tracking.Tracking.set_objects_of
+    original = tracking.Tracking.move_read_set
     calls = []
 
     def crash_after_the_first(self, *args, **kwargs):
@@ -90,7 +90,7 @@ def test_a_retry_after_a_crash_half_way_through_recording_keeps_each_source_inde
             raise OSError("crash")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(tracking.Tracking, "set_objects_of", crash_after_the_first)
+    monkeypatch.setattr(tracking.Tracking, "move_read_set", crash_after_the_first)
     with pytest.raises(OSError):
         pipe.invoke("import_start", batch)
     monkeypatch.undo()
