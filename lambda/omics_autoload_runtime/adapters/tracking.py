@@ -201,12 +201,14 @@ class Tracking:
         reason: str | None = None,
         extra: Mapping[str, Any] | None = None,
         clear_reason: bool = False,
+        lacking: str | None = None,
     ) -> list[str] | None:
         """A read set and its files moved in ONE transaction (see docs/state-model.md): the
         read set as :meth:`set_read_set` does, each file as :meth:`set_object` with
         ``files``. A file whose condition fails (already moved by an earlier try, or taken
-        by another read set) is left out and the rest committed. Returns the URIs of the
-        files moved, or None when the read set itself lost the race (nothing written)."""
+        by another read set) is left out and the rest committed. ``lacking``: the read set
+        must not have that attribute either. Returns the URIs of the files moved, or None
+        when the read set itself lost the race (nothing written)."""
         spec = self._move_spec(
             status,
             expect,
@@ -215,6 +217,8 @@ class Tracking:
             extra=extra,
             clear_reason=clear_reason,
         )
+        if lacking:
+            spec["condition"] += f" AND attribute_not_exists(#{lacking})"
         entries = readset_files(read_set)
         while True:
             writes = [self.table.update_request(read_set["pk"], READSET_SK, **spec)]
