@@ -219,9 +219,13 @@ class Tracking:
         )
         if lacking:
             spec["condition"] += f" AND attribute_not_exists(#{lacking})"
+        return self._with_files(read_set, self.table.update_request(read_set["pk"], READSET_SK, **spec), files)
+
+    def _with_files(self, read_set: Mapping[str, Any], write: Mapping[str, Any], files: FileMove) -> list[str] | None:
+        """``write`` (the read set's) and its files' moves as one transaction; see move_read_set."""
         entries = readset_files(read_set)
         while True:
-            writes = [self.table.update_request(read_set["pk"], READSET_SK, **spec)]
+            writes = [write]
             for entry in entries:
                 file_spec = self._move_spec(
                     files.status,
@@ -415,7 +419,7 @@ class Tracking:
 
     def redrive(self, pk: str) -> bool:
         """FAILED / ORPHANED -> QUEUED with ``attempt`` + 1 (a new import); its files go back
-        to QUEUED. An ORPHANED pair is redriven as a single-end read set."""
+        to QUEUED in the same transaction. An ORPHANED pair is redriven as a single-end read set."""
         item = self.get_read_set(pk)
         if item is None or item.get("status") not in (FAILED, ORPHANED):
             return False
@@ -431,19 +435,15 @@ class Tracking:
         }
         if item["status"] == ORPHANED:
             fields["singleEnd"] = True
-        try:
-            self.table.update(
-                pk,
-                READSET_SK,
-                set=fields,
-                add={"attempt": 1},
-                condition="#status = :was AND #attempt = :attempt",
-                values={":was": item["status"], ":attempt": item.get("attempt", 0)},
-            )
-        except ConditionFailed:
-            return False
-        self.set_objects_of(item, QUEUED, expect=(FAILED, SKIPPED), clear_reason=True)
-        return True
+        write = self.table.update_request(
+            pk,
+            READSET_SK,
+            set=fields,
+            add={"attempt": 1},
+            condition="#status = :was AND #attempt = :attempt",
+            values={":was": item["status"], ":attempt": item.get("attempt", 0)},
+        )
+        return self._with_files(item, write, FileMove(QUEUED, (FAILED, SKIPPED), clear_reason=True)) is not None
 
     # -- jobs
 
