@@ -67,6 +67,32 @@ OPEN_OBJECT_STATUSES = (QUEUED, WAITING_FOR_MATE, IMPORTING)  # a file's import 
 READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING, IMPORTING, IMPORTED, FAILED, ORPHANED)
 JOB_STATUSES = (IMPORTING, DONE)
 
+# The state model (docs/state-model.md): per kind, each status -> the statuses a write may
+# move it to; None = the item is new. The fault-injection suite fails on any other move.
+NEW = None
+TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
+    KIND_OBJECT: {
+        NEW: frozenset({SKIPPED, WAITING_FOR_MATE, QUEUED, FAILED}),
+        WAITING_FOR_MATE: frozenset({QUEUED, SKIPPED, FAILED, IMPORTING, IMPORTED}),
+        QUEUED: frozenset({IMPORTING, SKIPPED, FAILED, IMPORTED}),
+        IMPORTING: frozenset({IMPORTED, FAILED}),
+        FAILED: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED}),
+        SKIPPED: frozenset({QUEUED, WAITING_FOR_MATE, FAILED}),
+        IMPORTED: frozenset(),
+    },
+    KIND_READSET: {
+        NEW: frozenset({WAITING_FOR_MATE, QUEUED}),
+        WAITING_FOR_MATE: frozenset({QUEUED, ORPHANED}),
+        ORPHANED: frozenset({QUEUED}),
+        QUEUED: frozenset({STARTING}),
+        STARTING: frozenset({QUEUED, IMPORTING, FAILED}),
+        IMPORTING: frozenset({IMPORTED, FAILED}),
+        FAILED: frozenset({QUEUED}),
+        IMPORTED: frozenset(),
+    },
+    KIND_JOB: {NEW: frozenset({IMPORTING}), IMPORTING: frozenset({DONE}), DONE: frozenset()},
+}
+
 # A read set claimed by a batch whose workflow never started may be claimed again after this.
 STALE_CLAIM_SECONDS = 15 * 60
 # Job bookkeeping items disappear this long after the job is DONE (the object items stay).
