@@ -230,10 +230,11 @@ class Tracking:
         lacking: str | None = None,
     ) -> list[str] | None:
         """A read set and its files moved in ONE transaction (see docs/state-model.md): the
-        read set as :meth:`set_read_set` does, each file as :meth:`set_object` with
-        ``files``. A file whose condition fails (already moved by an earlier try, or taken
-        by another read set) is left out and the rest committed. ``lacking``: the read set
-        must not have that attribute either. Returns the URIs of the files moved, or None
+        read set to ``status`` from ``expect`` (held by ``batch_id`` / imported by ``job_id``
+        when given), each file as :meth:`set_object` with ``files``. A file whose condition
+        fails (already moved by an earlier try, or taken by another read set) is left out
+        and the rest committed. ``lacking``: the read set must not have that attribute
+        either. Returns the URIs of the files moved, or None
         when the read set itself lost the race (nothing written)."""
         spec = self._move_spec(
             status,
@@ -270,31 +271,6 @@ class Tracking:
                 del entries[lost.index - 1]
                 continue
             return [entry["uri"] for entry in entries]
-
-    def set_objects_of(
-        self,
-        read_set: Mapping[str, Any],
-        status: str,
-        *,
-        expect: Sequence[str],
-        reason: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-        clear_reason: bool = False,
-    ) -> int:
-        """:meth:`set_object` for every file of a read set; returns how many moved."""
-        moved = 0
-        for entry in readset_files(read_set):
-            moved += self.set_object(
-                entry["pk"],
-                entry["sk"],
-                status,
-                expect=expect,
-                reason=reason,
-                read_set_key=read_set["pk"],
-                extra=extra,
-                clear_reason=clear_reason,
-            )
-        return moved
 
     # -- read sets
 
@@ -343,22 +319,21 @@ class Tracking:
             return_new=True,
         )
 
-    def queue_pair(self, pk: str) -> bool:
-        """WAITING_FOR_MATE (or ORPHANED) -> QUEUED once both mates are in: exactly one
-        caller wins, however many complete the pair at once."""
-        allowed, values = _in((WAITING_FOR_MATE, ORPHANED), "w")
-        stamp = iso()
-        try:
-            self.table.update(
-                pk,
-                READSET_SK,
-                set={"status": QUEUED, "updatedAt": stamp, "queuedAt": stamp, "reason": None},
-                condition=(f"#status IN {allowed} AND attribute_exists(#file1) AND attribute_exists(#file2)"),
-                values=values,
-            )
-        except ConditionFailed:
-            return False
-        return True
+    def queue_pair(self, read_set: Mapping[str, Any]) -> bool:
+        """WAITING_FOR_MATE (or ORPHANED) -> QUEUED once both mates are in, and its files
+        (WAITING_FOR_MATE, or SKIPPED as an orphan) QUEUED in the same transaction: exactly
+        one caller wins, however many complete the pair at once."""
+        if not (read_set.get("file1") and read_set.get("file2")):
+            return False  # mates are never taken out of a read set: this image has them all
+        moved = self.move_read_set(
+            read_set,
+            QUEUED,
+            expect=(WAITING_FOR_MATE, ORPHANED),
+            extra={"queuedAt": iso()},
+            clear_reason=True,
+            files=FileMove(QUEUED, (WAITING_FOR_MATE, SKIPPED), clear_reason=True),
+        )
+        return moved is not None
 
     def claim_for_batch(self, pk: str, attempt: int, batch_id: str) -> tuple[bool, dict[str, Any] | None]:
         """QUEUED (same attempt) -> STARTING for ``batch_id``; also true when this batch
@@ -417,31 +392,6 @@ class Tracking:
         except ConditionFailed:
             return False
         return True
-
-    def set_read_set(
-        self,
-        pk: str,
-        status: str,
-        *,
-        expect: Sequence[str],
-        batch_id: str | None = None,
-        job_id: str | None = None,
-        reason: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-        clear_reason: bool = False,
-    ) -> bool:
-        """Move a read set to ``status`` if it is in ``expect`` (and held by ``batch_id`` /
-        imported by ``job_id`` when given)."""
-        return self._move(
-            pk,
-            READSET_SK,
-            status,
-            expect,
-            {"batchId": batch_id, "importJobId": job_id},
-            reason=reason,
-            extra=extra,
-            clear_reason=clear_reason,
-        )
 
     def redrive(self, pk: str) -> bool:
         """FAILED / ORPHANED -> QUEUED with ``attempt`` + 1 (a new import); its files go back

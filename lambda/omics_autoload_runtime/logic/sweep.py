@@ -187,8 +187,7 @@ class Sweep:
                 return
             files = tracking.readset_files(read_set)
             if len(files) == 2:  # both mates in, yet not queued: an interrupted intake
-                if self.tracking.queue_pair(read_set["pk"]):
-                    self.tracking.set_objects_of(read_set, tracking.QUEUED, expect=(tracking.WAITING_FOR_MATE,))
+                if self.tracking.queue_pair(read_set):
                     self._bump("healed")
                 continue
             age = moment - (parse_iso(read_set.get("updatedAt")) or moment)
