@@ -82,3 +82,18 @@ def test_a_file_that_failed_at_intake_is_sent_to_intake_again(pipe, capsys, monk
     item = pipe.objects()["in/c.ubam"]
     assert item["status"] == tracking.QUEUED and item["attempt"] == 1 and item["readSetKey"]
     assert pipe.counts.invocations["intake"] >= 2
+
+
+def test_a_read_set_whose_earlier_job_may_still_run_is_not_redriven(pipe, capsys):
+    # FAILED although its job is not known to have ended (an older release's RecordFailure):
+    # a new import could import its files twice (issue 16).
+    tr = tracking.Tracking(TABLE)
+    (read_set,) = [rs for rs in pipe.items(tracking.KIND_READSET) if "bad" in rs["pk"]]
+    tr.put_job("1234567890", {"batchId": "b-x", "readSetKeys": [read_set["pk"]]})
+    tr.table.update(read_set["pk"], tracking.READSET_SK, set={"importJobId": "1234567890"})
+    code, out, _ = cli(capsys, "redrive", "--table", TABLE)
+    assert code == 1 and "not redriven" in out and "import job 1234567890 may still be running" in out
+    tr.job_done("1234567890", "WORKFLOW_FAILED")
+    code, out, _ = cli(capsys, "redrive", "--table", TABLE)
+    assert code == 1 and "aws omics get-read-set-import-job --id 1234567890" in out
+    assert pipe.objects()["run/bad.ubam"]["status"] == tracking.FAILED
