@@ -58,12 +58,14 @@ IMPORTING: str = Status.IMPORTING
 IMPORTED: str = Status.IMPORTED
 FAILED: str = Status.FAILED
 ORPHANED: str = Status.ORPHANED
+SUPERSEDED: str = Status.SUPERSEDED
+HELD: str = Status.HELD
 DONE: str = Status.DONE
 
-OBJECT_STATUSES = (SKIPPED, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED)
-OBJECT_TERMINAL = (SKIPPED, IMPORTED, FAILED)
+OBJECT_STATUSES = (SKIPPED, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED, SUPERSEDED, HELD)
+OBJECT_TERMINAL = (SKIPPED, IMPORTED, FAILED, SUPERSEDED, HELD)  # HELD: until an operator acts
 OPEN_OBJECT_STATUSES = (QUEUED, WAITING_FOR_MATE, IMPORTING)  # a file's import still to be decided
-READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING, IMPORTING, IMPORTED, FAILED, ORPHANED)
+READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING, IMPORTING, IMPORTED, FAILED, ORPHANED, SUPERSEDED)
 JOB_STATUSES = (IMPORTING, DONE)
 
 # A read set claimed by a batch whose workflow never started may be claimed again after this.
@@ -196,6 +198,34 @@ class Tracking:
                 clear_reason=clear_reason,
             )
         return moved
+
+    def rejoin(self, pk: str, sk: str, read_set_key: str) -> bool:
+        """A QUEUED re-upload moves to the read set of its own version (``readSetKey``)."""
+        return self._move(pk, sk, QUEUED, (QUEUED,), {}, reason=None, extra={"readSetKey": read_set_key}, clear_reason=False)
+
+    def note_superseded(self, pk: str, sk: str, version: str) -> bool:
+        """An object version names the newer version that replaced it (``supersededBy``);
+        its status is unchanged: its bytes stay where they are."""
+        try:
+            self.table.update(pk, sk, set={"supersededBy": version, "updatedAt": iso()}, condition="attribute_exists(#pk)")
+        except ConditionFailed:
+            return False
+        return True
+
+    def note_version_changed(self, pk: str, sk: str, reason: str) -> bool:
+        """An IMPORTED object whose key got a newer version during the import: which
+        version's bytes the read set holds is not known (``versionUncertain``)."""
+        try:
+            self.table.update(
+                pk,
+                sk,
+                set={"versionUncertain": True, "reason": reason, "updatedAt": iso()},
+                condition="#status = :imported",
+                values={":imported": IMPORTED},
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     # -- read sets
 
