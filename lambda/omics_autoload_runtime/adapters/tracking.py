@@ -201,13 +201,17 @@ class Tracking:
 
     def rejoin(self, pk: str, sk: str, read_set_key: str) -> bool:
         """A QUEUED re-upload moves to the read set of its own version (``readSetKey``)."""
-        return self._move(pk, sk, QUEUED, (QUEUED,), {}, reason=None, extra={"readSetKey": read_set_key}, clear_reason=False)
+        return self._move(
+            pk, sk, QUEUED, (QUEUED,), {}, reason=None, extra={"readSetKey": read_set_key}, clear_reason=False
+        )
 
     def note_superseded(self, pk: str, sk: str, version: str) -> bool:
         """An object version names the newer version that replaced it (``supersededBy``);
         its status is unchanged: its bytes stay where they are."""
         try:
-            self.table.update(pk, sk, set={"supersededBy": version, "updatedAt": iso()}, condition="attribute_exists(#pk)")
+            self.table.update(
+                pk, sk, set={"supersededBy": version, "updatedAt": iso()}, condition="attribute_exists(#pk)"
+            )
         except ConditionFailed:
             return False
         return True

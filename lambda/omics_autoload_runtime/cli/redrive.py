@@ -41,6 +41,7 @@ from omics_autoload_runtime.cli.redrive_queues import drain_queue
 from omics_autoload_runtime.cli.tally import Tally
 
 DEFAULT_PROGRESS_EVERY = 100
+HOW = {"intake": "re-run intake", "new-version": "import as a new read set"}  # what redriving a Target does
 
 
 def add_redrive(subparsers: Any) -> None:
@@ -265,7 +266,7 @@ def redrive_items(
     progress = Progress("would redrive" if dry_run else "redriven", len(targets), every)
     for target in targets:
         outcome = _redrive_target(tr, target, deployment, dry_run)
-        how = {"intake": "re-run intake", "new-version": "import as a new read set"}.get(target.kind, "read set -> QUEUED")
+        how = HOW.get(target.kind, "read set -> QUEUED")
         if outcome == "redriven":
             tally.redriven += 1
             verb = "would redrive" if dry_run else "redriven     "

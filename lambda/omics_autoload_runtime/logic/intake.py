@@ -427,7 +427,14 @@ class Intake:
                 self._complete(old)
                 return tracking.QUEUED
             return str(old.get("status", tracking.WAITING_FOR_MATE))
-        if held:
+        if held.get("pk") == item["pk"]:
+            code = SkipCode.CONFLICT
+            reason = (
+                f"conflict: R{mate} of read set {role.name!r} is an earlier version of this object"
+                f" ({str(held.get('sk', '')).removeprefix(SortKey.OBJECT_VERSION)}, read set {old.get('status')});"
+                " a re-uploaded mate is not paired again: this version was not imported"
+            )
+        elif held:
             code = SkipCode.CONFLICT
             reason = (
                 f"conflict: R{mate} of read set {role.name!r} is already {held.get('uri')};"
@@ -462,7 +469,10 @@ class Intake:
         """A second delivery: change nothing, unless the first stopped half-way."""
         status = existing.get("status")
         if status == tracking.HELD and self.new_version:
-            if self.tracking.set_object(item["pk"], item["sk"], tracking.QUEUED, expect=(tracking.HELD,), clear_reason=True):
+            released = self.tracking.set_object(
+                item["pk"], item["sk"], tracking.QUEUED, expect=(tracking.HELD,), clear_reason=True
+            )
+            if released:
                 self._join(item, role, event)
             return tracking.QUEUED
         if status not in (tracking.WAITING_FOR_MATE, tracking.QUEUED) or not existing.get("readSetKey"):
