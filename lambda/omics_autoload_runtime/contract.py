@@ -199,6 +199,11 @@ IMPORT_JOB_EVENT = "Read Set Import Job Status Change"
 
 TRANSIENT_ERRORS = (WorkflowError.THROTTLED, WorkflowError.UNAVAILABLE)  # retried quickly
 QUOTA_ERRORS = (WorkflowError.QUOTA_EXCEEDED,)  # retried slowly, for hours
+# A task function that crashed (Lambda.Unknown: killed, timed out, out of memory) or was
+# throttled by Lambda. Every task is idempotent, so it is tried again rather than caught:
+# a crash after StartReadSetImportJob took effect must not end in RecordFailure.
+# (CDK already retries Lambda.ServiceException, AWSLambdaException, SdkClientException.)
+LAMBDA_ERRORS = ("Lambda.Unknown", "Lambda.TooManyRequestsException")
 # The terminal import job statuses are HealthOmics' own: ``domain.limits.IMPORT_JOB_TERMINAL_STATUSES``.
 
 

@@ -105,3 +105,18 @@ def test_new_version_imports_a_held_reupload_as_a_new_read_set(capsys):
         assert len(pipe.double.read_sets) == 2
         code, out, _ = cli(capsys, *args)  # a second run finds nothing held
         assert code == 0 and "0 redriven, 1 unchanged" in out
+
+
+def test_a_read_set_whose_earlier_job_may_still_run_is_not_redriven(pipe, capsys):
+    # FAILED although its job is not known to have ended (an older release's RecordFailure):
+    # a new import could import its files twice (issue 16).
+    tr = tracking.Tracking(TABLE)
+    (read_set,) = [rs for rs in pipe.items(tracking.KIND_READSET) if "bad" in rs["pk"]]
+    tr.put_job("1234567890", {"batchId": "b-x", "readSetKeys": [read_set["pk"]]})
+    tr.table.update(read_set["pk"], tracking.READSET_SK, set={"importJobId": "1234567890"})
+    code, out, _ = cli(capsys, "redrive", "--table", TABLE)
+    assert code == 1 and "not redriven" in out and "import job 1234567890 may still be running" in out
+    tr.job_done("1234567890", "WORKFLOW_FAILED")
+    code, out, _ = cli(capsys, "redrive", "--table", TABLE)
+    assert code == 1 and "aws omics get-read-set-import-job --id 1234567890" in out
+    assert pipe.objects()["run/bad.ubam"]["status"] == tracking.FAILED

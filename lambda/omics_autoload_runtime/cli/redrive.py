@@ -3,7 +3,8 @@
 * read sets: FAILED ones by default (``--status ORPHANED`` for orphaned mates, or the
   read sets of ``--key s3://...`` objects) go back to QUEUED with ``attempt`` + 1, by the
   same conditional transition the pipeline uses (``Tracking.redrive``): a second run finds
-  them QUEUED and does nothing;
+  them QUEUED and does nothing. A read set whose earlier import job is not known to have
+  ended is not redriven (a new import could import its files twice): the reason says why;
 * objects that failed at intake, before joining a read set: re-sent to the intake
   function (asynchronous ``lambda:Invoke``) with ``"redrive": true``, which lets intake
   replace its FAILED/SKIPPED record;
@@ -39,6 +40,7 @@ from omics_autoload_runtime.cli.errors import Usage
 from omics_autoload_runtime.cli.output import Progress, printable
 from omics_autoload_runtime.cli.redrive_queues import drain_queue
 from omics_autoload_runtime.cli.tally import Tally
+from omics_autoload_runtime.domain import limits
 
 DEFAULT_PROGRESS_EVERY = 100
 HOW = {"intake": "re-run intake", "new-version": "import as a new read set"}  # what redriving a Target does
@@ -231,6 +233,26 @@ def _s3_record(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _earlier_job_doubt(tr: tracking.Tracking, read_set: Mapping[str, Any]) -> str | None:
+    """Why a new import could import the read set's files twice, or None: its earlier import
+    job must be known to have ended (Finalize records the job's status on its job item)."""
+    job_id = read_set.get("importJobId")
+    if not job_id:
+        return None  # never submitted: no job can hold its files
+    job = tr.get_job(str(job_id))
+    if job is None:
+        return None  # the job item expired (30 days after the job ended)
+    if job.get("status") != tracking.DONE:
+        return f"its import job {job_id} may still be running; the pipeline records its outcome, then redrive"
+    # NOT_FOUND: HealthOmics knew no such job when the sweep asked.
+    if job.get("jobStatus") not in (*limits.IMPORT_JOB_TERMINAL_STATUSES, "NOT_FOUND"):
+        return (
+            f"the outcome of its import job {job_id} was never checked ({job.get('jobStatus')}), so HealthOmics"
+            f" may have imported it: check `aws omics get-read-set-import-job --id {job_id}` first"
+        )
+    return None
+
+
 def _redrive_target(tr: tracking.Tracking, target: Target, deployment: Deployment, dry_run: bool) -> str:
     """Redrive one target: returns "redriven", "unchanged" or "problem" (the caller prints)."""
     if target.kind == "new-version":
@@ -244,6 +266,10 @@ def _redrive_target(tr: tracking.Tracking, target: Target, deployment: Deploymen
         if status not in (tracking.FAILED, tracking.ORPHANED):
             target.problem = f"read set is {status}: nothing to redrive"
             return "unchanged"
+        doubt = _earlier_job_doubt(tr, read_set)
+        if doubt:
+            target.problem = doubt
+            return "problem"
         if dry_run:
             return "redriven"
         return "redriven" if tr.redrive(read_set["pk"]) else "unchanged"

@@ -128,25 +128,19 @@ class ImportStart:
     ) -> None:
         """The read set FAILED; its files FAILED too, or SKIPPED with `skip_code` when given."""
         object_status = tracking.FAILED if skip_code is None else tracking.SKIPPED
-        self.tracking.set_read_set(
-            item["pk"],
+        reasons = dict(object_reasons or {})
+        moved = self.tracking.move_read_set(
+            item,
             tracking.FAILED,
             expect=(tracking.STARTING,),
             batch_id=batch_id,
             reason=reason,
+            files=tracking.FileMove(
+                object_status, (tracking.QUEUED, tracking.WAITING_FOR_MATE), reason=reason, reasons=reasons
+            ),
         )
-        for entry in tracking.readset_files(item):
-            file_reason = (object_reasons or {}).get(entry["uri"], reason)
-            moved = self.tracking.set_object(
-                entry["pk"],
-                entry["sk"],
-                object_status,
-                expect=(tracking.QUEUED, tracking.WAITING_FOR_MATE),
-                reason=file_reason,
-                read_set_key=item["pk"],
-            )
-            if moved:
-                self._report_file(entry["uri"], file_reason, item.get("fileType"), skip_code)
+        for uri in moved or ():
+            self._report_file(uri, reasons.get(uri, reason), item.get("fileType"), skip_code)
         LOG.info("%s -> %s: %s", item["pk"], tracking.FAILED, reason if self.cfg.log_identifiers else redact(reason))
 
     def _supersede(self, item: Mapping[str, Any], batch_id: str, replaced: Mapping[str, str]) -> None:
@@ -333,8 +327,8 @@ class ImportStart:
                 "name": read_set.name,
                 "fileType": read_set.file_type,
             }
-            self.tracking.set_read_set(
-                item["pk"],
+            self.tracking.move_read_set(
+                item,
                 tracking.IMPORTING,
                 expect=(tracking.STARTING, tracking.IMPORTING),
                 batch_id=batch_id,
@@ -345,11 +339,10 @@ class ImportStart:
                     "referenceArn": read_set.reference_arn,
                     "importStartedAt": iso(),
                 },
-            )
-            self.tracking.set_objects_of(
-                item,
-                tracking.IMPORTING,
-                expect=(tracking.QUEUED, tracking.WAITING_FOR_MATE, tracking.IMPORTING),
-                extra={"importJobId": job_id},
+                files=tracking.FileMove(
+                    tracking.IMPORTING,
+                    (tracking.QUEUED, tracking.WAITING_FOR_MATE, tracking.IMPORTING),
+                    extra={"importJobId": job_id},
+                ),
             )
         LOG.info("batch %s: import job %s started with %d read set(s)", batch_id, job_id, len(ready))

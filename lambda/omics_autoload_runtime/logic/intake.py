@@ -451,13 +451,7 @@ class Intake:
         return self._conflict(item, reason, code)
 
     def _complete(self, read_set: Mapping[str, Any]) -> None:
-        if self.tracking.queue_pair(read_set["pk"]):
-            self.tracking.set_objects_of(
-                read_set,
-                tracking.QUEUED,
-                expect=(tracking.WAITING_FOR_MATE, tracking.SKIPPED),
-                clear_reason=True,
-            )
+        self.tracking.queue_pair(read_set)  # the read set and its files, in one transaction
 
     def _duplicate(
         self,
