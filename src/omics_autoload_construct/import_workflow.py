@@ -215,6 +215,9 @@ class ImportWorkflow(Construct):
                     resources=[state_machine_arn],
                 )
             )
+        # StartImport checks each source's current version, Finalize (and the sweep's) again after.
+        for fn in (self.start_function, self.finalize_function, self.completion_function):
+            _functions.grant_version_check(fn, bucket, key_prefix)
         self.execution_arn_pattern = _functions.execution_arns(self, state_machine_name)
         # Finalize acts on imported objects; the sweep retries when a read set was not ACTIVE yet.
         post_import.grant_post_import_action(

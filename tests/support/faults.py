@@ -76,7 +76,12 @@ SERVER_CODES = {
 }
 DEFAULT_THROTTLE = ("ThrottlingException", 400)
 # A read set at rest: nothing in the pipeline moves it on by itself.
-READ_SET_TERMINAL = (contract.Status.IMPORTED, contract.Status.FAILED, contract.Status.ORPHANED)
+READ_SET_TERMINAL = (
+    contract.Status.IMPORTED,
+    contract.Status.FAILED,
+    contract.Status.ORPHANED,
+    contract.Status.SUPERSEDED,
+)
 DEFAULT_SERVER = ("ServiceUnavailable", 503)
 
 

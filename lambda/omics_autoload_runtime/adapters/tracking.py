@@ -59,12 +59,14 @@ IMPORTING: str = Status.IMPORTING
 IMPORTED: str = Status.IMPORTED
 FAILED: str = Status.FAILED
 ORPHANED: str = Status.ORPHANED
+SUPERSEDED: str = Status.SUPERSEDED
+HELD: str = Status.HELD
 DONE: str = Status.DONE
 
-OBJECT_STATUSES = (SKIPPED, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED)
-OBJECT_TERMINAL = (SKIPPED, IMPORTED, FAILED)
+OBJECT_STATUSES = (SKIPPED, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED, SUPERSEDED, HELD)
+OBJECT_TERMINAL = (SKIPPED, IMPORTED, FAILED, SUPERSEDED, HELD)  # HELD: until an operator acts
 OPEN_OBJECT_STATUSES = (QUEUED, WAITING_FOR_MATE, IMPORTING)  # a file's import still to be decided
-READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING, IMPORTING, IMPORTED, FAILED, ORPHANED)
+READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING, IMPORTING, IMPORTED, FAILED, ORPHANED, SUPERSEDED)
 JOB_STATUSES = (IMPORTING, DONE)
 
 # The state model (docs/state-model.md): per kind, each status -> the statuses a write may
@@ -72,22 +74,25 @@ JOB_STATUSES = (IMPORTING, DONE)
 NEW = None
 TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
     KIND_OBJECT: {
-        NEW: frozenset({SKIPPED, WAITING_FOR_MATE, QUEUED, FAILED}),
-        WAITING_FOR_MATE: frozenset({QUEUED, SKIPPED, FAILED, IMPORTING, IMPORTED}),
-        QUEUED: frozenset({IMPORTING, SKIPPED, FAILED, IMPORTED}),
+        NEW: frozenset({SKIPPED, WAITING_FOR_MATE, QUEUED, FAILED, HELD}),
+        WAITING_FOR_MATE: frozenset({QUEUED, SKIPPED, FAILED, IMPORTING, IMPORTED, SUPERSEDED}),
+        QUEUED: frozenset({IMPORTING, SKIPPED, FAILED, IMPORTED, SUPERSEDED}),
         IMPORTING: frozenset({IMPORTED, FAILED}),
         FAILED: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED}),
         SKIPPED: frozenset({QUEUED, WAITING_FOR_MATE, FAILED}),
         IMPORTED: frozenset(),
+        SUPERSEDED: frozenset(),
+        HELD: frozenset({QUEUED}),
     },
     KIND_READSET: {
         NEW: frozenset({WAITING_FOR_MATE, QUEUED}),
         WAITING_FOR_MATE: frozenset({QUEUED, ORPHANED}),
         ORPHANED: frozenset({QUEUED}),
         QUEUED: frozenset({STARTING}),
-        STARTING: frozenset({QUEUED, IMPORTING, FAILED}),
+        STARTING: frozenset({QUEUED, IMPORTING, FAILED, SUPERSEDED}),
         IMPORTING: frozenset({IMPORTED, FAILED}),
         FAILED: frozenset({QUEUED}),
+        SUPERSEDED: frozenset({QUEUED}),
         IMPORTED: frozenset(),
     },
     KIND_JOB: {NEW: frozenset({IMPORTING}), IMPORTING: frozenset({DONE}), DONE: frozenset()},
@@ -271,6 +276,38 @@ class Tracking:
                 del entries[lost.index - 1]
                 continue
             return [entry["uri"] for entry in entries]
+
+    def rejoin(self, pk: str, sk: str, read_set_key: str) -> bool:
+        """A QUEUED re-upload moves to the read set of its own version (``readSetKey``)."""
+        return self._move(
+            pk, sk, QUEUED, (QUEUED,), {}, reason=None, extra={"readSetKey": read_set_key}, clear_reason=False
+        )
+
+    def note_superseded(self, pk: str, sk: str, version: str) -> bool:
+        """An object version names the newer version that replaced it (``supersededBy``);
+        its status is unchanged: its bytes stay where they are."""
+        try:
+            self.table.update(
+                pk, sk, set={"supersededBy": version, "updatedAt": iso()}, condition="attribute_exists(#pk)"
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def note_version_changed(self, pk: str, sk: str, reason: str) -> bool:
+        """An IMPORTED object whose key got a newer version during the import: which
+        version's bytes the read set holds is not known (``versionUncertain``)."""
+        try:
+            self.table.update(
+                pk,
+                sk,
+                set={"versionUncertain": True, "reason": reason, "updatedAt": iso()},
+                condition="#status = :imported",
+                values={":imported": IMPORTED},
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     # -- read sets
 

@@ -2,7 +2,10 @@
 
 Finalize, input ``{"batchId", "jobId", "readSetKeys"}``: GetReadSetImportJob, then each
 read set and its files end IMPORTED (with the readSetId) or FAILED (with the source's
-status message, or the job's when the job FAILED or was CANCELLED). One PutMetricData:
+status message, or the job's when the job FAILED or was CANCELLED). A read set's result is
+the job's source at its ``sourceIndex`` (one path may be two sources of a job). An
+IMPORTED file whose key now serves another version may hold that version's bytes: its
+item gets ``versionUncertain`` and a reason saying what to check. One PutMetricData:
 FilesImported, FilesFailed, BytesImported (unit Bytes), ImportLatencySeconds (object
 creation -> now), dimensions SequenceStoreId and FileType (and SequenceStoreId alone).
 Each file's outcome is logged (``file_imported`` / ``file_failed``), each failed file is
@@ -24,7 +27,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import settings
-from omics_autoload_runtime.adapters import clients, rate_limit, tracking
+from omics_autoload_runtime.adapters import clients, objects, rate_limit, tracking
 from omics_autoload_runtime.adapters.metrics import Metrics
 from omics_autoload_runtime.adapters.notices import (
     FILE_FAILED,
@@ -46,8 +49,25 @@ _OPEN_READ_SET = (tracking.QUEUED, tracking.STARTING, tracking.IMPORTING)
 _OPEN_OBJECT = tracking.OPEN_OBJECT_STATUSES
 
 
-def _source_index(job: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {src.get("sourceFiles", {}).get("source1", ""): src for src in job.get("sources") or []}
+def _source_of(read_set: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The job's result for a read set: the source at the index StartImport recorded. Not
+    by path: a key re-uploaded as another file type can be two sources of one job."""
+    index = read_set.get("sourceIndex")
+    if isinstance(index, int) and 0 <= index < len(sources):
+        return sources[index]
+    return None
+
+
+def _version_doubt(entry: Mapping[str, Any]) -> str | None:
+    """Why an imported file's bytes may not be its tracked version's, or None."""
+    newer = objects.replacement(entry)
+    if newer is None:
+        return None
+    return (
+        f"the key got a newer version ({newer}) while it was being imported: the read set may hold"
+        f" that version's bytes rather than this one's ({objects.tracked_version(entry)}); compare"
+        " the read set (aws omics get-read-set-metadata) with both versions, and re-upload the one you want"
+    )
 
 
 class Finalize:
@@ -97,7 +117,6 @@ class Finalize:
         status = job.get("status", "")
         if status not in limits.IMPORT_JOB_TERMINAL_STATUSES:
             raise ImportNotFinished(f"import job {job_id} is {status}, not finished")
-        by_uri = _source_index(job)
         sources = job.get("sources") or []
         items = self.tracking.table.get_many([(key, tracking.READSET_SK) for key in keys])
         imported = failed = 0
@@ -105,13 +124,11 @@ class Finalize:
             read_set = items.get((key, tracking.READSET_SK))
             if not read_set or read_set.get("importJobId") != job_id or read_set.get("status") != tracking.IMPORTING:
                 continue
-            source = by_uri.get(read_set.get("source1", ""))
-            index = read_set.get("sourceIndex")
-            if source is None and isinstance(index, int) and 0 <= index < len(sources):
-                source = sources[index]
+            source = _source_of(read_set, sources)
             if source and source.get("status") == "FINISHED" and source.get("readSetId"):
                 if self._imported(read_set, job_id, source["readSetId"]):
                     imported += 1
+                    self._note_version_doubts(read_set)
             elif self._failed(read_set, job_id, self._reason(job, source)):
                 failed += 1
         self.tracking.job_done(job_id, status)
@@ -168,6 +185,12 @@ class Finalize:
                 )
             self.post_import.after_import(read_set, read_set_id)
         return moved is not None
+
+    def _note_version_doubts(self, read_set: Mapping[str, Any]) -> None:
+        for entry in tracking.readset_files(read_set):
+            doubt = _version_doubt(entry)
+            if doubt is not None and self.tracking.note_version_changed(entry["pk"], entry["sk"], doubt):
+                LOG.warning("%s: %s", entry["uri"] if self.cfg.log_identifiers else entry["pk"], doubt)
 
     def _failed(
         self,
