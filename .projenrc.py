@@ -106,7 +106,7 @@ project.add_dev_dependency("twine@7.0.0")
 project.add_dev_dependency("wheel@0.48.0")
 
 project.gitignore.exclude(
-    "cdk.out/", "examples/cdk.out/", "node_modules/", "dist/", ".mypy_cache/", ".ruff_cache/",
+    "cdk.out/", "examples/cdk.out/", "node_modules/", "/node_modules", "dist/", ".mypy_cache/", ".ruff_cache/",
     "benchmarks/results/", ".venv-tools/",
 )
 TextFile(
