@@ -26,7 +26,7 @@ MAX_SHEET_BYTES = 10 * 1024 * 1024
 REQUIRED_COLUMNS = ("source1", "source2", "subject_id", "sample_id")
 OPTIONAL_COLUMNS = ("name", "description", "generated_from")
 _ID_COLUMNS = ("subject_id", "sample_id", "name", "generated_from")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MAX_REPORTED = 20
 
 
@@ -159,8 +159,9 @@ class _Reader:
         columns = [cell.strip().lower() for cell in header]
         if columns[0].startswith("[header]") or columns[0].startswith("[data]"):
             raise SampleSheetError(
-                "this is an Illumina instrument SampleSheet.csv; OmicsAutoLoad needs its own"
-                " CSV with columns " + ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+                "this is an Illumina instrument sample sheet: name it as illumina_sheet_name says"
+                " (default SampleSheet.csv) to have it read as one; this file needs columns "
+                + ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
             )
         self._check_columns(columns)
         return columns
@@ -190,7 +191,7 @@ class _Reader:
             if not values.get(column):
                 self.problems.append(f"line {line}: {column} is empty")
         for column in _ID_COLUMNS:
-            if values.get(column, "").startswith(_FORMULA_STARTS):
+            if values.get(column, "").startswith(FORMULA_STARTS):
                 self.problems.append(
                     f"line {line}: {column} {values[column]!r} starts with"
                     f" {values[column][0]!r}, which spreadsheets run as a formula;"
