@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 
-from omics_autoload_runtime.domain.sample_sheet import FORMULA_STARTS, SampleSheetError
+from omics_autoload_runtime.domain.sample_sheet import FORMULA_STARTS, SampleSheetError, sheet_text
 
 # Where labs keep the sheet: the run folder, or its BCL Convert / Local Run Manager subfolders.
 RUN_SUBFOLDERS = ("Fastq", "Reports")
@@ -73,10 +73,6 @@ class SheetColumns:
         return cls.merged(json.loads(text))
 
 
-def looks_like_illumina_sheet(text: str) -> bool:
-    return text.lstrip("\ufeff").lstrip().lower().startswith("[header]")
-
-
 def sheet_keys(key: str, sheet_name: str) -> tuple[str, ...]:
     """The keys where the sheet of the run holding object `key` may be, nearest first."""
     folder = key.rpartition("/")[0]
@@ -110,11 +106,7 @@ class IlluminaSheet:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> IlluminaSheet:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise SampleSheetError(f"the Illumina sample sheet is not UTF-8 (byte {error.start})") from None
-        return cls.parse(text)
+        return cls.parse(sheet_text(data))
 
     @classmethod
     def parse(cls, text: str) -> IlluminaSheet:

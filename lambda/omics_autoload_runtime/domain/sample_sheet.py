@@ -85,15 +85,7 @@ class SampleSheet:
 
     @classmethod
     def from_bytes(cls, data: bytes, base_uri: str | None = None) -> SampleSheet:
-        if len(data) > MAX_SHEET_BYTES:
-            raise SampleSheetError(f"the sample sheet is larger than {MAX_SHEET_BYTES // (1024 * 1024)} MiB")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise SampleSheetError(
-                f"the sample sheet is not UTF-8 (byte {error.start}); save it as CSV UTF-8"
-            ) from None
-        return cls.parse(text, base_uri)
+        return cls.parse(sheet_text(data), base_uri)
 
     @property
     def rows(self) -> tuple[SampleSheetRow, ...]:
@@ -104,6 +96,16 @@ class SampleSheet:
 
     def row_for(self, uri: str) -> SampleSheetRow | None:
         return self._by_uri.get(uri)
+
+
+def sheet_text(data: bytes) -> str:
+    """A sheet's bytes as text (either kind of sheet); raises SampleSheetError when too large or not UTF-8."""
+    if len(data) > MAX_SHEET_BYTES:
+        raise SampleSheetError(f"the sample sheet is larger than {MAX_SHEET_BYTES // (1024 * 1024)} MiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SampleSheetError(f"the sample sheet is not UTF-8 (byte {error.start}); save it as CSV UTF-8") from None
 
 
 def _raise_if(problems: list[str]) -> None:

@@ -41,6 +41,7 @@ from omics_autoload_runtime.contract import Dimension, Metric, SkipCode
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.bam_header import sniff_bam_header
 from omics_autoload_runtime.domain.classify import FileRole, Skip, classify, classify_sheet_file
+from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, lane_of, sheet_keys
 from omics_autoload_runtime.domain.read_sets import overrides_from_tags
 from omics_autoload_runtime.domain.sample_sheet import (
     MAX_SHEET_BYTES,
@@ -89,6 +90,8 @@ class Intake:
         self.redrive = False  # see the module docstring
         self._sheets: dict[str, SampleSheet | str | None] = {}  # folder -> sheet, its error, or none
         self._sheet_rows: dict[str, SampleSheetRow] = {}  # uri -> the row that names it
+        self._illumina_sheets: dict[str, IlluminaSheet | str | None] = {}  # run -> sheet, its error, or none
+        self._illumina_fields: dict[str, dict[str, str]] = {}  # uri -> what the run's Illumina sheet says
 
     # -- entry
 
@@ -129,6 +132,8 @@ class Intake:
         folder, _, name = event.key.rpartition("/")
         if self.cfg.sample_sheet_name and name == self.cfg.sample_sheet_name:
             return self._sheet_itself(event, uri)
+        if self.cfg.illumina_sheet_name and name == self.cfg.illumina_sheet_name:
+            return self._illumina_sheet_itself(event, uri)
         sheet = self._sheet(event.bucket, f"{folder}/" if folder else "")
         if isinstance(sheet, str):
             raise SampleSheetError(sheet)
@@ -144,6 +149,8 @@ class Intake:
             and self._sniff(event) == "UBAM"
         ):
             outcome = classify(uri, size=event.size, options=replace(options, bam_is_unaligned=True))
+        if isinstance(outcome, FileRole) and self.cfg.illumina_sheet_name:
+            self._match_illumina_sheet(event, outcome)
         return outcome
 
     # -- sample sheet: a CSV in the files' folder names their read sets and metadata
@@ -174,6 +181,46 @@ class Intake:
         return Skip(
             uri,
             "sample sheet: its rows name the read sets of files uploaded to this folder after it;"
+            " files that arrived earlier keep their name-based metadata"
+            " (run `omics-autoload redrive --key` for them)",
+            SkipCode.OTHER,
+        )
+
+    # -- Illumina sample sheet: the instrument's SampleSheet.csv in the run folder sets metadata
+
+    def _match_illumina_sheet(self, event: ObjectEvent, role: FileRole) -> None:
+        run = sheet_keys(event.key, self.cfg.illumina_sheet_name)[0]
+        if run not in self._illumina_sheets:
+            self._illumina_sheets[run] = self._read_illumina_sheet(event.bucket, event.key)
+        sheet = self._illumina_sheets[run]
+        if isinstance(sheet, str):
+            raise SampleSheetError(sheet)
+        lane = lane_of(event.key.rpartition("/")[2])
+        found = sheet.overrides_for(role.sample_id, lane, self.cfg.illumina_sheet_columns) if sheet else None
+        if found:
+            self._illumina_fields[role.uri] = found
+
+    def _read_illumina_sheet(self, bucket: str, key: str) -> IlluminaSheet | str | None:
+        """The first sheet found where labs keep it (see ``sheet_keys``), an error message, or None."""
+        for sheet_key in sheet_keys(key, self.cfg.illumina_sheet_name):
+            try:
+                return IlluminaSheet.from_bytes(objects.read(bucket, sheet_key, MAX_SHEET_BYTES + 1))
+            except objects.Unreadable as error:
+                if error.code not in ("NoSuchKey", "404"):  # as for the CSV sheet: a refusal is not "none"
+                    return str(error)
+            except SampleSheetError as error:
+                return f"the Illumina sample sheet s3://{bucket}/{sheet_key} is invalid: {error}"
+        return None
+
+    def _illumina_sheet_itself(self, event: ObjectEvent, uri: str) -> Skip:
+        try:
+            IlluminaSheet.from_bytes(objects.read(event.bucket, event.key, MAX_SHEET_BYTES + 1))
+        except SampleSheetError as error:
+            raise SampleSheetError(f"the Illumina sample sheet is invalid: {error}; fix it") from None
+        self._illumina_sheets.pop(sheet_keys(event.key, self.cfg.illumina_sheet_name)[0], None)
+        return Skip(
+            uri,
+            "Illumina sample sheet: its rows set the metadata of this run's files uploaded after it;"
             " files that arrived earlier keep their name-based metadata"
             " (run `omics-autoload redrive --key` for them)",
             SkipCode.OTHER,
@@ -296,7 +343,8 @@ class Intake:
             "createdAt": item["createdAt"],
             "role": json.dumps(role_data, ensure_ascii=False),
         }
-        overrides = self._overrides(event)
+        overrides = dict(self._illumina_fields.get(item["uri"], {}))
+        overrides.update(self._overrides(event))  # tags win over the run's Illumina sheet
         row = self._sheet_rows.get(item["uri"])
         if row is not None:  # the sheet wins over tags
             overrides.update(row.overrides())
