@@ -8,6 +8,10 @@ A listing has one object per line: ``s3://bucket/key``, optionally followed by a
 and the size in bytes; with ``--bucket``, plain keys and ``aws s3 ls --recursive``
 output lines are read too. Blank lines and lines starting with ``#`` are ignored.
 
+An instrument sample sheet (``--illumina-sheet-name``, default ``SampleSheet.csv``) in the
+listing sets the metadata of its run's files as the intake function does; it is read from
+S3 when LOCATION is given.
+
 The planning itself is the domain's (``assembly.plan``), the same code the intake
 function runs; this module reads the input and prints the result.
 """
@@ -23,7 +27,9 @@ from typing import Any
 
 from omics_autoload_runtime.cli.errors import AwsError, Usage, botocore_errors, require_boto3
 from omics_autoload_runtime.cli.output import render_table
+from omics_autoload_runtime import contract
 from omics_autoload_runtime.domain.classify import Skip, classify
+from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, RunSheets, SheetColumns, sheet_or_error
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.domain.planning import Plan, batches, plan
 from omics_autoload_runtime.domain.s3_uri import split_s3_uri
@@ -53,6 +59,19 @@ def add_plan(subparsers: Any) -> None:
         help="folder of the sheet's relative keys (default: the sheet's S3 folder, else LOCATION)",
     )
     command.add_argument(
+        "--illumina-sheet-name",
+        default=contract.ILLUMINA_SHEET_NAME,
+        metavar="NAME",
+        help="instrument sample sheet read from each run folder (default: %(default)s; '' = none)",
+    )
+    command.add_argument(
+        "--sheet-column",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN[,COLUMN...]",
+        help="sheet columns that feed a field (sample_id, subject_id, description, generated_from)",
+    )
+    command.add_argument(
         "--pattern",
         action="append",
         default=[],
@@ -78,10 +97,14 @@ def run_plan(args: argparse.Namespace) -> int:
             raise Usage(f"--reference-arn: {problem}")
     if args.with_tags and not args.location:
         raise Usage("--with-tags needs an s3:// location to read the tags from")
+    columns = _sheet_columns(args.sheet_column)
     sheet = _sample_sheet(args)  # before listing: a bad sheet should not wait for a long listing
     objects = list(_objects(args))
     tags = _tags(objects, options) if args.with_tags else None
-    result = plan(objects, options, sample_sheet=sheet, reference_arn=args.reference_arn, tags=tags)
+    run_sheets = _run_sheets(args, columns, [uri for uri, _ in objects])
+    result = plan(
+        objects, options, sample_sheet=sheet, run_sheets=run_sheets, reference_arn=args.reference_arn, tags=tags
+    )
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.format == "json":
@@ -217,6 +240,33 @@ def _sample_sheet(args: argparse.Namespace) -> SampleSheet | None:
         return SampleSheet.from_bytes(data, base_uri=base)
     except SampleSheetError as error:
         raise Usage(f"--sample-sheet {args.sample_sheet}: {error}") from None
+
+
+def _sheet_columns(values: list[str]) -> SheetColumns:
+    changes = {}
+    for value in values:
+        field_name, equals, columns = value.partition("=")
+        if not equals or not columns.strip():
+            raise Usage(f"--sheet-column {value!r}: expected FIELD=COLUMN[,COLUMN...]")
+        changes[field_name.strip()] = [column.strip() for column in columns.split(",")]
+    try:
+        return SheetColumns.merged(changes)
+    except ValueError as error:
+        raise Usage(f"--sheet-column: {error}") from None
+
+
+def _run_sheets(args: argparse.Namespace, columns: SheetColumns, uris: list[str]) -> RunSheets:
+    """The listing's Illumina sheets, read from S3 (a listing file gives their names only)."""
+    name = args.illumina_sheet_name
+    listed = [uri for uri in uris if name and uri.rpartition("/")[2] == name]
+    if listed and not args.location:
+        print(
+            f"warning: {len(listed)} {name} file(s) listed but not read: give an s3:// LOCATION to read them",
+            file=sys.stderr,
+        )
+        listed = []
+    sheets: dict[str, IlluminaSheet | str] = {uri: sheet_or_error(uri, _read_sheet_bytes(uri)) for uri in listed}
+    return RunSheets(sheets, name, columns)
 
 
 def _read_sheet_bytes(where: str) -> bytes:

@@ -27,6 +27,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 
+from omics_autoload_runtime import contract
+from omics_autoload_runtime.domain.s3_uri import split_s3_uri
 from omics_autoload_runtime.domain.sample_sheet import FORMULA_STARTS, SampleSheetError, sheet_text
 
 # Where labs keep the sheet: the run folder, or its BCL Convert / Local Run Manager subfolders.
@@ -86,6 +88,35 @@ def lane_of(file_name: str) -> int | None:
     """The lane an Illumina file name gives (``_L002_``), or None."""
     match = _LANE_IN_NAME.search(file_name)
     return int(match.group(1)) if match else None
+
+
+def sheet_or_error(uri: str, data: bytes) -> IlluminaSheet | str:
+    """The sheet at `uri`, or the sentence that fails the files it covers."""
+    try:
+        return IlluminaSheet.from_bytes(data)
+    except SampleSheetError as error:
+        return f"the Illumina sample sheet {uri} is invalid: {error}"
+
+
+@dataclass(frozen=True)
+class RunSheets:
+    """The Illumina sheets of a whole listing, for ``plan``: by URI, each parsed or its error."""
+
+    sheets: Mapping[str, IlluminaSheet | str]
+    name: str = contract.ILLUMINA_SHEET_NAME
+    columns: SheetColumns = SheetColumns()
+
+    def fields_for(self, uri: str, sample: str) -> dict[str, str] | None:
+        """What the sheet of the file's run says of it, as intake finds it; raises
+        SampleSheetError when that sheet is malformed."""
+        bucket, key = split_s3_uri(uri) or ("", "")
+        for sheet_key in sheet_keys(key, self.name):
+            sheet = self.sheets.get(f"s3://{bucket}/{sheet_key}")
+            if isinstance(sheet, str):
+                raise SampleSheetError(sheet)
+            if sheet is not None:
+                return sheet.overrides_for(sample, lane_of(key.rpartition("/")[2]), self.columns)
+        return None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from omics_autoload_runtime.contract import Dimension, Metric, SkipCode
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.bam_header import sniff_bam_header
 from omics_autoload_runtime.domain.classify import FileRole, Skip, classify, classify_sheet_file
-from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, lane_of, sheet_keys
+from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, lane_of, sheet_keys, sheet_or_error
 from omics_autoload_runtime.domain.read_sets import overrides_from_tags
 from omics_autoload_runtime.domain.sample_sheet import (
     MAX_SHEET_BYTES,
@@ -204,19 +204,16 @@ class Intake:
         """The first sheet found where labs keep it (see ``sheet_keys``), an error message, or None."""
         for sheet_key in sheet_keys(key, self.cfg.illumina_sheet_name):
             try:
-                return IlluminaSheet.from_bytes(objects.read(bucket, sheet_key, MAX_SHEET_BYTES + 1))
+                return sheet_or_error(f"s3://{bucket}/{sheet_key}", objects.read(bucket, sheet_key, MAX_SHEET_BYTES + 1))
             except objects.Unreadable as error:
                 if error.code not in ("NoSuchKey", "404"):  # as for the CSV sheet: a refusal is not "none"
                     return str(error)
-            except SampleSheetError as error:
-                return f"the Illumina sample sheet s3://{bucket}/{sheet_key} is invalid: {error}"
         return None
 
     def _illumina_sheet_itself(self, event: ObjectEvent, uri: str) -> Skip:
-        try:
-            IlluminaSheet.from_bytes(objects.read(event.bucket, event.key, MAX_SHEET_BYTES + 1))
-        except SampleSheetError as error:
-            raise SampleSheetError(f"the Illumina sample sheet is invalid: {error}; fix it") from None
+        sheet = sheet_or_error(uri, objects.read(event.bucket, event.key, MAX_SHEET_BYTES + 1))
+        if isinstance(sheet, str):
+            raise SampleSheetError(f"{sheet}; fix it before uploading the files it names")
         self._illumina_sheets.pop(sheet_keys(event.key, self.cfg.illumina_sheet_name)[0], None)
         return Skip(
             uri,
