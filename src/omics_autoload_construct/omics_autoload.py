@@ -73,6 +73,7 @@ class OmicsAutoLoad(Construct):
         orphan_policy: OrphanPolicy = OrphanPolicy.REPORT,
         orphan_window: Duration = Duration.seconds(contract.ORPHAN_WINDOW_SECONDS),
         bam_is_unaligned: bool = False,
+        sample_from_header: bool = True,
         max_sources_per_job: int = 100,
         batching_window: Duration = Duration.seconds(30),
         retry_interval: Duration = Duration.seconds(2),
@@ -149,6 +150,9 @@ class OmicsAutoLoad(Construct):
         :param orphan_window: how long a mate waits for its partner. Default: 24 hours.
         :param bam_is_unaligned: treat every ``.bam`` as uBAM. Default: no (``.ubam`` and
             ``.unmapped.bam`` are uBAM).
+        :param sample_from_header: a BAM's or CRAM's sample and subject id come from the
+            ``@RG SM:`` tag of its header when all its read groups name one sample (one
+            64 KiB read per file); tags and sheets still win. Default: yes.
         :param max_sources_per_job: read sets per import job, 1-100. Default: 100.
         :param batching_window: how long ready read sets are gathered into one job.
             Default: 30 seconds.
@@ -221,6 +225,7 @@ class OmicsAutoLoad(Construct):
             include_undetermined=include_undetermined,
             orphan_policy=orphan_policy.value,
             bam_is_unaligned=bam_is_unaligned,
+            sample_from_header=sample_from_header,
             max_sources_per_job=max_sources_per_job,
         )
         problems = list(options.problems())
@@ -237,7 +242,9 @@ class OmicsAutoLoad(Construct):
             problems.append(f"sample_sheet_name {sample_sheet_name!r} must be a file name without '/'")
         name = illumina_sheet_name
         if name is not None and ("/" in name or not name.strip() or name == sample_sheet_name):
-            problems.append(f"illumina_sheet_name {name!r} must be a file name without '/', other than sample_sheet_name")
+            problems.append(
+                f"illumina_sheet_name {name!r} must be a file name without '/', other than sample_sheet_name"
+            )
         sheet_columns = SheetColumns()
         try:
             sheet_columns = SheetColumns.merged(illumina_sheet_columns)

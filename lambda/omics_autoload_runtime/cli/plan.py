@@ -25,10 +25,11 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from omics_autoload_runtime import contract
 from omics_autoload_runtime.cli.errors import AwsError, Usage, botocore_errors, require_boto3
 from omics_autoload_runtime.cli.output import render_table
-from omics_autoload_runtime import contract
-from omics_autoload_runtime.domain.classify import Skip, classify
+from omics_autoload_runtime.domain.bam_header import HEADER_BYTES, HeaderFacts, read_header
+from omics_autoload_runtime.domain.classify import Skip, classify, needs_header
 from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, RunSheets, SheetColumns, sheet_or_error
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.domain.planning import Plan, batches, plan
@@ -82,6 +83,11 @@ def add_plan(subparsers: Any) -> None:
     command.add_argument("--orphans", choices=("report", "import-single"), default="report")
     command.add_argument("--include-undetermined", action="store_true")
     command.add_argument("--bam-is-unaligned", action="store_true", help="treat every .bam as uBAM")
+    command.add_argument(
+        "--no-sample-from-header",
+        action="store_true",
+        help="keep the file name's sample for BAM/CRAM (default: the header's @RG SM:, read from S3)",
+    )
     command.add_argument("--reference-arn", metavar="ARN", help="reference for BAM/CRAM read sets")
     command.add_argument("--max-sources", type=int, default=100, metavar="N", help="per job, 1-100")
     command.add_argument("--with-tags", action="store_true", help="read object tags (s3:// only)")
@@ -102,8 +108,15 @@ def run_plan(args: argparse.Namespace) -> int:
     objects = list(_objects(args))
     tags = _tags(objects, options) if args.with_tags else None
     run_sheets = _run_sheets(args, columns, [uri for uri, _ in objects])
+    headers = _headers(objects, options) if args.location else None
     result = plan(
-        objects, options, sample_sheet=sheet, run_sheets=run_sheets, reference_arn=args.reference_arn, tags=tags
+        objects,
+        options,
+        sample_sheet=sheet,
+        run_sheets=run_sheets,
+        headers=headers,
+        reference_arn=args.reference_arn,
+        tags=tags,
     )
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -120,6 +133,7 @@ def _options(args: argparse.Namespace) -> AssemblyOptions:
         include_undetermined=args.include_undetermined,
         orphan_policy=args.orphans.upper().replace("-", "_"),
         bam_is_unaligned=args.bam_is_unaligned,
+        sample_from_header=not args.no_sample_from_header,
         max_sources_per_job=args.max_sources,
     )
     problems = options.problems()
@@ -240,6 +254,23 @@ def _sample_sheet(args: argparse.Namespace) -> SampleSheet | None:
         return SampleSheet.from_bytes(data, base_uri=base)
     except SampleSheetError as error:
         raise Usage(f"--sample-sheet {args.sample_sheet}: {error}") from None
+
+
+def _headers(objects: list[tuple[str, int | None]], options: AssemblyOptions) -> dict[str, HeaderFacts]:
+    """The first bytes of the BAM/CRAM files whose header may change their plan, as intake reads them."""
+    client = _s3_client()
+    found: dict[str, HeaderFacts] = {}
+    for uri, size in objects:
+        role = classify(uri, size=size, options=options)
+        if isinstance(role, Skip) or not needs_header(role, options):
+            continue
+        bucket, key = split_s3_uri(uri) or ("", "")
+        try:
+            response = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEADER_BYTES - 1}")
+            found[uri] = read_header(response["Body"].read())
+        except botocore_errors() as error:
+            raise AwsError(f"cannot read the header of {uri}: {error}") from None
+    return found
 
 
 def _sheet_columns(values: list[str]) -> SheetColumns:

@@ -47,10 +47,6 @@ class SheetColumns:
     description: tuple[str, ...] = ("Sample_Project", "ProjectName")
     generated_from: tuple[str, ...] = ("RunName", "Experiment Name")
 
-    def __post_init__(self) -> None:
-        for name in self.fields():  # lists come from JSON and CDK users; tuples stay hashable
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-
     @staticmethod
     def fields() -> tuple[str, ...]:
         return tuple(f.name for f in fields(SheetColumns))
@@ -65,7 +61,7 @@ class SheetColumns:
         for name, columns in changes.items():
             if isinstance(columns, str) or not all(isinstance(c, str) and c.strip() for c in columns):
                 raise ValueError(f"sheet columns for {name} must be a list of column names, not {columns!r}")
-        return cls(**changes)
+        return cls(**{name: tuple(columns) for name, columns in changes.items()})
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
@@ -81,7 +77,7 @@ def sheet_keys(key: str, sheet_name: str) -> tuple[str, ...]:
     parent, _, last = folder.rpartition("/")
     run = parent if last.lower() in (name.lower() for name in RUN_SUBFOLDERS) else folder
     prefix = f"{run}/" if run else ""
-    return (f"{prefix}{sheet_name}",) + tuple(f"{prefix}{sub}/{sheet_name}" for sub in RUN_SUBFOLDERS)
+    return (f"{prefix}{sheet_name}", *(f"{prefix}{sub}/{sheet_name}" for sub in RUN_SUBFOLDERS))
 
 
 def lane_of(file_name: str) -> int | None:

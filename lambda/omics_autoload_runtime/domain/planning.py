@@ -15,7 +15,15 @@ from typing import Any
 
 from omics_autoload_runtime.contract import SkipCode
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.domain.classify import FileRole, Skip, classify, classify_sheet_file
+from omics_autoload_runtime.domain.bam_header import HeaderFacts
+from omics_autoload_runtime.domain.classify import (
+    FileRole,
+    Skip,
+    classify,
+    classify_sheet_file,
+    needs_header,
+    with_header,
+)
 from omics_autoload_runtime.domain.illumina_sheet import RunSheets
 from omics_autoload_runtime.domain.options import AssemblyOptions, user_patterns
 from omics_autoload_runtime.domain.pairing import assemble, ordered_mates
@@ -44,6 +52,7 @@ def plan(
     *,
     sample_sheet: SampleSheet | None = None,
     run_sheets: RunSheets | None = None,
+    headers: Mapping[str, HeaderFacts] | None = None,
     reference_arn: str | None = None,
     tags: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Plan:
@@ -54,7 +63,7 @@ def plan(
     """
     user_patterns(options)
     listing = _dedupe(objects)
-    planner = _Planner(listing, options, reference_arn, tags or {}, run_sheets or RunSheets({}))
+    planner = _Planner(listing, options, reference_arn, tags or {}, run_sheets or RunSheets({}), headers or {})
     if sample_sheet is not None:
         planner.add_sheet_rows(sample_sheet)
     planner.add_named_groups()
@@ -77,10 +86,13 @@ class _Planner:
         reference_arn: str | None,
         tags: Mapping[str, Mapping[str, str]],
         run_sheets: RunSheets,
+        headers: Mapping[str, HeaderFacts],
     ) -> None:
         self.listing = listing
         self.run_sheets = run_sheets
-        self.run_fields: dict[str, dict[str, str]] = {}  # uri -> what its run's Illumina sheet says
+        self.headers = headers  # uri -> what the first bytes of a BAM/CRAM say
+        # uri -> metadata from the file's header, then its run's Illumina sheet (which wins)
+        self.file_fields: dict[str, dict[str, str]] = {}
         self.options = options
         self.reference_arn = reference_arn
         self.tags = tags
@@ -139,7 +151,7 @@ class _Planner:
                 continue
             role = self._run_sheet(uri) or classify(uri, size=size, options=self.options)
             if isinstance(role, FileRole):
-                role = self._match_run_sheet(role)
+                role = self._match_run_sheet(self._with_header(role, size))
             if isinstance(role, Skip):
                 self.skip(role)
             else:
@@ -155,13 +167,20 @@ class _Planner:
         reason = sheet if isinstance(sheet, str) else "Illumina sample sheet: sets the metadata of its run's files"
         return Skip(uri, reason, SkipCode.OTHER)
 
+    def _with_header(self, role: FileRole, size: int | None) -> FileRole:
+        facts = self.headers.get(role.uri)
+        if facts is None or not needs_header(role, self.options):
+            return role
+        role, self.file_fields[role.uri] = with_header(role, facts, size=size, options=self.options)
+        return role
+
     def _match_run_sheet(self, role: FileRole) -> FileRole | Skip:
         try:
             found = self.run_sheets.fields_for(role.uri, role.sample_id)
         except SampleSheetError as error:  # as intake: a broken sheet fails its files
             return Skip(role.uri, str(error), SkipCode.OTHER)
         if found:
-            self.run_fields[role.uri] = found
+            self.file_fields.setdefault(role.uri, {}).update(found)
         return role
 
     def _group(self, roles: list[FileRole]) -> None:
@@ -176,8 +195,8 @@ class _Planner:
 
     def _assemble(self, roles: Sequence[FileRole]) -> None:
         uris = [role.uri for role in ordered_mates(roles)]
-        sheet_fields = {name: value for uri in uris for name, value in self.run_fields.get(uri, {}).items()}
-        overrides = sheet_fields | merged_tags(uris, self.tags)  # tags win over the Illumina sheet
+        found = {name: value for uri in uris for name, value in self.file_fields.get(uri, {}).items()}
+        overrides = found | merged_tags(uris, self.tags)  # tags win over the Illumina sheet and header
         self.add(assemble(roles, self.options, reference_arn=self.reference_arn, overrides=overrides))
 
     def _orphan(self, role: FileRole) -> None:

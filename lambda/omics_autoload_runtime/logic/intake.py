@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -39,8 +39,15 @@ from omics_autoload_runtime.adapters.table import ConditionFailed, iso, parse_is
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.contract import Dimension, Metric, SkipCode
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.domain.bam_header import sniff_bam_header
-from omics_autoload_runtime.domain.classify import FileRole, Skip, classify, classify_sheet_file
+from omics_autoload_runtime.domain.bam_header import HEADER_BYTES, HeaderFacts, read_header
+from omics_autoload_runtime.domain.classify import (
+    FileRole,
+    Skip,
+    classify,
+    classify_sheet_file,
+    needs_header,
+    with_header,
+)
 from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, lane_of, sheet_keys, sheet_or_error
 from omics_autoload_runtime.domain.read_sets import overrides_from_tags
 from omics_autoload_runtime.domain.sample_sheet import (
@@ -54,7 +61,6 @@ from omics_autoload_runtime.logic.object_events import ObjectEvent
 
 LOG = logging.getLogger(__name__)
 
-SNIFF_BYTES = 65536
 NO_REFERENCE = (
     "no reference genome configured: {file_type} files need one to be imported;"
     " give OmicsAutoLoad a reference genome (or import this file as uBAM if it is unaligned),"
@@ -91,7 +97,8 @@ class Intake:
         self._sheets: dict[str, SampleSheet | str | None] = {}  # folder -> sheet, its error, or none
         self._sheet_rows: dict[str, SampleSheetRow] = {}  # uri -> the row that names it
         self._illumina_sheets: dict[str, IlluminaSheet | str | None] = {}  # run -> sheet, its error, or none
-        self._illumina_fields: dict[str, dict[str, str]] = {}  # uri -> what the run's Illumina sheet says
+        # uri -> metadata from the file's header, then its run's Illumina sheet (which wins)
+        self._file_fields: dict[str, dict[str, str]] = {}
 
     # -- entry
 
@@ -142,13 +149,9 @@ class Intake:
             self._sheet_rows[uri] = row
             return classify_sheet_file(uri, row, size=event.size, options=options)
         outcome = classify(uri, size=event.size, options=options)
-        if (
-            isinstance(outcome, FileRole)
-            and outcome.file_type == "BAM"
-            and not options.bam_is_unaligned
-            and self._sniff(event) == "UBAM"
-        ):
-            outcome = classify(uri, size=event.size, options=replace(options, bam_is_unaligned=True))
+        if isinstance(outcome, FileRole) and needs_header(outcome, options):
+            facts = self._sniff(event)
+            outcome, self._file_fields[uri] = with_header(outcome, facts, size=event.size, options=options)
         if isinstance(outcome, FileRole) and self.cfg.illumina_sheet_name:
             self._match_illumina_sheet(event, outcome)
         return outcome
@@ -198,13 +201,14 @@ class Intake:
         lane = lane_of(event.key.rpartition("/")[2])
         found = sheet.overrides_for(role.sample_id, lane, self.cfg.illumina_sheet_columns) if sheet else None
         if found:
-            self._illumina_fields[role.uri] = found
+            self._file_fields.setdefault(role.uri, {}).update(found)
 
     def _read_illumina_sheet(self, bucket: str, key: str) -> IlluminaSheet | str | None:
         """The first sheet found where labs keep it (see ``sheet_keys``), an error message, or None."""
         for sheet_key in sheet_keys(key, self.cfg.illumina_sheet_name):
             try:
-                return sheet_or_error(f"s3://{bucket}/{sheet_key}", objects.read(bucket, sheet_key, MAX_SHEET_BYTES + 1))
+                body = objects.read(bucket, sheet_key, MAX_SHEET_BYTES + 1)
+                return sheet_or_error(f"s3://{bucket}/{sheet_key}", body)
             except objects.Unreadable as error:
                 if error.code not in ("NoSuchKey", "404"):  # as for the CSV sheet: a refusal is not "none"
                     return str(error)
@@ -223,13 +227,13 @@ class Intake:
             SkipCode.OTHER,
         )
 
-    def _sniff(self, event: ObjectEvent) -> str | None:
+    def _sniff(self, event: ObjectEvent) -> HeaderFacts:
         try:
-            body = objects.first_bytes(event.bucket, event.key, event.version_id, SNIFF_BYTES)
+            body = objects.first_bytes(event.bucket, event.key, event.version_id, HEADER_BYTES)
         except objects.Unreadable as error:
-            LOG.warning("could not read the header of %s (%s): treated as BAM", event.key, error)
-            return None
-        return sniff_bam_header(body)
+            LOG.warning("could not read the header of %s (%s): its name decides", event.key, error)
+            return HeaderFacts(None)
+        return read_header(body)
 
     def _overrides(self, event: ObjectEvent) -> dict[str, str]:
         try:
@@ -340,8 +344,8 @@ class Intake:
             "createdAt": item["createdAt"],
             "role": json.dumps(role_data, ensure_ascii=False),
         }
-        overrides = dict(self._illumina_fields.get(item["uri"], {}))
-        overrides.update(self._overrides(event))  # tags win over the run's Illumina sheet
+        overrides = dict(self._file_fields.get(item["uri"], {}))
+        overrides.update(self._overrides(event))  # tags win over the Illumina sheet and the header
         row = self._sheet_rows.get(item["uri"])
         if row is not None:  # the sheet wins over tags
             overrides.update(row.overrides())

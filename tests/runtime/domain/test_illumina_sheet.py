@@ -1,7 +1,7 @@
 import pytest
-
 from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, SheetColumns, lane_of, sheet_keys
 from omics_autoload_runtime.domain.sample_sheet import SampleSheetError
+
 from tests.runtime.domain.illumina_sheets import V1_NOVASEQ, V2_BCLCONVERT
 
 DEFAULT = SheetColumns()
@@ -46,7 +46,7 @@ def test_lane_and_unknown_samples():
 
 def test_rows_of_one_sample_that_disagree_fail_naming_their_lines():
     text = V1_NOVASEQ.replace("2,LIB-0001,PAT-1001", "2,LIB-0001,PAT-9999")
-    with pytest.raises(SampleSheetError, match="lines 23, 24 .* 'LIB-0001' with different metadata"):
+    with pytest.raises(SampleSheetError, match=r"lines 23, 24 .* 'LIB-0001' with different metadata"):
         IlluminaSheet.parse(text).overrides_for("LIB-0001", None, DEFAULT)
 
 
@@ -55,7 +55,10 @@ def test_rows_of_one_sample_that_disagree_fail_naming_their_lines():
     [
         ("[Header]\nRunName,R\n[Reads]\n151\n", r"no \[Data\] or \[BCLConvert_Data\] section"),
         ("[Header]\n[Data]\nLane,index\n1,ACGT\n", r"line 3: the \[Data\] section has no Sample_ID column"),
-        ("[Header]\n[BCLConvert_Data]\nLane,Sample_ID\n1,A\nx,B\n,\n2,\n", r"line 5: Lane 'x'.*line 7: Sample_ID is empty"),
+        (
+            "[Header]\n[BCLConvert_Data]\nLane,Sample_ID\n1,A\nx,B\n,\n2,\n",
+            r"line 5: Lane 'x'.*line 7: Sample_ID is empty",
+        ),
         ('[Header]\n[Data]\nSample_ID\n"A\n', r"line \d+: not valid CSV"),
         ("[Header]\n[Data]\nSample_ID,Sample_Name\nA,=cmd()\n", r"line 4: subject_id '=cmd\(\)'.*formula"),
     ],
