@@ -13,10 +13,12 @@ from moto import mock_aws
 from omics_autoload_runtime.cli.main import main
 from omics_autoload_runtime.cli.plan import read_listing
 
+from tests.runtime.domain.hts_bytes import SAM, bam_header, bgzf, cram
 from tests.runtime.domain.illumina_sheets import V2_BCLCONVERT
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 RUN = "s3://bucket/run1/"
+REFERENCE_ARN = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/reference/1234567890"
 LISTING = [
     "# a sequencing run",
     "",
@@ -124,8 +126,7 @@ def test_options_reach_the_plan(capsys, tmp_path):
 def test_reference_arn_and_max_sources(capsys, tmp_path):
     path = tmp_path / "l.txt"
     path.write_text("".join(f"{RUN}s{n}.cram\n" for n in range(5)))
-    arn = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/reference/1234567890"
-    code, out, _ = run(capsys, "--listing", str(path), "--reference-arn", arn, "--max-sources", "2")
+    code, out, _ = run(capsys, "--listing", str(path), "--reference-arn", REFERENCE_ARN, "--max-sources", "2")
     assert code == 0
     assert out.splitlines()[-1] == "5 read sets from 5 files in 3 import jobs; 0 files skipped."
 
@@ -331,6 +332,18 @@ def test_plan_reads_the_runs_illumina_sheets_from_s3(capsys, bucket):
     reasons = {skip["uri"]: skip["reason"] for skip in data["skipped"]}
     assert reasons["s3://bucket/nvx/Reports/SampleSheet.csv"].startswith("Illumina sample sheet")
     assert "line 3: the [Data] section has no Sample_ID column" in reasons["s3://bucket/bad/X_S1_R1_001.fastq.gz"]
+
+
+def test_plan_reads_bam_and_cram_headers_from_s3(capsys, bucket):
+    bucket.put_object(Bucket="bucket", Key="bams/movie.bam", Body=bgzf(bam_header(b"@RG\tID:a\tSM:NA24385\n", [])))
+    bucket.put_object(Bucket="bucket", Key="bams/HG002.dedup.cram", Body=cram(SAM))
+    code, out, err = run(capsys, "s3://bucket/bams/", "--reference-arn", REFERENCE_ARN, "--format", "json")
+    assert code == 0, err
+    found = {rs["source1"]: (rs["sourceFileType"], rs["sampleId"]) for rs in json.loads(out)["readSets"]}
+    assert found == {
+        "s3://bucket/bams/movie.bam": ("UBAM", "NA24385"),
+        "s3://bucket/bams/HG002.dedup.cram": ("CRAM", "PAT-1001"),
+    }
 
 
 def test_illumina_sheets_in_a_listing_file_are_not_read_and_say_so(capsys, tmp_path):

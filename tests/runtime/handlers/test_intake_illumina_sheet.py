@@ -1,4 +1,4 @@
-"""The instrument's SampleSheet.csv in a run folder sets the ids of the run's files."""
+"""The instrument's SampleSheet.csv in a run folder and a BAM/CRAM's header set the ids of files."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.domain.illumina_sheet import SheetColumns
 from support.pipeline import Pipeline, RecordingCloudWatch
 
+from tests.runtime.domain.hts_bytes import SAM, bam_header, bgzf, cram
 from tests.runtime.domain.illumina_sheets import V1_NOVASEQ, V2_BCLCONVERT
 
 LIMS = SheetColumns.merged({"subject_id": ["Sample_Name", "Patient_ID"]}).to_json()
@@ -69,3 +70,13 @@ def test_files_before_the_sheet_keep_name_ids_and_unlisted_samples_fall_back_to_
     assert _overrides(pipe, "early/S24-0042-T_S1_L001_R1_001.fastq.gz") == {}
     assert _overrides(pipe, "early/S24-0042-N_S2_L001_R1_001.fastq.gz")["subject_id"] == "MRN-7731"
     assert _overrides(pipe, "early/OTHER_S3_L001_R1_001.fastq.gz") == {}
+
+
+def test_bam_and_cram_take_the_sample_of_their_read_groups_below_the_illumina_sheet(pipe):
+    pipe.upload(["cram/HG002.GRCh38.dedup.cram"], body=cram(SAM, gzip_block=True))
+    pipe.upload(["bam/HG002.sorted.bam"], body=bgzf(bam_header(SAM, [(b"chr1", 248956422)])))
+    pipe.upload(["NVX42/SampleSheet.csv"], body=V2_BCLCONVERT.encode())
+    pipe.upload(["NVX42/S24-0042-T.bam"], body=bgzf(bam_header(SAM, [(b"chr1", 248956422)])))
+    assert _overrides(pipe, "cram/HG002.GRCh38.dedup.cram") == {"sample_id": "PAT-1001", "subject_id": "PAT-1001"}
+    assert _overrides(pipe, "bam/HG002.sorted.bam")["sample_id"] == "PAT-1001"
+    assert _overrides(pipe, "NVX42/S24-0042-T.bam")["subject_id"] == "MRN-7731"
