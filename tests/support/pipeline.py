@@ -34,11 +34,11 @@ from urllib.parse import quote_plus
 
 import boto3
 from moto import mock_aws
-from omics_autoload_runtime import settings
+from omics_autoload_runtime import contract, settings
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.options import AssemblyOptions
-from omics_autoload_runtime.logic import completion, starter
+from omics_autoload_runtime.logic import starter
 
 from support import synth
 from support.omics_double import EPOCH, OmicsDouble
@@ -564,7 +564,7 @@ class Pipeline:
         events = [
             e
             for e in self.double.take_events()
-            if e["detail-type"] == completion.IMPORT_JOB_EVENT
+            if e["detail-type"] == contract.IMPORT_JOB_EVENT
             and e["detail"].get("status") in limits.IMPORT_JOB_TERMINAL_STATUSES
         ]
         for event in events:

@@ -192,10 +192,10 @@ class Intake:
     # -- Illumina sample sheet: the instrument's SampleSheet.csv in the run folder sets metadata
 
     def _match_illumina_sheet(self, event: ObjectEvent, role: FileRole) -> None:
-        run = sheet_keys(event.key, self.cfg.illumina_sheet_name)[0]
-        if run not in self._illumina_sheets:
-            self._illumina_sheets[run] = self._read_illumina_sheet(event.bucket, event.key)
-        sheet = self._illumina_sheets[run]
+        run_key = sheet_keys(event.key, self.cfg.illumina_sheet_name)[0]  # names the run folder
+        if run_key not in self._illumina_sheets:
+            self._illumina_sheets[run_key] = self._read_illumina_sheet(event.bucket, event.key)
+        sheet = self._illumina_sheets[run_key]
         if isinstance(sheet, str):
             raise SampleSheetError(sheet)
         lane = lane_of(event.key.rpartition("/")[2])
@@ -215,7 +215,10 @@ class Intake:
         return None
 
     def _illumina_sheet_itself(self, event: ObjectEvent, uri: str) -> Skip:
-        sheet = sheet_or_error(uri, objects.read(event.bucket, event.key, MAX_SHEET_BYTES + 1))
+        try:
+            sheet = sheet_or_error(uri, objects.read(event.bucket, event.key, MAX_SHEET_BYTES + 1))
+        except objects.Unreadable as error:
+            sheet = f"cannot read the Illumina sample sheet {uri}: {error}"
         if isinstance(sheet, str):
             raise SampleSheetError(f"{sheet}; fix it before uploading the files it names")
         self._illumina_sheets.pop(sheet_keys(event.key, self.cfg.illumina_sheet_name)[0], None)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from omics_autoload_runtime import contract
 from omics_autoload_runtime.adapters import tracking
-from omics_autoload_runtime.logic import completion
 
 from .jobs import job, parked_job
 
@@ -16,7 +16,7 @@ def test_terminal_event_wakes_the_workflow_once(pipe):
     assert job(job_id)["status"] == tracking.DONE and "taskToken" not in job(job_id)
     assert job(job_id)["expiresAt"] > pipe.double.now()
     event = {
-        "detail-type": completion.IMPORT_JOB_EVENT,
+        "detail-type": contract.IMPORT_JOB_EVENT,
         "source": "aws.omics",
         "detail": {"id": job_id, "status": "COMPLETED", "sequenceStoreId": pipe.store_id},
     }
@@ -25,7 +25,7 @@ def test_terminal_event_wakes_the_workflow_once(pipe):
 
 
 def test_events_for_other_jobs_and_non_terminal_statuses_are_ignored(pipe):
-    base = {"detail-type": completion.IMPORT_JOB_EVENT, "source": "aws.omics"}
+    base = {"detail-type": contract.IMPORT_JOB_EVENT, "source": "aws.omics"}
     assert "ignored" in pipe.invoke("completion", dict(base, detail={"id": "1234567890", "status": "COMPLETED"}))
     assert "ignored" in pipe.invoke("completion", dict(base, detail={"id": "1234567890", "status": "IN_PROGRESS"}))
     assert "ignored" in pipe.invoke("completion", {"detail-type": "Something Else", "detail": {}})
