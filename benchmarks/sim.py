@@ -56,9 +56,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
+from omics_autoload_runtime import contract
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.logic import completion
 from support import pipeline as harness
 from support.omics_double import OmicsDouble
 
@@ -480,7 +480,7 @@ class SimPipeline(harness.Pipeline):
         wanted = [
             e
             for e in events
-            if e["detail-type"] == completion.IMPORT_JOB_EVENT
+            if e["detail-type"] == contract.IMPORT_JOB_EVENT
             and e["detail"].get("status") in limits.IMPORT_JOB_TERMINAL_STATUSES
         ]
         if not self.deliver_events_live:

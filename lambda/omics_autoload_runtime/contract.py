@@ -24,6 +24,12 @@ class Status(StrEnum):
     IMPORTED = "IMPORTED"
     FAILED = "FAILED"
     ORPHANED = "ORPHANED"
+    SUPERSEDED = "SUPERSEDED"
+    """A newer version of the object replaced this one before its import started: the
+    newer version is tracked (and imported) on its own; this one's bytes are nowhere."""
+    HELD = "HELD"
+    """A new version of an imported object, kept for an operator (``ReuploadPolicy.HOLD``):
+    ``omics-autoload redrive --key KEY --new-version`` imports it as a new read set."""
     DONE = "DONE"
 
 
@@ -62,6 +68,7 @@ class SkipCode(StrEnum):
     COMPRESSION = "Compression"
     UNKNOWN_TYPE = "UnknownType"
     NOT_SEQUENCE = "NotSequence"
+    REUPLOAD = "Reupload"  # HELD: a new version of an imported file, for an operator
     OTHER = "Other"
 
 
@@ -91,6 +98,7 @@ class Env(StrEnum):
     STUCK_AFTER_SECONDS = "STUCK_AFTER_SECONDS"
     MAX_CONCURRENT_IMPORT_JOBS = "MAX_CONCURRENT_IMPORT_JOBS"
     OMICS_CALLS_PER_SECOND = "OMICS_CALLS_PER_SECOND"
+    REUPLOAD_POLICY = "REUPLOAD_POLICY"
 
 
 class PostImportAction(StrEnum):
@@ -106,6 +114,17 @@ class PostImportAction(StrEnum):
     DELETE = "DELETE"
     """Delete it. On a versioned bucket this adds a delete marker: the data stays
     recoverable until a lifecycle rule expires noncurrent versions."""
+
+
+class ReuploadPolicy(StrEnum):
+    """What a new version of an object whose earlier version was imported becomes."""
+
+    IMPORT_AS_NEW = "IMPORT_AS_NEW"
+    """Import it as a new read set (default); the earlier version's item stays IMPORTED
+    and names the version that superseded it (``supersededBy``)."""
+    HOLD = "HOLD"
+    """Record it HELD, for an operator: ``omics-autoload redrive --key KEY --new-version``
+    imports it as a new read set."""
 
 
 # ------------------------------------------------------------------ shared defaults
@@ -183,6 +202,11 @@ IMPORT_JOB_EVENT = "Read Set Import Job Status Change"
 
 TRANSIENT_ERRORS = (WorkflowError.THROTTLED, WorkflowError.UNAVAILABLE)  # retried quickly
 QUOTA_ERRORS = (WorkflowError.QUOTA_EXCEEDED,)  # retried slowly, for hours
+# A task function that crashed (Lambda.Unknown: killed, timed out, out of memory) or was
+# throttled by Lambda. Every task is idempotent, so it is tried again rather than caught:
+# a crash after StartReadSetImportJob took effect must not end in RecordFailure.
+# (CDK already retries Lambda.ServiceException, AWSLambdaException, SdkClientException.)
+LAMBDA_ERRORS = ("Lambda.Unknown", "Lambda.TooManyRequestsException")
 # The terminal import job statuses are HealthOmics' own: ``domain.limits.IMPORT_JOB_TERMINAL_STATUSES``.
 
 

@@ -26,6 +26,7 @@ takes the field's default.
 * stuck_after_seconds - a file in a non-final state this long counts as stuck
 * max_concurrent_import_jobs - import jobs this pipeline runs at once (``import_slots``)
 * omics_calls_per_second - calls per second per HealthOmics API (``rate_limit``)
+* reupload_policy - what a new version of an already imported object becomes (``contract.ReuploadPolicy``)
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
 
 from omics_autoload_runtime import contract
-from omics_autoload_runtime.contract import Env, PostImportAction
+from omics_autoload_runtime.contract import Env, PostImportAction, ReuploadPolicy
 from omics_autoload_runtime.domain.illumina_sheet import SheetColumns
 from omics_autoload_runtime.domain.options import AssemblyOptions
 
@@ -68,6 +71,7 @@ class Settings:
     stuck_after_seconds: int = contract.STUCK_AFTER_SECONDS
     max_concurrent_import_jobs: int = contract.MAX_CONCURRENT_IMPORT_JOBS
     omics_calls_per_second: float = contract.OMICS_CALLS_PER_SECOND
+    reupload_policy: ReuploadPolicy = ReuploadPolicy.IMPORT_AS_NEW
 
     @property
     def reference_configured(self) -> bool:
@@ -110,12 +114,13 @@ class Settings:
             illumina_sheet_name=environ.get(Env.ILLUMINA_SHEET_NAME, contract.ILLUMINA_SHEET_NAME).strip(),
             illumina_sheet_columns=reader.sheet_columns(),
             notification_topic_arn=reader.text(Env.NOTIFICATION_TOPIC_ARN),
-            post_import_action=reader.post_import_action(),
+            post_import_action=reader.choice(Env.POST_IMPORT_ACTION, PostImportAction, PostImportAction.KEEP),
             stuck_after_seconds=reader.whole(Env.STUCK_AFTER_SECONDS, contract.STUCK_AFTER_SECONDS, minimum=1),
             max_concurrent_import_jobs=reader.whole(
                 Env.MAX_CONCURRENT_IMPORT_JOBS, contract.MAX_CONCURRENT_IMPORT_JOBS, minimum=1
             ),
             omics_calls_per_second=reader.positive(Env.OMICS_CALLS_PER_SECOND, contract.OMICS_CALLS_PER_SECOND),
+            reupload_policy=reader.choice(Env.REUPLOAD_POLICY, ReuploadPolicy, ReuploadPolicy.IMPORT_AS_NEW),
         )
 
 
@@ -130,6 +135,9 @@ def _text(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
 
 
 class _Reader:
@@ -185,13 +193,13 @@ class _Reader:
         except (ValueError, TypeError) as error:
             raise ConfigurationError(f"{Env.ILLUMINA_SHEET_COLUMNS} is not valid: {error}") from None
 
-    def post_import_action(self) -> PostImportAction:
-        value = self.text(Env.POST_IMPORT_ACTION).upper() or PostImportAction.KEEP
+    def choice(self, name: Env, values: type[_Choice], default: _Choice) -> _Choice:
+        value = self.text(name).upper() or default
         try:
-            return PostImportAction(value)
+            return values(value)
         except ValueError:
-            allowed = ", ".join(PostImportAction)
-            raise ConfigurationError(f"{Env.POST_IMPORT_ACTION}={value!r} is not one of {allowed}") from None
+            allowed = ", ".join(values)
+            raise ConfigurationError(f"{name}={value!r} is not one of {allowed}") from None
 
 
 @functools.cache

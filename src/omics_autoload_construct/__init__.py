@@ -1,5 +1,6 @@
 """omics-autoload-construct: import sequencing data from Amazon S3 into AWS HealthOmics."""
 
+from omics_autoload_runtime.contract import ReuploadPolicy
 from omics_autoload_runtime.settings import Settings
 
 from .import_workflow import ImportWorkflow
@@ -22,6 +23,7 @@ __all__ = [
     "PostImportAction",
     "ReferenceGenome",
     "ReferenceStore",
+    "ReuploadPolicy",
     "SequenceStore",
     "Settings",
     "Starter",

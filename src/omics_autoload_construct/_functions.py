@@ -139,6 +139,14 @@ def grant_read_objects(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefix: 
         )
 
 
+def grant_version_check(function: lambda_.Function, bucket: s3.IBucket, key_prefix: str | None) -> None:
+    """HeadObject of a source's key without a version: which version HealthOmics reads now."""
+    function.add_to_role_policy(
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{key_prefix or ''}*")])
+    )
+    acknowledge_object_wildcard(function, bucket, key_prefix)
+
+
 def grant_bucket_location(grantee: iam.IGrantable, bucket: s3.IBucket) -> None:
     """HealthOmics asks where the bucket is before reading (AWS's example service role grants it)."""
     grantee.grant_principal.add_to_principal_policy(

@@ -170,9 +170,7 @@ class ImportWorkflow(Construct):
 
         self.start_function = function("StartFunction", "import_start", "starts HealthOmics import jobs")
         self.start_function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["omics:StartReadSetImportJob"], resources=[sequence_store.sequence_store_arn]
-            )
+            iam.PolicyStatement(actions=["omics:StartReadSetImportJob"], resources=[sequence_store.sequence_store_arn])
         )
         self.start_function.add_to_role_policy(
             iam.PolicyStatement(
@@ -217,6 +215,9 @@ class ImportWorkflow(Construct):
                     resources=[state_machine_arn],
                 )
             )
+        # StartImport checks each source's current version, Finalize (and the sweep's) again after.
+        for fn in (self.start_function, self.finalize_function, self.completion_function):
+            _functions.grant_version_check(fn, bucket, key_prefix)
         self.execution_arn_pattern = _functions.execution_arns(self, state_machine_name)
         # Finalize acts on imported objects; the sweep retries when a read set was not ACTIVE yet.
         post_import.grant_post_import_action(
@@ -296,15 +297,8 @@ class ImportWorkflow(Construct):
     def _definition(
         self, retry_interval: Duration, quota_retry_interval: Duration, max_import_duration: Duration
     ) -> sfn.IChainable:
-        record_failure = tasks.LambdaInvoke(
-            self,
-            "RecordFailure",
-            lambda_function=self.finalize_function,
-            payload_response_only=True,
-            result_path=sfn.JsonPath.DISCARD,
-        ).next(sfn.Fail(self, "ImportFailed", error="ImportFailed", cause="see each file's reason in the table"))
-
-        def retrying(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+        def retry(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+            """Transient errors, and crashes of the function (every task is idempotent)."""
             task.add_retry(
                 errors=[str(error) for error in contract.TRANSIENT_ERRORS],
                 interval=retry_interval,
@@ -313,6 +307,31 @@ class ImportWorkflow(Construct):
                 max_delay=Duration.minutes(2),
                 jitter_strategy=sfn.JitterType.FULL,
             )
+            task.add_retry(
+                errors=list(contract.LAMBDA_ERRORS),
+                interval=retry_interval,
+                backoff_rate=2,
+                max_attempts=6,
+                max_delay=Duration.minutes(2),
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            return task
+
+        record_failure = retry(
+            tasks.LambdaInvoke(
+                self,
+                "RecordFailure",
+                lambda_function=self.finalize_function,
+                payload_response_only=True,
+                result_path=sfn.JsonPath.DISCARD,
+            )
+        )
+        record_failure.next(
+            sfn.Fail(self, "ImportFailed", error="ImportFailed", cause="see each file's reason in the table")
+        )
+
+        def retrying(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+            retry(task)
             task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
             return task
 

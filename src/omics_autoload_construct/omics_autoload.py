@@ -16,7 +16,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 from omics_autoload_runtime import contract
-from omics_autoload_runtime.contract import Metric, PostImportAction
+from omics_autoload_runtime.contract import Metric, PostImportAction, ReuploadPolicy
 from omics_autoload_runtime.domain.illumina_sheet import SheetColumns
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.settings import Settings
@@ -97,6 +97,7 @@ class OmicsAutoLoad(Construct):
         transition_storage_class: s3.StorageClass | None = None,
         max_concurrent_import_jobs: int = contract.MAX_CONCURRENT_IMPORT_JOBS,
         omics_calls_per_second: float = contract.OMICS_CALLS_PER_SECOND,
+        reupload_policy: ReuploadPolicy = ReuploadPolicy.IMPORT_AS_NEW,
         reserved_concurrent_executions: int | None = None,
         poll_interval: Duration | None = None,
     ) -> None:
@@ -209,6 +210,10 @@ class OmicsAutoLoad(Construct):
             under, through a token bucket in the tracking table that holds one call more
             (so at most this + 1 calls in any second). The service quota is about 5 per
             second per API, adjustable: raise this only with the quota. Default: 4.
+        :param reupload_policy: what a new version of an object whose earlier version was
+            already imported becomes (README, "Re-uploads"): ``IMPORT_AS_NEW`` imports it as
+            a new read set, ``HOLD`` records it HELD until ``omics-autoload redrive --key KEY
+            --new-version``. Default: ``ReuploadPolicy.IMPORT_AS_NEW``.
         :param reserved_concurrent_executions: reserve (and cap) this many concurrent
             executions for each of the pipeline's functions, for accounts whose policy
             asks for it. The account must keep 100 unreserved. Default: none (the
@@ -256,6 +261,9 @@ class OmicsAutoLoad(Construct):
             problems.append("first_poll_delay must not be longer than max_poll_interval")
         if not 0 < omics_calls_per_second <= 100:
             problems.append(f"omics_calls_per_second must be more than 0 and at most 100, not {omics_calls_per_second}")
+        if reupload_policy not in tuple(ReuploadPolicy):
+            allowed = ", ".join(f"ReuploadPolicy.{p.name}" for p in ReuploadPolicy)
+            problems.append(f"reupload_policy {reupload_policy!r} is not one of {allowed}")
         capacity_problem = _import_slot.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
         if capacity_problem:
             problems.append(capacity_problem)
@@ -323,6 +331,7 @@ class OmicsAutoLoad(Construct):
             stuck_after_seconds=int(stuck_after.to_seconds()),
             max_concurrent_import_jobs=max_concurrent_import_jobs,
             omics_calls_per_second=float(omics_calls_per_second),
+            reupload_policy=ReuploadPolicy(reupload_policy),
         )
         self.intake = Intake(
             self,

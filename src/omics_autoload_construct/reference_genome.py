@@ -179,6 +179,9 @@ class ReferenceGenome(Construct):
     """The store that holds the reference."""
     reference_store_arn: str
     """ARN of that store."""
+    encryption_key: kms.IKey
+    """The key of the store made here, the logs, the environments and the waiter: the
+    ``encryption_key`` prop, or the customer-managed key made when none is given."""
 
     def __init__(
         self,
@@ -217,7 +220,9 @@ class ReferenceGenome(Construct):
         :param removal_policy: what happens to the reference when it is replaced or
             leaves the stack: RETAIN keeps it, DESTROY deletes it. Default: RETAIN.
         :param encryption_key: customer-managed KMS key for the reference store made by
-            this construct and for the log groups. Default: AWS owned / AWS managed keys.
+            this construct, the log groups, the functions' environments and the
+            Provider's waiter state machine. Default: a new customer-managed key with
+            rotation on (``encryption_key`` attribute), as ``OmicsAutoLoad`` makes.
         :param total_timeout: how long a deployment waits for the import, at most one
             hour (CloudFormation's limit for a custom resource) and a whole multiple of
             ``query_interval``. Default: 55 minutes.
@@ -243,6 +248,8 @@ class ReferenceGenome(Construct):
         assert name is not None
         destroy = removal_policy == RemovalPolicy.DESTROY
 
+        # Secure by default like OmicsAutoLoad: a customer-managed key when none is given.
+        encryption_key = encryption_key or _defaults.encryption_key(self, "Key", removal_policy=removal_policy)
         self.reference_store = reference_store or ReferenceStore(
             self, "ReferenceStore", encryption_key=encryption_key, removal_policy=removal_policy
         )
@@ -321,8 +328,7 @@ class ReferenceGenome(Construct):
             ),
             provider_function_env_encryption=encryption_key,
         )
-        if encryption_key is not None:
-            _encrypt_waiter(self.provider, encryption_key)
+        _encrypt_waiter(self.provider, encryption_key)
         _acknowledge_provider(self.provider, self.on_event_function, self.is_complete_function)
 
         properties = {
@@ -358,7 +364,7 @@ class ReferenceGenome(Construct):
         )
 
     def _handler(
-        self, id: str, handler: str, log_group: logs.ILogGroup, encryption_key: kms.IKey | None
+        self, id: str, handler: str, log_group: logs.ILogGroup, encryption_key: kms.IKey
     ) -> lambda_.Function:
         return lambda_.Function(
             self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from omics_autoload_runtime.adapters import tracking
-from support.pipeline import BUCKET, TABLE, _starter_inputs, run_without_state_machine
+from support.pipeline import BUCKET, TABLE, Pipeline, _starter_inputs, run_without_state_machine
 
 from cli.deployed import INTAKE, cli, snapshot
 
@@ -82,3 +82,41 @@ def test_a_file_that_failed_at_intake_is_sent_to_intake_again(pipe, capsys, monk
     item = pipe.objects()["in/c.ubam"]
     assert item["status"] == tracking.QUEUED and item["attempt"] == 1 and item["readSetKey"]
     assert pipe.counts.invocations["intake"] >= 2
+
+
+def test_new_version_imports_a_held_reupload_as_a_new_read_set(capsys):
+    with Pipeline(env={"REUPLOAD_POLICY": "HOLD"}) as pipe:
+        uri = f"s3://{BUCKET}/re/a.ubam"
+        pipe.upload(["re/a.ubam"])
+        run_without_state_machine(pipe)
+        code, _, err = cli(capsys, "redrive", "--table", TABLE, "--new-version")
+        assert code == 2 and "give --key" in err
+        code, out, _ = cli(capsys, "redrive", "--table", TABLE, "--key", uri, "--new-version")
+        assert code == 0 and "its newest version is IMPORTED, not HELD: nothing to import" in out
+        pipe.upload(["re/a.ubam"], body=b"corrected")
+        run_without_state_machine(pipe)
+        assert pipe.objects()["re/a.ubam"]["status"] == tracking.HELD
+        args = ("redrive", "--table", TABLE, "--key", uri, "--new-version", "--intake-function", INTAKE)
+        code, out, err = cli(capsys, *args)
+        assert code == 0, (out, err)
+        assert f"redriven      {uri} (import as a new read set)" in out
+        run_without_state_machine(pipe)
+        assert [i["status"] for i in pipe.items(tracking.KIND_OBJECT)] == [tracking.IMPORTED] * 2
+        assert len(pipe.double.read_sets) == 2
+        code, out, _ = cli(capsys, *args)  # a second run finds nothing held
+        assert code == 0 and "0 redriven, 1 unchanged" in out
+
+
+def test_a_read_set_whose_earlier_job_may_still_run_is_not_redriven(pipe, capsys):
+    # FAILED although its job is not known to have ended (an older release's RecordFailure):
+    # a new import could import its files twice (issue 16).
+    tr = tracking.Tracking(TABLE)
+    (read_set,) = [rs for rs in pipe.items(tracking.KIND_READSET) if "bad" in rs["pk"]]
+    tr.put_job("1234567890", {"batchId": "b-x", "readSetKeys": [read_set["pk"]]})
+    tr.table.update(read_set["pk"], tracking.READSET_SK, set={"importJobId": "1234567890"})
+    code, out, _ = cli(capsys, "redrive", "--table", TABLE)
+    assert code == 1 and "not redriven" in out and "import job 1234567890 may still be running" in out
+    tr.job_done("1234567890", "WORKFLOW_FAILED")
+    code, out, _ = cli(capsys, "redrive", "--table", TABLE)
+    assert code == 1 and "aws omics get-read-set-import-job --id 1234567890" in out
+    assert pipe.objects()["run/bad.ubam"]["status"] == tracking.FAILED

@@ -15,7 +15,8 @@ def test_status_counts_and_failed_reasons(pipe, capsys):
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith(f"Tracking table {TABLE} at ")
-    rows = {line.split()[0]: line.split()[1:] for line in lines[2:12] if line.strip()}
+    table = lines[2 : lines.index("", 2)]  # the counts table ends at the first blank line
+    rows = {line.split()[0]: line.split()[1:] for line in table}
     assert rows["STATUS"] == ["FILES", "READ", "SETS"]
     assert rows["IMPORTED"] == ["3", "2"] and rows["FAILED"] == ["1", "1"] and rows["SKIPPED"] == ["1", "-"]
     assert rows["TOTAL"] == ["5", "3"]

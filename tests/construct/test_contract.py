@@ -160,6 +160,9 @@ def test_a_malformed_variable_names_itself():
         Settings.from_environment({Env.POST_IMPORT_ACTION: "ARCHIVE"})
     with pytest.raises(ConfigurationError, match="ILLUMINA_SHEET_COLUMNS is not valid: unknown sheet column"):
         Settings.from_environment({Env.ILLUMINA_SHEET_COLUMNS: '{"patient": ["X"]}'})
+    with pytest.raises(ConfigurationError, match="REUPLOAD_POLICY='REPLACE' is not one of IMPORT_AS_NEW, HOLD"):
+        Settings.from_environment({Env.REUPLOAD_POLICY: "replace"})
+    assert Settings.from_environment({Env.REUPLOAD_POLICY: "hold"}).reupload_policy == "HOLD"
 
 
 # ------------------------------------------------------------------ renamed props

@@ -56,6 +56,15 @@ def test_every_task_has_a_catch_that_records_the_failure():
     assert states["ImportFailed"]["Type"] == "Fail"
 
 
+def test_a_crashed_task_is_tried_again_not_recorded_as_failed():
+    # Lambda.Unknown after StartReadSetImportJob took effect must not reach RecordFailure
+    # (issue 16): every task is idempotent, RecordFailure included.
+    for name, state in _states().items():
+        if state["Type"] == "Task":
+            retried = {error for rule in state["Retry"] for error in rule["ErrorEquals"]}
+            assert {"Lambda.Unknown", "Lambda.TooManyRequestsException"} <= retried, name
+
+
 def test_completion_waits_on_a_task_token_not_a_polling_loop():
     states = _states()
     assert not [name for name, s in states.items() if s["Type"] == "Wait"]

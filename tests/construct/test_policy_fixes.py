@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+from unittest import mock
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
-from botocore.exceptions import ParamValidationError
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError, ParamValidationError
 from omics_autoload_runtime import errors
+from omics_autoload_runtime.adapters import tracking
+from support.pipeline import Pipeline
 from support.synth import pipeline_definition, resources_of_type
 
 from omics_autoload_construct import OmicsAutoLoad
@@ -45,3 +50,23 @@ def test_reserved_concurrency_caps_every_function():
 def test_a_malformed_request_is_rejected_not_retried():
     error = errors.translate(ParamValidationError(report="sampleId is too long"), "StartReadSetImportJob")
     assert isinstance(error, errors.ImportRejected)
+
+
+def test_a_sample_sheet_s3_refuses_fails_the_files_it_covers_with_the_reason():
+    # Only a missing sheet (NoSuchKey) means "no sheet": ids falling back to file names
+    # would hide a bucket or key policy that denies the read.
+    sheet = "denied/omics-samplesheet.csv"
+    original = BaseClient._make_api_call
+
+    def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "GetObject" and params.get("Key") == sheet:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, operation)
+        return original(client, operation, params)
+
+    with Pipeline() as pipe, mock.patch.object(BaseClient, "_make_api_call", make_api_call):
+        pipe.put(sheet, body=b"source1,source2,subject_id,sample_id\nS1_R1.fastq.gz,,SUBJ,SAMPLE\n")
+        pipe.upload(["denied/S1_R1.fastq.gz"])
+        item = pipe.objects()["denied/S1_R1.fastq.gz"]
+        assert item["status"] == tracking.FAILED
+        assert "AccessDenied" in item["reason"] and "redrive" in item["reason"], item["reason"]
+        assert pipe.items(tracking.KIND_READSET) == []

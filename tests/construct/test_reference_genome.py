@@ -109,11 +109,6 @@ class Built:
                 {_nag.HIPAA: ["IAMNoInlinePolicy"], _nag.NIST: ["IAMNoInlinePolicy"]},
                 "test scaffolding",
             )
-        _nag.acknowledge(
-            self.default,
-            {_nag.NIST: ["CloudWatchLogGroupEncrypted"], _nag.HIPAA: ["CloudWatchLogGroupEncrypted"]},
-            "this stack tests the defaults: without encryption_key the logs use CloudWatch's own encryption",
-        )
         for pack in (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks):
             cdk.Validations.of(app).add_plugins(pack(app))
         assembly = app.synth()  # a nag finding would raise here
@@ -244,7 +239,8 @@ def test_parameter_holds_the_reference_arn_attribute(built):
 # --------------------------------------------------------------------------- stores
 def test_new_reference_store_is_encrypted_and_retained(built):
     _, store = one(built.raw["Default"], "AWS::Omics::ReferenceStore")
-    assert store["Properties"]["SseConfig"] == {"Type": "KMS"}  # AWS owned key
+    key_id, _ = one(built.raw["Default"], "AWS::KMS::Key")
+    assert store["Properties"]["SseConfig"] == {"Type": "KMS", "KeyArn": {"Fn::GetAtt": [key_id, "Arn"]}}
     assert store["DeletionPolicy"] == "Retain"
     assert store["Properties"]["Name"] == "Default-GRCh38-ReferenceStore"
     key_id = next(iter(resources_of_type(built.raw["Stores"], "AWS::KMS::Key")))
@@ -415,6 +411,22 @@ def test_log_groups_use_the_key(built):
             }
         },
     )
+
+
+def test_without_a_key_one_customer_managed_key_with_rotation_encrypts_everything(built):
+    # Secure by default like OmicsAutoLoad: no AWS-managed key for logs, environments or the waiter.
+    template = built.raw["Default"]
+    key_id, key = one(template, "AWS::KMS::Key")
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    assert logical_id(built, "Default", built.default.encryption_key) == key_id
+    key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
+    groups = resources_of_type(template, "AWS::Logs::LogGroup")
+    assert [g["Properties"]["KmsKeyId"] for g in groups.values()] == [key_arn] * 3
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    assert [f["Properties"].get("KmsKeyArn") for f in functions.values()] == [key_arn] * len(functions)
+    _, waiter = one(template, "AWS::StepFunctions::StateMachine")
+    assert waiter["Properties"]["EncryptionConfiguration"]["KmsKeyId"] == key_arn
 
 
 def test_every_action_exists(built):

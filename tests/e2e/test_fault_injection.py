@@ -25,81 +25,15 @@ STORM_SEED, STORM_OBJECTS = 1, 40
 
 
 # Root causes diagnosed from the cases that fail today (scenario/kind/site ids below).
-CRASH_THEN_RECORD_FAILURE = (
-    "a workflow task that dies after StartReadSetImportJob took effect (Lambda.Unknown is not retried)"
-    " goes to RecordFailure, which marks FAILED read sets HealthOmics imports anyway (the read set"
-    " is untracked); the documented `omics-autoload redrive` then imports them a second time"
-    " [logic/import_finalize.py Finalize.record_failure; adapters/tracking.py Tracking.redrive]"
-)
-TOKEN_STORE_NOT_RETRIED = (
-    "one DynamoDB error (throttled, 5xx, lost reply) storing WaitForCompletion's task token fails the"
-    " task (no Retry on OmicsThrottled/OmicsUnavailable there), so RecordFailure fails a running job's"
-    " files and redrive imports them twice [logic/import_wait.py park; the WaitForCompletion Retry in"
-    " src/omics_autoload_construct/import_workflow.py; Finalize.record_failure]"
-)
-READ_SET_BEFORE_FILES = (
-    "Finalize moves the read set to IMPORTED before its files, one UpdateItem each: a failure in"
-    " between leaves the files IMPORTING forever (the retry skips a read set that is no longer"
-    " IMPORTING, the sweep looks at IMPORTING read sets only) [logic/import_finalize.py Finalize._imported/_failed]"
-)
-VERSION_CONFUSED = (
-    "a re-upload between intake and the job's read: the job imports version 2 while version 1 is"
-    " recorded IMPORTED and version 2 SKIPPED (the clean run already breaks the promise)"
-    " [logic/intake.py Intake._duplicate/_conflict; logic/import_start.py; logic/import_finalize.py]"
-)
-REASONS = {
-    "CRASH_THEN_RECORD_FAILURE": CRASH_THEN_RECORD_FAILURE,
-    "TOKEN_STORE_NOT_RETRIED": TOKEN_STORE_NOT_RETRIED,
-    "READ_SET_BEFORE_FILES": READ_SET_BEFORE_FILES,
-    "VERSION_CONFUSED": VERSION_CONFUSED,
-}
-KNOWN_CASES: dict[str, tuple[str, ...]] = {
-    "CRASH_THEN_RECORD_FAILURE": (
-        "aligned/crash/import_start.dynamodb.UpdateItem.7",
-        "aligned/crash/import_start.omics.StartReadSetImportJob.1",
-        "duplicates/crash/import_finalize.dynamodb.BatchGetItem.1",
-        "pairs/crash/import_finalize.dynamodb.BatchGetItem.1",
-        "pairs/crash/import_finalize.dynamodb.UpdateItem.1",
-        "pairs/crash/import_finalize.dynamodb.UpdateItem.2",
-        "pairs/crash/import_finalize.dynamodb.UpdateItem.3",
-        "pairs/crash/import_finalize.omics.GetReadSetImportJob.1",
-        "pairs/crash/import_start.dynamodb.PutItem.1",
-        "pairs/crash/import_start.dynamodb.UpdateItem.2",
-        "pairs/crash/import_start.dynamodb.UpdateItem.3",
-        "pairs/crash/import_start.dynamodb.UpdateItem.4",
-        "pairs/crash/import_start.dynamodb.UpdateItem.5",
-        "pairs/crash/import_start.dynamodb.UpdateItem.6",
-        "pairs/crash/import_start.omics.StartReadSetImportJob.1",
-        "pairs/crash/import_wait.dynamodb.UpdateItem.1",
-        "pairs/crash/import_wait.dynamodb.UpdateItem.2",
-        "pairs/crash/import_wait.omics.GetReadSetImportJob.1",
-    ),
-    "TOKEN_STORE_NOT_RETRIED": (
-        "pairs/reply_lost/import_wait.dynamodb.UpdateItem.1",
-        "pairs/server_error/import_wait.dynamodb.UpdateItem.1",
-        "pairs/throttled/import_wait.dynamodb.UpdateItem.1",
-    ),
-    "READ_SET_BEFORE_FILES": (
-        "pairs/crash/import_finalize.dynamodb.UpdateItem.4",
-        "pairs/crash/import_finalize.dynamodb.UpdateItem.5",
-        "pairs/reply_lost/import_finalize.dynamodb.UpdateItem.2",
-        "pairs/reply_lost/import_finalize.dynamodb.UpdateItem.4",
-        "pairs/reply_lost/import_finalize.dynamodb.UpdateItem.5",
-        "pairs/server_error/import_finalize.dynamodb.UpdateItem.3",
-        "pairs/server_error/import_finalize.dynamodb.UpdateItem.5",
-        "pairs/server_error/import_finalize.dynamodb.UpdateItem.6",
-        "pairs/throttled/import_finalize.dynamodb.UpdateItem.3",
-        "pairs/throttled/import_finalize.dynamodb.UpdateItem.5",
-        "pairs/throttled/import_finalize.dynamodb.UpdateItem.6",
-    ),
-    "VERSION_CONFUSED": (
-        "reupload/crash/completion.sfn.DescribeExecution.1",
-        "reupload/crash/import_finalize.dynamodb.Query.1",
-        "reupload/reply_lost/completion.dynamodb.Query.11",
-        "reupload/throttled/import_finalize.dynamodb.UpdateItem.2",
-        "reupload/throttled/import_start.dynamodb.UpdateItem.1",
-    ),
-}
+# Fixed (issue 16): a crashed task ending in RecordFailure, which failed read sets
+# HealthOmics imported (Lambda.Unknown is retried; RecordFailure leaves open what may be
+# imported, the sweep re-checks it); WaitForCompletion's token store not retried; a read
+# set moved before its files (one transaction now: docs/state-model.md).
+# Fixed (issue 16): a new object version confused with the tracked one (the version is
+# checked before the start and after completion, results are matched by source index, and a
+# re-upload has the outcome ``reupload_policy`` gives it).
+REASONS: dict[str, str] = {}
+KNOWN_CASES: dict[str, tuple[str, ...]] = {}
 CAUSE_OF = {case: cause for cause, cases in KNOWN_CASES.items() for case in cases}
 
 
@@ -117,7 +51,7 @@ def test_one_fault(scenario: str, site: Site, kind: str) -> None:
     assert not problems, problems
 
 
-CLEAN_KNOWN = {"reupload": f"VERSION_CONFUSED: {VERSION_CONFUSED}"}
+CLEAN_KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

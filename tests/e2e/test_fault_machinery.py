@@ -6,7 +6,17 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from omics_autoload_runtime.adapters import clients, tracking
-from support.faults import CRASH, REPLY_LOST, THROTTLED, FaultInjector, FaultPipeline, LambdaCrash, Site
+from support.faults import (
+    CRASH,
+    REPLY_LOST,
+    THROTTLED,
+    FaultInjector,
+    FaultPipeline,
+    LambdaCrash,
+    Site,
+    broken_promises,
+    unmodelled,
+)
 from support.omics_double import OmicsDouble
 from support.pipeline import BUCKET, TABLE, Pipeline
 
@@ -103,3 +113,14 @@ def test_the_workflow_runs_in_process_to_the_end():
         assert {i["status"] for i in pipe.items(tracking.KIND_OBJECT)} == {tracking.IMPORTED}
         assert [e["status"] for e in pipe.executions()] == ["SUCCEEDED"]
         assert len(pipe.double.read_sets) == 2
+
+
+def test_a_status_change_outside_the_state_model_breaks_the_promise():
+    with FaultPipeline() as pipe:
+        pipe.deliver([pipe.put("sm/a.ubam")])
+        pipe.settle()
+        assert not unmodelled(pipe)
+        (read_set,) = pipe.items(tracking.KIND_READSET)
+        tracking.ItemTable(TABLE).update(read_set["pk"], read_set["sk"], set={"status": tracking.QUEUED})
+        assert unmodelled(pipe) == [(tracking.KIND_READSET, tracking.IMPORTED, tracking.QUEUED)]
+        assert "transition not in the state model: readset IMPORTED -> QUEUED" in broken_promises(pipe)

@@ -76,7 +76,12 @@ SERVER_CODES = {
 }
 DEFAULT_THROTTLE = ("ThrottlingException", 400)
 # A read set at rest: nothing in the pipeline moves it on by itself.
-READ_SET_TERMINAL = (contract.Status.IMPORTED, contract.Status.FAILED, contract.Status.ORPHANED)
+READ_SET_TERMINAL = (
+    contract.Status.IMPORTED,
+    contract.Status.FAILED,
+    contract.Status.ORPHANED,
+    contract.Status.SUPERSEDED,
+)
 DEFAULT_SERVER = ("ServiceUnavailable", 503)
 
 
@@ -459,12 +464,37 @@ def outcomes(pipe: Pipeline) -> dict[tuple[str, int], str]:
     }
 
 
+def transitions(pipe: Pipeline) -> set[tuple[str, str | None, str]]:
+    """Every status change a write made, as (kind, from, to), from the table's stream: each
+    write (a transaction's too) leaves one NEW_IMAGE record, in order per item."""
+    shard = dynamodb_backends[ACCOUNT][REGION].get_table(TABLE).stream_shard
+    last: dict[tuple[str, str], str | None] = {}
+    out = set()
+    for record in shard.items if shard else ():
+        data = record.to_json()
+        if data["eventName"] == "REMOVE":
+            continue
+        image = tracking.deserialize(data["dynamodb"]["NewImage"]) or {}
+        key = (image["pk"], image["sk"])
+        old, new = last.get(key), image.get("status")
+        last[key] = new
+        if new != old and image.get("kind") in tracking.TRANSITIONS:
+            out.add((image["kind"], old, new))
+    return out
+
+
+def unmodelled(pipe: Pipeline) -> list[tuple[str, str | None, str]]:
+    """The transitions the run made that ``tracking.TRANSITIONS`` does not allow."""
+    return sorted((t for t in transitions(pipe) if t[2] not in tracking.TRANSITIONS[t[0]].get(t[1], ())), key=str)
+
+
 def broken_promises(pipe: Pipeline, expected: Mapping[tuple[str, int], str] | None = None) -> list[str]:
     """What breaks "nothing lost, nothing imported twice", per object version: not
     exactly one terminal state; IMPORTED without exactly one read set in the store that
     holds this version's bytes (or naming another read set); a read set in the store that
     no tracking item names; and, given the clean run's ``expected`` outcomes, any other
-    outcome (a file the clean run imported that ended otherwise is lost)."""
+    outcome (a file the clean run imported that ended otherwise is lost); and any status
+    change that the state model (``tracking.TRANSITIONS``) does not allow."""
     problems: list[str] = []
     store = list(pipe.double.read_sets.values())
     objects = pipe.items(tracking.KIND_OBJECT)
@@ -502,5 +532,6 @@ def broken_promises(pipe: Pipeline, expected: Mapping[tuple[str, int], str] | No
         if expected is not None and version in expected and expected[version] != status:
             problems.append(f"outcome changed: {label} {expected[version]} -> {status}")
     problems += [f"two items for one version: {v}" for v, n in seen.items() if n > 1]
+    problems += [f"transition not in the state model: {kind} {old} -> {new}" for kind, old, new in unmodelled(pipe)]
     problems += [f"untracked read set {rs['id']} ({rs.get('name')})" for rs in store if rs["id"] not in named]
     return problems

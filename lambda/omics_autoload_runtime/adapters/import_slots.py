@@ -331,22 +331,32 @@ class Capacity:
     ) -> dict[str, int]:
         """The sweep: release slots whose execution no longer runs, resend unconfirmed grants,
         then pump."""
-        stats = {"slotsReclaimed": 0, "grantsResent": 0}
+        stats = {"slotsReclaimed": 0, "grantsResent": 0, "slotErrors": 0, "unchanged": 0}
         cutoff = iso(now() - grace_seconds)
         for slot in self.table.query_status(HELD, updated_before=cutoff, kind=KIND_SLOT):
             batch_id = slot["batchId"]
-            if not running(batch_id):
-                if self.release(batch_id):
-                    stats["slotsReclaimed"] += 1
-                    LOG.warning("batch %s: its execution ended without releasing its slot; released", batch_id)
-                continue
-            token = slot.get("grantToken")
-            if token:
-                self._notify(token, batch_id)
-                self._confirm(batch_id)
-                stats["grantsResent"] += 1
+            try:
+                stats[self._reconcile_slot(slot, running)] += 1
+            except (ClientError, CapacityBusy) as error:  # one slot's trouble: the others still get their turn
+                LOG.warning("batch %s: slot not reconciled this sweep (%s)", batch_id, error)
+                stats["slotErrors"] += 1
         stats["slotsGranted"] = self.pump()
-        return {k: v for k, v in stats.items() if v}
+        return {k: v for k, v in stats.items() if v and k != "unchanged"}
+
+    def _reconcile_slot(self, slot: Mapping[str, Any], running: Callable[[str], bool]) -> str:
+        """One held slot: released when its batch no longer runs, its grant resent; the stat."""
+        batch_id = slot["batchId"]
+        if not running(batch_id):
+            if not self.release(batch_id):
+                return "unchanged"
+            LOG.warning("batch %s: its execution ended without releasing its slot; released", batch_id)
+            return "slotsReclaimed"
+        token = slot.get("grantToken")
+        if not token:
+            return "unchanged"
+        self._notify(token, batch_id)
+        self._confirm(batch_id)
+        return "grantsResent"
 
     # ------------------------------------------------------------ views
 

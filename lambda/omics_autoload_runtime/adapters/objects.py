@@ -1,4 +1,5 @@
-"""The S3 reads intake makes of an uploaded object: does it exist, its first bytes, its tags.
+"""The S3 reads the handlers make of an uploaded object: does it exist, its first bytes,
+its tags, and which version of it HealthOmics would read now (``current_version``).
 
 A transient S3 error (throttling, 5xx) is raised as it is, so the event is delivered
 again; any other refusal (missing, access denied...) becomes :class:`Unreadable`, which
@@ -7,11 +8,14 @@ intake turns into a decision about that one file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from omics_autoload_runtime.adapters import clients
+from omics_autoload_runtime.contract import SortKey
+from omics_autoload_runtime.domain.s3_uri import split_s3_uri
 from omics_autoload_runtime.errors import error_code, is_transient
 
 
@@ -40,6 +44,38 @@ def exists(bucket: str, key: str, version_id: str | None) -> bool:
     except Unreadable:
         return False
     return True
+
+
+def current_version(bucket: str, key: str) -> str | None:
+    """The version an unversioned read (HealthOmics' ``s3://bucket/key``) gets now: its
+    version id, or its ETag in a bucket without versioning; None when the key is gone."""
+    try:
+        head = _s3("head_object", bucket, key)
+    except Unreadable:
+        return None
+    version: str | None = head.get("VersionId")
+    if version and version != "null":
+        return version
+    return str(head.get("ETag", "")).strip('"')
+
+
+def tracked_version(item: Mapping[str, Any]) -> str:
+    """What ``current_version`` answers while an object item's version is still current."""
+    version = str(item.get("versionId") or item.get("sk", "")[len(SortKey.OBJECT_VERSION) :])
+    if version and version != "null":
+        return version
+    return str(item.get("eTag", "")).strip('"')
+
+
+def replacement(entry: Mapping[str, Any]) -> str | None:
+    """The version an unversioned read of a tracked file's key gets now, when it is not the
+    tracked one; None when it is, when the key is gone, or when there is nothing to compare."""
+    tracked = tracked_version(entry)
+    location = split_s3_uri(str(entry.get("uri", "")))
+    if not tracked or location is None:  # e.g. an entry from before eTags, in an unversioned bucket
+        return None
+    current = current_version(*location)
+    return current if current not in (None, tracked) else None
 
 
 def first_bytes(bucket: str, key: str, version_id: str | None, count: int) -> bytes:

@@ -8,6 +8,7 @@ the timestamps come from (tests and benchmarks replace it with :func:`set_clock`
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -15,8 +16,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from omics_autoload_runtime.adapters import clients
 from omics_autoload_runtime.contract import STATUS_INDEX
+from omics_autoload_runtime.errors import OmicsThrottled, error_code
+
+# BatchGetItem rounds that may leave keys unprocessed, and transactions cancelled by a
+# conflicting write, before the caller gets a transient error (the workflow retries it).
+MAX_READ_ROUNDS = 8
+MAX_TRANSACTION_ATTEMPTS = 4
 
 # ------------------------------------------------------------------ clock
 
@@ -114,11 +123,13 @@ def deserialize(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 class ConditionFailed(Exception):
-    """A conditional write found the item in another state; ``old`` is that item (or None)."""
+    """A conditional write found the item in another state; ``old`` is that item (or None).
+    For a transaction, ``index`` is the position of the first write whose condition failed."""
 
-    def __init__(self, old: dict[str, Any] | None):
+    def __init__(self, old: dict[str, Any] | None, index: int = 0):
         super().__init__("conditional check failed")
         self.old = old
+        self.index = index
 
 
 _NAME = re.compile(r"#(\w+)")
@@ -157,6 +168,11 @@ class ItemTable:
             unprocessed = response.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", [])
             if unprocessed:
                 attempt += 1
+                if attempt >= MAX_READ_ROUNDS:  # the table stays throttled: let the caller's retry wait longer
+                    raise OmicsThrottled(
+                        f"BatchGetItem on {self.name}: {len(unprocessed)} key(s) still unprocessed"
+                        f" after {attempt} rounds (the table is throttled)"
+                    )
                 time.sleep(min(0.05 * 2**attempt, 1.0))
                 pending = list(unprocessed) + pending
         return found
@@ -243,6 +259,52 @@ class ItemTable:
         Attribute names are written ``#name`` in ``condition``; values ``:name`` come
         from ``values``.
         """
+        kwargs = self.update_request(
+            pk, sk, set=set, set_if_absent=set_if_absent, add=add, remove=remove, condition=condition, values=values
+        )
+        kwargs["ReturnValues"] = "ALL_NEW" if return_new else "NONE"
+        try:
+            response = self.client.update_item(**kwargs)
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            raise ConditionFailed(deserialize(error.response.get("Item"))) from None
+        return deserialize(response.get("Attributes")) if return_new else None
+
+    def transact(self, updates: Sequence[Mapping[str, Any]]) -> None:
+        """Several :meth:`update_request` writes as one TransactWriteItems: all or none.
+
+        Raises ConditionFailed (``index`` = the first write whose condition failed, ``old``
+        = that item) when a condition fails; a transaction cancelled by conflicting writes
+        is tried again, then raised as OmicsThrottled (transient: the caller retries)."""
+        items = [{"Update": dict(update)} for update in updates]
+        for attempt in range(MAX_TRANSACTION_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons") or []
+            for index, reason in enumerate(reasons):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    raise ConditionFailed(deserialize(reason.get("Item")), index) from None
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+        raise OmicsThrottled(
+            f"TransactWriteItems on {self.name}: still conflicting after {MAX_TRANSACTION_ATTEMPTS} tries"
+        )
+
+    def update_request(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        set: Mapping[str, Any] | None = None,
+        set_if_absent: Mapping[str, Any] | None = None,
+        add: Mapping[str, int] | None = None,
+        remove: Iterable[str] = (),
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The parameters of one UpdateItem (also one write of :meth:`transact`)."""
         names: dict[str, str] = {}
         expression_values: dict[str, Any] = {}
         sets: list[str] = []
@@ -275,7 +337,6 @@ class ItemTable:
             "TableName": self.name,
             "Key": serialize({"pk": pk, "sk": sk}),
             "UpdateExpression": " ".join(clauses),
-            "ReturnValues": "ALL_NEW" if return_new else "NONE",
         }
         if condition:
             names.update({f"#{n}": n for n in _NAME.findall(condition)})
@@ -286,8 +347,4 @@ class ItemTable:
             kwargs["ExpressionAttributeNames"] = names
         if expression_values:
             kwargs["ExpressionAttributeValues"] = serialize(expression_values)
-        try:
-            response = self.client.update_item(**kwargs)
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            raise ConditionFailed(deserialize(error.response.get("Item"))) from None
-        return deserialize(response.get("Attributes")) if return_new else None
+        return kwargs

@@ -19,6 +19,7 @@ Used by the handlers and by the ``status`` / ``redrive`` CLI.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from omics_autoload_runtime import contract
@@ -58,13 +59,44 @@ IMPORTING: str = Status.IMPORTING
 IMPORTED: str = Status.IMPORTED
 FAILED: str = Status.FAILED
 ORPHANED: str = Status.ORPHANED
+SUPERSEDED: str = Status.SUPERSEDED
+HELD: str = Status.HELD
 DONE: str = Status.DONE
 
-OBJECT_STATUSES = (SKIPPED, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED)
-OBJECT_TERMINAL = (SKIPPED, IMPORTED, FAILED)
+OBJECT_STATUSES = (SKIPPED, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED, SUPERSEDED, HELD)
+OBJECT_TERMINAL = (SKIPPED, IMPORTED, FAILED, SUPERSEDED, HELD)  # HELD: until an operator acts
 OPEN_OBJECT_STATUSES = (QUEUED, WAITING_FOR_MATE, IMPORTING)  # a file's import still to be decided
-READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING, IMPORTING, IMPORTED, FAILED, ORPHANED)
+READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING, IMPORTING, IMPORTED, FAILED, ORPHANED, SUPERSEDED)
 JOB_STATUSES = (IMPORTING, DONE)
+
+# The state model (docs/state-model.md): per kind, each status -> the statuses a write may
+# move it to; None = the item is new. The fault-injection suite fails on any other move.
+NEW = None
+TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
+    KIND_OBJECT: {
+        NEW: frozenset({SKIPPED, WAITING_FOR_MATE, QUEUED, FAILED, HELD}),
+        WAITING_FOR_MATE: frozenset({QUEUED, SKIPPED, FAILED, IMPORTING, IMPORTED, SUPERSEDED}),
+        QUEUED: frozenset({IMPORTING, SKIPPED, FAILED, IMPORTED, SUPERSEDED}),
+        IMPORTING: frozenset({IMPORTED, FAILED}),
+        FAILED: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED}),
+        SKIPPED: frozenset({QUEUED, WAITING_FOR_MATE, FAILED}),
+        IMPORTED: frozenset(),
+        SUPERSEDED: frozenset(),
+        HELD: frozenset({QUEUED}),
+    },
+    KIND_READSET: {
+        NEW: frozenset({WAITING_FOR_MATE, QUEUED}),
+        WAITING_FOR_MATE: frozenset({QUEUED, ORPHANED}),
+        ORPHANED: frozenset({QUEUED}),
+        QUEUED: frozenset({STARTING}),
+        STARTING: frozenset({QUEUED, IMPORTING, FAILED, SUPERSEDED}),
+        IMPORTING: frozenset({IMPORTED, FAILED}),
+        FAILED: frozenset({QUEUED}),
+        SUPERSEDED: frozenset({QUEUED}),
+        IMPORTED: frozenset(),
+    },
+    KIND_JOB: {NEW: frozenset({IMPORTING}), IMPORTING: frozenset({DONE}), DONE: frozenset()},
+}
 
 # A read set claimed by a batch whose workflow never started may be claimed again after this.
 STALE_CLAIM_SECONDS = 15 * 60
@@ -101,6 +133,19 @@ def readset_files(item: Mapping[str, Any]) -> list[dict[str, Any]]:
 Table = ItemTable  # the CLI's name for it
 
 # ------------------------------------------------------------------ transitions
+
+
+@dataclass(frozen=True)
+class FileMove:
+    """How :meth:`Tracking.move_read_set` moves the files: to ``status`` from ``expect``,
+    with ``reason`` (or a file's own in ``reasons``, by URI) and ``extra`` fields."""
+
+    status: str
+    expect: Sequence[str]
+    reason: str | None = None
+    reasons: Mapping[str, str] | None = None
+    extra: Mapping[str, Any] | None = None
+    clear_reason: bool = False
 
 
 def _in(values: Sequence[str], prefix: str) -> tuple[str, dict[str, str]]:
@@ -141,10 +186,8 @@ class Tracking:
             pk, sk, status, expect, {"readSetKey": read_set_key}, reason=reason, extra=extra, clear_reason=clear_reason
         )
 
-    def _move(
-        self,
-        pk: str,
-        sk: str,
+    @staticmethod
+    def _move_spec(
         status: str,
         expect: Sequence[str],
         must_equal: Mapping[str, Any],
@@ -152,9 +195,9 @@ class Tracking:
         reason: str | None,
         extra: Mapping[str, Any] | None,
         clear_reason: bool,
-    ) -> bool:
-        """The one conditional status transition: from ``expect``, with ``must_equal``
-        attributes (None = not checked) still as the caller saw them."""
+    ) -> dict[str, Any]:
+        """The conditional status transition (``ItemTable.update`` keywords): from ``expect``,
+        with ``must_equal`` attributes (None = not checked) still as the caller saw them."""
         allowed, values = _in(expect, "e")
         condition = f"#status IN {allowed}"
         for index, (name, value) in enumerate(must_equal.items()):
@@ -166,36 +209,105 @@ class Tracking:
             fields["reason"] = reason
         elif clear_reason:
             fields["reason"] = None
+        return {"set": fields, "condition": condition, "values": values}
+
+    def _move(
+        self, pk: str, sk: str, status: str, expect: Sequence[str], must_equal: Mapping[str, Any], **how: Any
+    ) -> bool:
         try:
-            self.table.update(pk, sk, set=fields, condition=condition, values=values)
+            self.table.update(pk, sk, **self._move_spec(status, expect, must_equal, **how))
         except ConditionFailed:
             return False
         return True
 
-    def set_objects_of(
+    def move_read_set(
         self,
         read_set: Mapping[str, Any],
         status: str,
         *,
         expect: Sequence[str],
+        files: FileMove,
+        batch_id: str | None = None,
+        job_id: str | None = None,
         reason: str | None = None,
         extra: Mapping[str, Any] | None = None,
         clear_reason: bool = False,
-    ) -> int:
-        """:meth:`set_object` for every file of a read set; returns how many moved."""
-        moved = 0
-        for entry in readset_files(read_set):
-            moved += self.set_object(
-                entry["pk"],
-                entry["sk"],
-                status,
-                expect=expect,
-                reason=reason,
-                read_set_key=read_set["pk"],
-                extra=extra,
-                clear_reason=clear_reason,
+        lacking: str | None = None,
+    ) -> list[str] | None:
+        """A read set and its files moved in ONE transaction (see docs/state-model.md): the
+        read set to ``status`` from ``expect`` (held by ``batch_id`` / imported by ``job_id``
+        when given), each file as :meth:`set_object` with ``files``. A file whose condition
+        fails (already moved by an earlier try, or taken by another read set) is left out
+        and the rest committed. ``lacking``: the read set must not have that attribute
+        either. Returns the URIs of the files moved, or None
+        when the read set itself lost the race (nothing written)."""
+        spec = self._move_spec(
+            status,
+            expect,
+            {"batchId": batch_id, "importJobId": job_id},
+            reason=reason,
+            extra=extra,
+            clear_reason=clear_reason,
+        )
+        if lacking:
+            spec["condition"] += f" AND attribute_not_exists(#{lacking})"
+        return self._with_files(read_set, self.table.update_request(read_set["pk"], READSET_SK, **spec), files)
+
+    def _with_files(self, read_set: Mapping[str, Any], write: Mapping[str, Any], files: FileMove) -> list[str] | None:
+        """``write`` (the read set's) and its files' moves as one transaction; see move_read_set."""
+        entries = readset_files(read_set)
+        while True:
+            writes = [write]
+            for entry in entries:
+                file_spec = self._move_spec(
+                    files.status,
+                    files.expect,
+                    {"readSetKey": read_set["pk"]},
+                    reason=(files.reasons or {}).get(entry["uri"], files.reason),
+                    extra=files.extra,
+                    clear_reason=files.clear_reason,
+                )
+                writes.append(self.table.update_request(entry["pk"], entry["sk"], **file_spec))
+            try:
+                self.table.transact(writes)
+            except ConditionFailed as lost:
+                if lost.index == 0:
+                    return None
+                del entries[lost.index - 1]
+                continue
+            return [entry["uri"] for entry in entries]
+
+    def rejoin(self, pk: str, sk: str, read_set_key: str) -> bool:
+        """A QUEUED re-upload moves to the read set of its own version (``readSetKey``)."""
+        return self._move(
+            pk, sk, QUEUED, (QUEUED,), {}, reason=None, extra={"readSetKey": read_set_key}, clear_reason=False
+        )
+
+    def note_superseded(self, pk: str, sk: str, version: str) -> bool:
+        """An object version names the newer version that replaced it (``supersededBy``);
+        its status is unchanged: its bytes stay where they are."""
+        try:
+            self.table.update(
+                pk, sk, set={"supersededBy": version, "updatedAt": iso()}, condition="attribute_exists(#pk)"
             )
-        return moved
+        except ConditionFailed:
+            return False
+        return True
+
+    def note_version_changed(self, pk: str, sk: str, reason: str) -> bool:
+        """An IMPORTED object whose key got a newer version during the import: which
+        version's bytes the read set holds is not known (``versionUncertain``)."""
+        try:
+            self.table.update(
+                pk,
+                sk,
+                set={"versionUncertain": True, "reason": reason, "updatedAt": iso()},
+                condition="#status = :imported",
+                values={":imported": IMPORTED},
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     # -- read sets
 
@@ -244,22 +356,21 @@ class Tracking:
             return_new=True,
         )
 
-    def queue_pair(self, pk: str) -> bool:
-        """WAITING_FOR_MATE (or ORPHANED) -> QUEUED once both mates are in: exactly one
-        caller wins, however many complete the pair at once."""
-        allowed, values = _in((WAITING_FOR_MATE, ORPHANED), "w")
-        stamp = iso()
-        try:
-            self.table.update(
-                pk,
-                READSET_SK,
-                set={"status": QUEUED, "updatedAt": stamp, "queuedAt": stamp, "reason": None},
-                condition=(f"#status IN {allowed} AND attribute_exists(#file1) AND attribute_exists(#file2)"),
-                values=values,
-            )
-        except ConditionFailed:
-            return False
-        return True
+    def queue_pair(self, read_set: Mapping[str, Any]) -> bool:
+        """WAITING_FOR_MATE (or ORPHANED) -> QUEUED once both mates are in, and its files
+        (WAITING_FOR_MATE, or SKIPPED as an orphan) QUEUED in the same transaction: exactly
+        one caller wins, however many complete the pair at once."""
+        if not (read_set.get("file1") and read_set.get("file2")):
+            return False  # mates are never taken out of a read set: this image has them all
+        moved = self.move_read_set(
+            read_set,
+            QUEUED,
+            expect=(WAITING_FOR_MATE, ORPHANED),
+            extra={"queuedAt": iso()},
+            clear_reason=True,
+            files=FileMove(QUEUED, (WAITING_FOR_MATE, SKIPPED), clear_reason=True),
+        )
+        return moved is not None
 
     def claim_for_batch(self, pk: str, attempt: int, batch_id: str) -> tuple[bool, dict[str, Any] | None]:
         """QUEUED (same attempt) -> STARTING for ``batch_id``; also true when this batch
@@ -319,34 +430,9 @@ class Tracking:
             return False
         return True
 
-    def set_read_set(
-        self,
-        pk: str,
-        status: str,
-        *,
-        expect: Sequence[str],
-        batch_id: str | None = None,
-        job_id: str | None = None,
-        reason: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-        clear_reason: bool = False,
-    ) -> bool:
-        """Move a read set to ``status`` if it is in ``expect`` (and held by ``batch_id`` /
-        imported by ``job_id`` when given)."""
-        return self._move(
-            pk,
-            READSET_SK,
-            status,
-            expect,
-            {"batchId": batch_id, "importJobId": job_id},
-            reason=reason,
-            extra=extra,
-            clear_reason=clear_reason,
-        )
-
     def redrive(self, pk: str) -> bool:
         """FAILED / ORPHANED -> QUEUED with ``attempt`` + 1 (a new import); its files go back
-        to QUEUED. An ORPHANED pair is redriven as a single-end read set."""
+        to QUEUED in the same transaction. An ORPHANED pair is redriven as a single-end read set."""
         item = self.get_read_set(pk)
         if item is None or item.get("status") not in (FAILED, ORPHANED):
             return False
@@ -362,19 +448,15 @@ class Tracking:
         }
         if item["status"] == ORPHANED:
             fields["singleEnd"] = True
-        try:
-            self.table.update(
-                pk,
-                READSET_SK,
-                set=fields,
-                add={"attempt": 1},
-                condition="#status = :was AND #attempt = :attempt",
-                values={":was": item["status"], ":attempt": item.get("attempt", 0)},
-            )
-        except ConditionFailed:
-            return False
-        self.set_objects_of(item, QUEUED, expect=(FAILED, SKIPPED), clear_reason=True)
-        return True
+        write = self.table.update_request(
+            pk,
+            READSET_SK,
+            set=fields,
+            add={"attempt": 1},
+            condition="#status = :was AND #attempt = :attempt",
+            values={":was": item["status"], ":attempt": item.get("attempt", 0)},
+        )
+        return self._with_files(item, write, FileMove(QUEUED, (FAILED, SKIPPED), clear_reason=True)) is not None
 
     # -- jobs
 

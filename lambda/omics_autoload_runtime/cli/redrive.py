@@ -3,10 +3,13 @@
 * read sets: FAILED ones by default (``--status ORPHANED`` for orphaned mates, or the
   read sets of ``--key s3://...`` objects) go back to QUEUED with ``attempt`` + 1, by the
   same conditional transition the pipeline uses (``Tracking.redrive``): a second run finds
-  them QUEUED and does nothing;
+  them QUEUED and does nothing. A read set whose earlier import job is not known to have
+  ended is not redriven (a new import could import its files twice): the reason says why;
 * objects that failed at intake, before joining a read set: re-sent to the intake
   function (asynchronous ``lambda:Invoke``) with ``"redrive": true``, which lets intake
   replace its FAILED/SKIPPED record;
+* ``--key KEY --new-version``: the newest version of KEY, HELD by ``reupload_policy``
+  HOLD, is imported as a new read set (intake again, with ``"newVersion": true``);
 * ``--dlq`` (or ``--queue-url``) drains the dead-letter queues (``redrive_queues``). With
   ``--dlq`` only the queues are drained, unless ``--key`` or ``--status`` select items too.
 
@@ -37,8 +40,10 @@ from omics_autoload_runtime.cli.errors import Usage
 from omics_autoload_runtime.cli.output import Progress, printable
 from omics_autoload_runtime.cli.redrive_queues import drain_queue
 from omics_autoload_runtime.cli.tally import Tally
+from omics_autoload_runtime.domain import limits
 
 DEFAULT_PROGRESS_EVERY = 100
+HOW = {"intake": "re-run intake", "new-version": "import as a new read set"}  # what redriving a Target does
 
 
 def add_redrive(subparsers: Any) -> None:
@@ -56,6 +61,10 @@ def add_redrive(subparsers: Any) -> None:
     )
     command.add_argument(
         "--status", choices=(tracking.FAILED, tracking.ORPHANED), help="redrive the read sets of this status"
+    )
+    command.add_argument(
+        "--new-version", action="store_true",
+        help="with --key: import the HELD new version of an imported object as a new read set",
     )
     command.add_argument("--dlq", action="store_true", help="drain the stack's dead-letter queues")
     command.add_argument("--queue-url", action="append", default=[], metavar="URL", help="drain this queue; repeatable")
@@ -75,6 +84,8 @@ def run_redrive(args: argparse.Namespace, out: TextIO | None = None) -> int:
         raise Usage("--progress-every must be 0 (none) or more")
     if args.key and args.status:
         raise Usage("give either --key or --status, not both")
+    if args.new_version and not args.key:
+        raise Usage("--new-version imports the HELD new version of each --key: give --key s3://bucket/key")
     if args.dlq and args.table and not args.queue_url:
         raise Usage("--dlq finds the queues of --stack; with --table give each queue with --queue-url")
     deployment = resolve(args)
@@ -87,7 +98,9 @@ def run_redrive(args: argparse.Namespace, out: TextIO | None = None) -> int:
     print(f"Tracking table {deployment.table}{mode}", file=out)
     if select_items:
         table = tracking.Table(deployment.table)
-        if args.key:
+        if args.new_version:
+            targets = _held_targets(table, args.key, tally)
+        elif args.key:
             targets = _targets_for_keys(table, args.key, tally)
         else:
             targets = list(_targets_by_status(table, args.status or tracking.FAILED))
@@ -122,7 +135,7 @@ def run_redrive(args: argparse.Namespace, out: TextIO | None = None) -> int:
 class Target:
     """One thing to redrive: a read set, or an object that never joined one."""
 
-    kind: str  # "readset" | "intake"
+    kind: str  # "readset" | "intake" | "new-version"
     label: str  # what a person recognises: the object key(s)
     read_set_pk: str | None = None
     item: Mapping[str, Any] | None = None
@@ -165,6 +178,34 @@ def _targets_for_keys(table: tracking.Table, keys: Sequence[str], tally: Tally) 
     return list(targets.values())
 
 
+def _held_targets(table: tracking.Table, keys: Sequence[str], tally: Tally) -> list[Target]:
+    """The newest version of each key, to be imported as a new read set if it is HELD."""
+    targets = []
+    for uri in keys:
+        if not uri.startswith("s3://") or "/" not in uri[5:]:
+            raise Usage(f"--key {uri!r} is not an s3://bucket/key URI")
+        versions = _object_versions(table, uri)
+        if not versions:
+            tally.not_found += 1
+            tally.lines.append(f"not found     {uri} (no such object in the tracking table)")
+            continue
+        targets.append(Target("new-version", uri, item=versions[-1]))
+    return targets
+
+
+def _redrive_new_version(target: Target, deployment: Deployment, dry_run: bool) -> str:
+    item = target.item or {}
+    if item.get("status") != tracking.HELD:
+        target.problem = f"its newest version is {item.get('status')}, not {tracking.HELD}: nothing to import"
+        return "unchanged"
+    if not deployment.intake_function:
+        target.problem = "give --intake-function (or --stack): intake imports the new version"
+        return "problem"
+    if not dry_run:
+        invoke_async(deployment.intake_function, {"redrive": True, "newVersion": True, "Records": [_s3_record(item)]})
+    return "redriven"
+
+
 def _targets_by_status(table: tracking.Table, status: str) -> Iterator[Target]:
     for item in table.query_status(status, kind=tracking.KIND_READSET):
         yield Target("readset", _read_set_label(item), read_set_pk=item["pk"])
@@ -192,8 +233,30 @@ def _s3_record(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _earlier_job_doubt(tr: tracking.Tracking, read_set: Mapping[str, Any]) -> str | None:
+    """Why a new import could import the read set's files twice, or None: its earlier import
+    job must be known to have ended (Finalize records the job's status on its job item)."""
+    job_id = read_set.get("importJobId")
+    if not job_id:
+        return None  # never submitted: no job can hold its files
+    job = tr.get_job(str(job_id))
+    if job is None:
+        return None  # the job item expired (30 days after the job ended)
+    if job.get("status") != tracking.DONE:
+        return f"its import job {job_id} may still be running; the pipeline records its outcome, then redrive"
+    # NOT_FOUND: HealthOmics knew no such job when the sweep asked.
+    if job.get("jobStatus") not in (*limits.IMPORT_JOB_TERMINAL_STATUSES, "NOT_FOUND"):
+        return (
+            f"the outcome of its import job {job_id} was never checked ({job.get('jobStatus')}), so HealthOmics"
+            f" may have imported it: check `aws omics get-read-set-import-job --id {job_id}` first"
+        )
+    return None
+
+
 def _redrive_target(tr: tracking.Tracking, target: Target, deployment: Deployment, dry_run: bool) -> str:
     """Redrive one target: returns "redriven", "unchanged" or "problem" (the caller prints)."""
+    if target.kind == "new-version":
+        return _redrive_new_version(target, deployment, dry_run)
     if target.kind == "readset":
         read_set = tr.get_read_set(str(target.read_set_pk))
         if read_set is None:
@@ -203,6 +266,10 @@ def _redrive_target(tr: tracking.Tracking, target: Target, deployment: Deploymen
         if status not in (tracking.FAILED, tracking.ORPHANED):
             target.problem = f"read set is {status}: nothing to redrive"
             return "unchanged"
+        doubt = _earlier_job_doubt(tr, read_set)
+        if doubt:
+            target.problem = doubt
+            return "problem"
         if dry_run:
             return "redriven"
         return "redriven" if tr.redrive(read_set["pk"]) else "unchanged"
@@ -225,7 +292,7 @@ def redrive_items(
     progress = Progress("would redrive" if dry_run else "redriven", len(targets), every)
     for target in targets:
         outcome = _redrive_target(tr, target, deployment, dry_run)
-        how = "re-run intake" if target.kind == "intake" else "read set -> QUEUED"
+        how = HOW.get(target.kind, "read set -> QUEUED")
         if outcome == "redriven":
             tally.redriven += 1
             verb = "would redrive" if dry_run else "redriven     "

@@ -27,7 +27,8 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
             result = {"batchId": batch_id, "jobId": None, "imported": 0, "failed": 0}
         else:
             result = finalize.finalize(batch_id, job_id, keys)
-        import_slots.finish(batch_id)  # the batch is done: free its import slot (once), wake the next waiter
+        if not result.get("open"):  # the batch is done: free its import slot (once), wake the next waiter
+            import_slots.finish(batch_id)
         return result
     except (ClientError, BotoCoreError) as error:
         raise translate(error, "tracking table") from error

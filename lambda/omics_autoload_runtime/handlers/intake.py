@@ -26,6 +26,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     metrics = Metrics(cfg.metrics_namespace)
     intake = Intake(cfg, metrics)
     intake.redrive = isinstance(event, Mapping) and event.get("redrive") is True
+    intake.new_version = intake.redrive and event.get("newVersion") is True
     counts: dict[str, int] = {}
     try:
         for index, object_event in enumerate(safe_events(event)):

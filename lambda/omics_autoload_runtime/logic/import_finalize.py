@@ -2,15 +2,19 @@
 
 Finalize, input ``{"batchId", "jobId", "readSetKeys"}``: GetReadSetImportJob, then each
 read set and its files end IMPORTED (with the readSetId) or FAILED (with the source's
-status message, or the job's when the job FAILED or was CANCELLED). One PutMetricData:
+status message, or the job's when the job FAILED or was CANCELLED). A read set's result is
+the job's source at its ``sourceIndex`` (one path may be two sources of a job). An
+IMPORTED file whose key now serves another version may hold that version's bytes: its
+item gets ``versionUncertain`` and a reason saying what to check. One PutMetricData:
 FilesImported, FilesFailed, BytesImported (unit Bytes), ImportLatencySeconds (object
 creation -> now), dimensions SequenceStoreId and FileType (and SequenceStoreId alone).
 Each file's outcome is logged (``file_imported`` / ``file_failed``), each failed file is
 published to the notification topic, and IMPORTED files get the post-import action
 (``post_import``). Marks the job DONE.
 
-RecordFailure, same input plus ``"error": {"Error", "Cause"}`` (a Catch): every read set
-of the batch that is not finished, and its files, end FAILED with a readable reason.
+RecordFailure, same input plus ``"error": {"Error", "Cause"}`` (a Catch): the batch's read
+sets HealthOmics cannot have imported, and their files, end FAILED with a readable
+reason; the others stay open for the sweep (see :meth:`Finalize.record_failure`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import settings
-from omics_autoload_runtime.adapters import clients, rate_limit, tracking
+from omics_autoload_runtime.adapters import clients, objects, rate_limit, tracking
 from omics_autoload_runtime.adapters.metrics import Metrics
 from omics_autoload_runtime.adapters.notices import (
     FILE_FAILED,
@@ -34,7 +38,7 @@ from omics_autoload_runtime.adapters.notices import (
 )
 from omics_autoload_runtime.adapters.table import iso, now, parse_iso
 from omics_autoload_runtime.adapters.tracking import Tracking
-from omics_autoload_runtime.contract import Dimension, Metric
+from omics_autoload_runtime.contract import Dimension, Metric, WorkflowError
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.errors import ImportNotFinished, translate
 from omics_autoload_runtime.logic.post_import import PostImport
@@ -45,8 +49,25 @@ _OPEN_READ_SET = (tracking.QUEUED, tracking.STARTING, tracking.IMPORTING)
 _OPEN_OBJECT = tracking.OPEN_OBJECT_STATUSES
 
 
-def _source_index(job: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {src.get("sourceFiles", {}).get("source1", ""): src for src in job.get("sources") or []}
+def _source_of(read_set: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The job's result for a read set: the source at the index StartImport recorded. Not
+    by path: a key re-uploaded as another file type can be two sources of one job."""
+    index = read_set.get("sourceIndex")
+    if isinstance(index, int) and 0 <= index < len(sources):
+        return sources[index]
+    return None
+
+
+def _version_doubt(entry: Mapping[str, Any]) -> str | None:
+    """Why an imported file's bytes may not be its tracked version's, or None."""
+    newer = objects.replacement(entry)
+    if newer is None:
+        return None
+    return (
+        f"the key got a newer version ({newer}) while it was being imported: the read set may hold"
+        f" that version's bytes rather than this one's ({objects.tracked_version(entry)}); compare"
+        " the read set (aws omics get-read-set-metadata) with both versions, and re-upload the one you want"
+    )
 
 
 class Finalize:
@@ -96,7 +117,6 @@ class Finalize:
         status = job.get("status", "")
         if status not in limits.IMPORT_JOB_TERMINAL_STATUSES:
             raise ImportNotFinished(f"import job {job_id} is {status}, not finished")
-        by_uri = _source_index(job)
         sources = job.get("sources") or []
         items = self.tracking.table.get_many([(key, tracking.READSET_SK) for key in keys])
         imported = failed = 0
@@ -104,13 +124,11 @@ class Finalize:
             read_set = items.get((key, tracking.READSET_SK))
             if not read_set or read_set.get("importJobId") != job_id or read_set.get("status") != tracking.IMPORTING:
                 continue
-            source = by_uri.get(read_set.get("source1", ""))
-            index = read_set.get("sourceIndex")
-            if source is None and isinstance(index, int) and 0 <= index < len(sources):
-                source = sources[index]
+            source = _source_of(read_set, sources)
             if source and source.get("status") == "FINISHED" and source.get("readSetId"):
                 if self._imported(read_set, job_id, source["readSetId"]):
                     imported += 1
+                    self._note_version_doubts(read_set)
             elif self._failed(read_set, job_id, self._reason(job, source)):
                 failed += 1
         self.tracking.job_done(job_id, status)
@@ -142,22 +160,17 @@ class Finalize:
 
     def _imported(self, read_set: Mapping[str, Any], job_id: str, read_set_id: str) -> bool:
         stamp = iso()
-        moved = self.tracking.set_read_set(
-            read_set["pk"],
+        fields = {"readSetId": read_set_id, "importedAt": stamp}
+        moved = self.tracking.move_read_set(
+            read_set,
             tracking.IMPORTED,
             expect=(tracking.IMPORTING,),
             job_id=job_id,
-            extra={"readSetId": read_set_id, "importedAt": stamp},
+            extra=fields,
             clear_reason=True,
+            files=tracking.FileMove(tracking.IMPORTED, _OPEN_OBJECT, extra=fields, clear_reason=True),
         )
-        if moved:
-            self.tracking.set_objects_of(
-                read_set,
-                tracking.IMPORTED,
-                expect=_OPEN_OBJECT,
-                extra={"readSetId": read_set_id, "importedAt": stamp},
-                clear_reason=True,
-            )
+        if moved is not None:
             self._count_files(read_set, imported=True)
             for entry in tracking.readset_files(read_set):
                 log_outcome(
@@ -171,7 +184,13 @@ class Finalize:
                     log_identifiers=self.cfg.log_identifiers,
                 )
             self.post_import.after_import(read_set, read_set_id)
-        return moved
+        return moved is not None
+
+    def _note_version_doubts(self, read_set: Mapping[str, Any]) -> None:
+        for entry in tracking.readset_files(read_set):
+            doubt = _version_doubt(entry)
+            if doubt is not None and self.tracking.note_version_changed(entry["pk"], entry["sk"], doubt):
+                LOG.warning("%s: %s", entry["uri"] if self.cfg.log_identifiers else entry["pk"], doubt)
 
     def _failed(
         self,
@@ -181,16 +200,16 @@ class Finalize:
         batch_id: str | None = None,
         expect: Sequence[str] = (tracking.IMPORTING,),
     ) -> bool:
-        moved = self.tracking.set_read_set(
-            read_set["pk"],
+        moved = self.tracking.move_read_set(
+            read_set,
             tracking.FAILED,
             expect=expect,
             job_id=job_id,
             batch_id=batch_id,
             reason=reason,
+            files=tracking.FileMove(tracking.FAILED, _OPEN_OBJECT, reason=reason),
         )
-        if moved:
-            self.tracking.set_objects_of(read_set, tracking.FAILED, expect=_OPEN_OBJECT, reason=reason)
+        if moved is not None:
             self._count_files(read_set, imported=False)
             job = job_id or read_set.get("importJobId")
             for entry in tracking.readset_files(read_set):
@@ -205,27 +224,43 @@ class Finalize:
                     log_identifiers=self.cfg.log_identifiers,
                 )
                 self.notifier.file_failed(entry["uri"], reason, import_job_id=job)
-        return moved
+        return moved is not None
 
     # ------------------------------------------------------------ failure path
 
     def record_failure(
         self, batch_id: str, job_id: str | None, keys: Sequence[str], error: Mapping[str, Any]
     ) -> dict[str, Any]:
+        """FAILED only what HealthOmics cannot import: a read set of a job (IMPORTING), or
+        one whose start may have gone through (STARTING, unless the start was refused),
+        is left as it is - the outcome is unknown, and the sweep re-checks it (it finalizes
+        IMPORTING read sets from the job, and re-issues the idempotent start of STARTING
+        ones: docs/state-model.md). ``open`` in the result counts them: the batch's import
+        slot stays held while they may run."""
         reason = failure_reason(error, job_id)
+        start_refused = job_id is None and error.get("Error") == WorkflowError.REJECTED
         items = self.tracking.table.get_many([(key, tracking.READSET_SK) for key in keys])
-        failed = 0
+        failed = left_open = 0
         for key in keys:
             read_set = items.get((key, tracking.READSET_SK))
             if not read_set or read_set.get("batchId") != batch_id:
                 continue
-            if self._failed(read_set, None, reason, batch_id=batch_id, expect=_OPEN_READ_SET):
+            status = read_set.get("status")
+            if status == tracking.IMPORTING or (status == tracking.STARTING and not start_refused):
+                left_open += 1
+            elif self._failed(read_set, None, reason, batch_id=batch_id, expect=_OPEN_READ_SET):
                 failed += 1
-        if job_id:
+        if job_id and not left_open:
             self.tracking.job_done(job_id, "WORKFLOW_FAILED")
         self._flush()
-        LOG.error("batch %s failed (%d read set(s)): %s", batch_id, failed, reason)
-        return {"batchId": batch_id, "jobId": job_id, "failed": failed, "reason": reason}
+        LOG.error(
+            "batch %s failed (%d read set(s) failed, %d left for the sweep to re-check): %s",
+            batch_id,
+            failed,
+            left_open,
+            reason,
+        )
+        return {"batchId": batch_id, "jobId": job_id, "failed": failed, "open": left_open, "reason": reason}
 
 
 def _cause_message(cause: Any) -> str:

@@ -5,7 +5,10 @@ Input ``{"batchId", "readSetKeys"}``; output ``{"batchId", "jobId", "readSetKeys
 
 Only read sets this batch holds (STARTING with our batchId) are submitted. Invalid ones
 are marked FAILED (or their files SKIPPED when no reference genome is configured) before
-the call. The call is idempotent (``clientToken`` = batchId), so a retried task gets the
+the call. HealthOmics reads ``s3://bucket/key`` without a version, so each file's key is
+checked first (HeadObject): a read set whose tracked version is no longer the current one
+is not imported but SUPERSEDED, with its files; the newer version has its own item and
+is imported on its own. The call is idempotent (``clientToken`` = batchId), so a retried task gets the
 same job back. Errors carry the Step Functions error names in their class names:
 ``OmicsThrottled``, ``OmicsQuotaExceeded``, ``OmicsUnavailable`` are retried by the state
 machine with backoff; anything else (``ImportRejected``...) fails the batch, whose files
@@ -25,7 +28,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import settings
-from omics_autoload_runtime.adapters import clients, rate_limit, tracking
+from omics_autoload_runtime.adapters import clients, objects, rate_limit, tracking
 from omics_autoload_runtime.adapters.metrics import Metrics
 from omics_autoload_runtime.adapters.notices import (
     FILE_FAILED,
@@ -99,6 +102,12 @@ def build(item: Mapping[str, Any], options: Any, reference: str | None) -> ReadS
     return assemble(roles_of(item), options, reference_arn=reference, overrides=overrides_of(item))
 
 
+def replaced_files(item: Mapping[str, Any]) -> dict[str, str]:
+    """The files of a read set whose key serves a newer version now: uri -> that version."""
+    newer = {entry["uri"]: objects.replacement(entry) for entry in tracking.readset_files(item)}
+    return {uri: version for uri, version in newer.items() if version is not None}
+
+
 _SOURCE_INDEX = re.compile(r"sources\.(\d+)\.member")
 
 
@@ -119,34 +128,64 @@ class ImportStart:
     ) -> None:
         """The read set FAILED; its files FAILED too, or SKIPPED with `skip_code` when given."""
         object_status = tracking.FAILED if skip_code is None else tracking.SKIPPED
-        self.tracking.set_read_set(
-            item["pk"],
+        reasons = dict(object_reasons or {})
+        moved = self.tracking.move_read_set(
+            item,
             tracking.FAILED,
             expect=(tracking.STARTING,),
             batch_id=batch_id,
             reason=reason,
+            files=tracking.FileMove(
+                object_status, (tracking.QUEUED, tracking.WAITING_FOR_MATE), reason=reason, reasons=reasons
+            ),
         )
-        for entry in tracking.readset_files(item):
-            file_reason = (object_reasons or {}).get(entry["uri"], reason)
-            moved = self.tracking.set_object(
-                entry["pk"],
-                entry["sk"],
-                object_status,
-                expect=(tracking.QUEUED, tracking.WAITING_FOR_MATE),
-                reason=file_reason,
-                read_set_key=item["pk"],
-            )
-            if moved:
-                self._report_file(entry["uri"], file_reason, item.get("fileType"), skip_code)
+        for uri in moved or ():
+            self._report_file(uri, reasons.get(uri, reason), item.get("fileType"), skip_code)
         LOG.info("%s -> %s: %s", item["pk"], tracking.FAILED, reason if self.cfg.log_identifiers else redact(reason))
 
-    def _report_file(self, uri: str, reason: str, file_type: str | None, skip_code: SkipCode | None) -> None:
-        """Log, count and (when FAILED) notify one file that ends here, before any import."""
+    def _supersede(self, item: Mapping[str, Any], batch_id: str, replaced: Mapping[str, str]) -> None:
+        """A newer version replaced a file before the import: the read set and its files end
+        SUPERSEDED, in one transaction (docs/state-model.md)."""
+        reasons: dict[str, str] = {}
+        for entry in tracking.readset_files(item):
+            uri = entry["uri"]
+            if uri in replaced:
+                reasons[uri] = (
+                    f"not imported: version {replaced[uri]} of this object replaced this version"
+                    f" ({objects.tracked_version(entry)}) before its import started; the newer version"
+                    " is tracked, and imported, on its own"
+                )
+            else:
+                reasons[uri] = (
+                    f"not imported: its mate {', '.join(replaced)} was replaced by a newer version before"
+                    " the import started; upload this file again to pair it with the new version"
+                )
+        moved = self.tracking.move_read_set(
+            item,
+            tracking.SUPERSEDED,
+            expect=(tracking.STARTING,),
+            batch_id=batch_id,
+            reason=f"a newer version of {', '.join(replaced)} was uploaded before the import started",
+            files=tracking.FileMove(tracking.SUPERSEDED, (tracking.QUEUED,), reasons=reasons),
+        )
+        for uri in moved or ():
+            self._report_file(uri, reasons[uri], item.get("fileType"), SkipCode.REUPLOAD, tracking.SUPERSEDED)
+
+    def _report_file(
+        self,
+        uri: str,
+        reason: str,
+        file_type: str | None,
+        skip_code: SkipCode | None,
+        status: str = tracking.SKIPPED,
+    ) -> None:
+        """Log, count and (when FAILED) notify one file that ends here, before any import;
+        ``status`` is the one a file not FAILED (given a ``skip_code``) ended in."""
         store: dict[str, str] = {Dimension.SEQUENCE_STORE_ID: self.cfg.sequence_store_id or "unknown"}
         allowed = self.cfg.log_identifiers
         if skip_code is not None:
             self.metrics.count(Metric.FILES_SKIPPED, dimensions={**store, Dimension.REASON: skip_code})
-            log_outcome(LOG, FILE_SKIPPED, uri, status=tracking.SKIPPED, reason=reason, log_identifiers=allowed)
+            log_outcome(LOG, FILE_SKIPPED, uri, status=status, reason=reason, log_identifiers=allowed)
             return
         self.metrics.count(Metric.FILES_FAILED, dimensions={**store, Dimension.FILE_TYPE: file_type or "UNKNOWN"})
         log_outcome(LOG, FILE_FAILED, uri, status=tracking.FAILED, reason=reason, log_identifiers=allowed)
@@ -196,6 +235,10 @@ class ImportStart:
             if isinstance(outcome, list):
                 reason = "; ".join(dict.fromkeys(skip.reason for skip in outcome))
                 self._fail(item, batch_id, reason, {skip.uri: skip.reason for skip in outcome})
+                continue
+            replaced = replaced_files(item)
+            if replaced:
+                self._supersede(item, batch_id, replaced)
                 continue
             ready.append((item, outcome))
         ready.extend(self._already(submitted_before))
@@ -281,8 +324,8 @@ class ImportStart:
                 "name": read_set.name,
                 "fileType": read_set.file_type,
             }
-            self.tracking.set_read_set(
-                item["pk"],
+            self.tracking.move_read_set(
+                item,
                 tracking.IMPORTING,
                 expect=(tracking.STARTING, tracking.IMPORTING),
                 batch_id=batch_id,
@@ -293,11 +336,10 @@ class ImportStart:
                     "referenceArn": read_set.reference_arn,
                     "importStartedAt": iso(),
                 },
-            )
-            self.tracking.set_objects_of(
-                item,
-                tracking.IMPORTING,
-                expect=(tracking.QUEUED, tracking.WAITING_FOR_MATE, tracking.IMPORTING),
-                extra={"importJobId": job_id},
+                files=tracking.FileMove(
+                    tracking.IMPORTING,
+                    (tracking.QUEUED, tracking.WAITING_FOR_MATE, tracking.IMPORTING),
+                    extra={"importJobId": job_id},
+                ),
             )
         LOG.info("batch %s: import job %s started with %d read set(s)", batch_id, job_id, len(ready))

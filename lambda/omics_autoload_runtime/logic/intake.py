@@ -13,6 +13,14 @@ event is delivered again.
 Redrive: an event with a top-level ``"redrive": true`` (sent only by ``omics-autoload
 redrive``, never by S3 or EventBridge) may replace an object item that ended FAILED or
 SKIPPED here, before it joined a read set; the object is then processed as if new.
+With ``"newVersion": true`` as well (``redrive --key KEY --new-version``) a HELD re-upload
+is imported as a new read set.
+
+Re-uploads (README, "Re-uploads"): a new version of a key whose read set holds an earlier
+version takes the read set's place when that one was SUPERSEDED (replaced before its
+import started) or FAILED; else it follows ``reupload_policy``: IMPORT_AS_NEW gives it a
+read set of its own (``<read set key>@<version>``) and the earlier version's item names
+it in ``supersededBy``; HOLD records it HELD for an operator. Never a silent conflict.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from omics_autoload_runtime.adapters.notices import (
 )
 from omics_autoload_runtime.adapters.table import ConditionFailed, iso, parse_iso, serialize
 from omics_autoload_runtime.adapters.tracking import Tracking
-from omics_autoload_runtime.contract import Dimension, Metric, SkipCode
+from omics_autoload_runtime.contract import Dimension, Metric, ReuploadPolicy, SkipCode, SortKey
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.bam_header import HEADER_BYTES, HeaderFacts, read_header
 from omics_autoload_runtime.domain.classify import (
@@ -94,6 +102,7 @@ class Intake:
         self.dimensions: dict[str, str] = {Dimension.SEQUENCE_STORE_ID: cfg.sequence_store_id or "unknown"}
         self.notifier = notifier_for(cfg)
         self.redrive = False  # see the module docstring
+        self.new_version = False  # redrive --new-version: a HELD re-upload is imported
         self._sheets: dict[str, SampleSheet | str | None] = {}  # folder -> sheet, its error, or none
         self._sheet_rows: dict[str, SampleSheetRow] = {}  # uri -> the row that names it
         self._illumina_sheets: dict[str, IlluminaSheet | str | None] = {}  # run -> sheet, its error, or none
@@ -347,6 +356,8 @@ class Intake:
             "createdAt": item["createdAt"],
             "role": json.dumps(role_data, ensure_ascii=False),
         }
+        if item.get("eTag"):  # the version check before the import, in a bucket without versioning
+            entry["eTag"] = item["eTag"]
         overrides = dict(self._file_fields.get(item["uri"], {}))
         overrides.update(self._overrides(event))  # tags win over the Illumina sheet and the header
         row = self._sheet_rows.get(item["uri"])
@@ -382,11 +393,11 @@ class Intake:
         held = existing.get("file1") or {}
         if (held.get("pk"), held.get("sk")) == (item["pk"], item["sk"]):
             return tracking.QUEUED  # our own earlier delivery
-        if existing.get("status") == tracking.FAILED and self._replace_failed(existing, entry):
+        if existing.get("status") in (tracking.FAILED, tracking.SUPERSEDED) and self._replace_failed(existing, entry):
             return tracking.QUEUED
-        other = held.get("uri", "another file")
         if held.get("pk") == item["pk"]:
-            other = f"an earlier version of this object ({held.get('sk', '')[2:]})"
+            return self._reupload(item, entry, fields, existing)
+        other = held.get("uri", "another file")
         reason = (
             f"conflict: read set {fields['name']!r} already comes from {other}"
             f" (status {existing.get('status')}); this file was not imported:"
@@ -394,8 +405,32 @@ class Intake:
         )
         return self._conflict(item, reason, SkipCode.CONFLICT)
 
+    def _reupload(
+        self, item: Mapping[str, Any], entry: dict[str, Any], fields: dict[str, Any], read_set: Mapping[str, Any]
+    ) -> str:
+        """A new version of the object an existing read set comes from: ``reupload_policy``."""
+        held = read_set.get("file1") or {}
+        earlier = str(held.get("sk", "")).removeprefix(SortKey.OBJECT_VERSION)
+        version = objects.tracked_version(item)
+        started = read_set.get("status") in (tracking.IMPORTING, tracking.IMPORTED)
+        if started and self.cfg.reupload_policy is ReuploadPolicy.HOLD and not self.new_version:
+            reason = (
+                f"a new version of a file already imported (read set {read_set.get('readSetId') or read_set['pk']}"
+                f" holds version {earlier}): held by reupload_policy HOLD; run"
+                f" `omics-autoload redrive --key {item['uri']} --new-version` to import it as a new read set"
+            )
+            return self._settle(item, tracking.HELD, reason, SkipCode.REUPLOAD)
+        # Its own read set: an earlier version not yet started is superseded by the version
+        # check before its import, so the two never share a job's read of the key.
+        rs_pk = f"{read_set['pk']}@{version}"
+        self.tracking.rejoin(item["pk"], item["sk"], rs_pk)
+        self.tracking.put_single(rs_pk, dict(fields, file1=entry, source1=entry["uri"]))  # or ours, from before
+        self.tracking.note_superseded(held["pk"], held["sk"], version)
+        return tracking.QUEUED
+
     def _replace_failed(self, existing: Mapping[str, Any], entry: dict[str, Any]) -> bool:
-        """A new upload for a read set whose import FAILED takes its place (a new attempt)."""
+        """A new upload for a read set whose import FAILED, or whose file was SUPERSEDED
+        before its import, takes its place (a new attempt)."""
         stamp = iso()
         try:
             self.tracking.table.update(
@@ -413,8 +448,8 @@ class Intake:
                     "readSetId": None,
                 },
                 add={"attempt": 1},
-                condition="#status = :failed AND #attempt = :attempt",
-                values={":failed": tracking.FAILED, ":attempt": existing.get("attempt", 0)},
+                condition="#status = :was AND #attempt = :attempt",
+                values={":was": existing["status"], ":attempt": existing.get("attempt", 0)},
             )
         except ConditionFailed:
             return False
@@ -444,7 +479,14 @@ class Intake:
                 self._complete(old)
                 return tracking.QUEUED
             return str(old.get("status", tracking.WAITING_FOR_MATE))
-        if held:
+        if held.get("pk") == item["pk"]:
+            code = SkipCode.CONFLICT
+            reason = (
+                f"conflict: R{mate} of read set {role.name!r} is an earlier version of this object"
+                f" ({str(held.get('sk', '')).removeprefix(SortKey.OBJECT_VERSION)}, read set {old.get('status')});"
+                " a re-uploaded mate is not paired again: this version was not imported"
+            )
+        elif held:
             code = SkipCode.CONFLICT
             reason = (
                 f"conflict: R{mate} of read set {role.name!r} is already {held.get('uri')};"
@@ -461,13 +503,7 @@ class Intake:
         return self._conflict(item, reason, code)
 
     def _complete(self, read_set: Mapping[str, Any]) -> None:
-        if self.tracking.queue_pair(read_set["pk"]):
-            self.tracking.set_objects_of(
-                read_set,
-                tracking.QUEUED,
-                expect=(tracking.WAITING_FOR_MATE, tracking.SKIPPED),
-                clear_reason=True,
-            )
+        self.tracking.queue_pair(read_set)  # the read set and its files, in one transaction
 
     def _duplicate(
         self,
@@ -478,6 +514,13 @@ class Intake:
     ) -> str:
         """A second delivery: change nothing, unless the first stopped half-way."""
         status = existing.get("status")
+        if status == tracking.HELD and self.new_version:
+            released = self.tracking.set_object(
+                item["pk"], item["sk"], tracking.QUEUED, expect=(tracking.HELD,), clear_reason=True
+            )
+            if released:
+                self._join(item, role, event)
+            return tracking.QUEUED
         if status not in (tracking.WAITING_FOR_MATE, tracking.QUEUED) or not existing.get("readSetKey"):
             return "DUPLICATE"
         read_set = self.tracking.get_read_set(existing["readSetKey"])

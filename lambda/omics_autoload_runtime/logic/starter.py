@@ -9,7 +9,9 @@ The event source mapping filters to read-set items whose new image is QUEUED
    succeeds again for the same batchId (replay) and takes over a claim older than 15
    minutes only when that batch's execution is not running (a batch that died between
    claim and start). So a replayed or split batch never starts a read set twice.
-3. ONE execution, ``name=batchId``; ExecutionAlreadyExists means a replay: success.
+3. ONE execution, ``name=batchId``; ExecutionAlreadyExists means a replay: success. A
+   StartExecution that fails (a lost reply included) is checked with DescribeExecution:
+   an execution that exists keeps the claims.
 
 When the execution cannot be started, the claims are released and the records reported
 in ``batchItemFailures`` (the mapping must enable ReportBatchItemFailures), so Lambda
@@ -60,16 +62,28 @@ class Starter:
         self.cfg = cfg
         self.tracking = Tracking(cfg.table_name)
 
-    def _workflow_running(self, batch_id: str) -> bool:
+    def _workflow_status(self, batch_id: str) -> str | None:
+        """The execution's status; None when it does not exist."""
         try:
             response = clients.client("stepfunctions").describe_execution(
                 executionArn=_execution_arn(self.cfg.state_machine_arn, batch_id)
             )
         except ClientError as error:
             if error_code(error) == "ExecutionDoesNotExist":
-                return False
+                return None
             raise
-        return response.get("status") == "RUNNING"
+        return str(response.get("status"))
+
+    def _workflow_running(self, batch_id: str) -> bool:
+        return self._workflow_status(batch_id) == "RUNNING"
+
+    def _started_after_all(self, batch_id: str) -> bool:
+        """After a failed StartExecution: did it start anyway (the reply was lost)? Then
+        the claims stay with the running workflow; releasing them would leave it nothing."""
+        try:
+            return self._workflow_status(batch_id) is not None
+        except (ClientError, BotoCoreError):
+            return False  # cannot tell: release, the retry's ExecutionAlreadyExists is a replay
 
     def _claim(self, pk: str, attempt: int, batch_id: str) -> bool:
         claimed, old = self.tracking.claim_for_batch(pk, attempt, batch_id)
@@ -111,6 +125,9 @@ class Starter:
             LOG.info("batch %s: started with %d read set(s)", batch_id, len(claimed))
             return []
         except (ClientError, BotoCoreError) as error:
+            if claimed and self._started_after_all(batch_id):
+                LOG.info("batch %s: StartExecution failed (%s) but the execution exists", batch_id, error)
+                return []
             LOG.error(
                 "batch %s: could not start (%s); releasing %d claim(s) for a retry",
                 batch_id,

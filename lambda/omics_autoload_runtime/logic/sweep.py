@@ -10,14 +10,17 @@ never past the last RESERVED_MILLIS of the invocation) it
   single-end (policy IMPORT_SINGLE);
 - un-sticks read sets: QUEUED for 15 minutes without a batch (a lost stream record) are
   touched so the stream carries them again; STARTING for 15 minutes whose batch workflow
-  is not running go back to QUEUED;
-- finalizes IMPORTING read sets whose workflow ended without Finalize (stopped by hand);
+  never started go back to QUEUED, and those whose workflow ended (RecordFailure leaves
+  them when the start's outcome is unknown) get the batch's idempotent start re-issued;
+- finalizes IMPORTING read sets whose workflow ended without Finalize (stopped by hand,
+  or RecordFailure left them: the job may still import them);
 - retries the post-import action of read sets that were not ACTIVE yet (post_import);
 - publishes two gauges, dimension SequenceStoreId: ``ReadSetsWaitingForMate`` (read sets
   in WAITING_FOR_MATE) and ``StuckItems`` (files in a non-final status not updated for
   STUCK_AFTER_SECONDS; mates only after the orphan window too), counted with
   ``Select=COUNT`` queries of the by-status index (status_counts), never a scan;
-- releases import slots their ended executions leaked, and wakes the waiting batches.
+- releases import slots their ended executions leaked (not while a read set of the batch
+  is IMPORTING or re-started: its job may run), and wakes the waiting batches.
 """
 
 from __future__ import annotations
@@ -35,11 +38,19 @@ from omics_autoload_runtime.adapters.metrics import Metrics
 from omics_autoload_runtime.adapters.notices import FILE_ORPHANED, log_outcome, notifier_for
 from omics_autoload_runtime.adapters.table import ConditionFailed, iso, now, parse_iso
 from omics_autoload_runtime.adapters.tracking import Tracking
-from omics_autoload_runtime.contract import Dimension, Metric, SkipCode
+from omics_autoload_runtime.contract import Dimension, Metric, SkipCode, WorkflowError
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.errors import ImportNotFinished, OmicsThrottled, OmicsUnavailable, error_code
+from omics_autoload_runtime.errors import (
+    ImportNotFinished,
+    ImportRejected,
+    OmicsQuotaExceeded,
+    OmicsThrottled,
+    OmicsUnavailable,
+    error_code,
+)
 from omics_autoload_runtime.logic.completion import resolve
 from omics_autoload_runtime.logic.import_finalize import Finalize
+from omics_autoload_runtime.logic.import_start import ImportStart
 from omics_autoload_runtime.logic.post_import import PostImport
 
 LOG = logging.getLogger(__name__)
@@ -57,7 +68,8 @@ class Sweep:
         self.context = context
         self.tracking = Tracking(cfg.table_name)
         self.stats: dict[str, int] = {}
-        self._execution_states: dict[str, str] = {}
+        self._executions: dict[str, dict[str, Any]] = {}
+        self._open_batches: set[str] = set()  # batches with a read set whose job may run
 
     def _bump(self, name: str, amount: int = 1) -> None:
         self.stats[name] = self.stats.get(name, 0) + amount
@@ -175,8 +187,7 @@ class Sweep:
                 return
             files = tracking.readset_files(read_set)
             if len(files) == 2:  # both mates in, yet not queued: an interrupted intake
-                if self.tracking.queue_pair(read_set["pk"]):
-                    self.tracking.set_objects_of(read_set, tracking.QUEUED, expect=(tracking.WAITING_FOR_MATE,))
+                if self.tracking.queue_pair(read_set):
                     self._bump("healed")
                 continue
             age = moment - (parse_iso(read_set.get("updatedAt")) or moment)
@@ -202,50 +213,38 @@ class Sweep:
                     " or set the orphan policy IMPORT_SINGLE",
                 )
 
-    def _orphan_update(self, read_set: Mapping[str, Any], missing: int, fields: Mapping[str, Any]) -> bool:
-        try:
-            self.tracking.table.update(
-                read_set["pk"],
-                tracking.READSET_SK,
-                set={**fields, "updatedAt": iso()},
-                condition=f"#status = :waiting AND attribute_not_exists(#file{missing})",
-                values={":waiting": tracking.WAITING_FOR_MATE},
-            )
-        except ConditionFailed:
-            return False
-        return True
+    def _orphan_move(
+        self, read_set: Mapping[str, Any], missing: int, status: str, file_status: str, reason: str, **extra: Any
+    ) -> list[str] | None:
+        """The orphan and its file in one transaction, unless its mate arrived meanwhile."""
+        return self.tracking.move_read_set(
+            read_set,
+            status,
+            expect=(tracking.WAITING_FOR_MATE,),
+            reason=reason,
+            extra=extra,
+            lacking=f"file{missing}",
+            files=tracking.FileMove(file_status, (tracking.WAITING_FOR_MATE,), reason=reason),
+        )
 
     def _import_single(self, read_set: Mapping[str, Any], missing: int, reason: str) -> None:
-        stamp = iso()
-        if self._orphan_update(
-            read_set,
-            missing,
-            {"status": tracking.QUEUED, "singleEnd": True, "queuedAt": stamp, "reason": reason},
-        ):
-            self.tracking.set_objects_of(read_set, tracking.QUEUED, expect=(tracking.WAITING_FOR_MATE,), reason=reason)
+        if self._orphan_move(
+            read_set, missing, tracking.QUEUED, tracking.QUEUED, reason, singleEnd=True, queuedAt=iso()
+        ) is not None:
             LOG.info("%s: orphan queued single-end", read_set["pk"])
 
     def _report_orphan(self, read_set: Mapping[str, Any], missing: int, reason: str) -> None:
-        if self._orphan_update(read_set, missing, {"status": tracking.ORPHANED, "reason": reason}):
-            moved = 0
+        moved = self._orphan_move(read_set, missing, tracking.ORPHANED, tracking.SKIPPED, reason)
+        if moved is not None:
             notifier = notifier_for(self.cfg)
-            for entry in tracking.readset_files(read_set):
-                if self.tracking.set_object(
-                    entry["pk"],
-                    entry["sk"],
-                    tracking.SKIPPED,
-                    expect=(tracking.WAITING_FOR_MATE,),
-                    reason=reason,
-                    read_set_key=read_set["pk"],
-                ):
-                    moved += 1
-                    log_outcome(LOG, FILE_ORPHANED, entry["uri"], status=tracking.SKIPPED, reason=reason)
-                    notifier.file_failed(entry["uri"], reason, status=tracking.SKIPPED, event=FILE_ORPHANED)
+            for uri in moved:
+                log_outcome(LOG, FILE_ORPHANED, uri, status=tracking.SKIPPED, reason=reason)
+                notifier.file_failed(uri, reason, status=tracking.SKIPPED, event=FILE_ORPHANED)
             notifier.flush()
             metrics = Metrics(self.cfg.metrics_namespace)
             metrics.count(
                 Metric.FILES_SKIPPED,
-                moved,
+                len(moved),
                 dimensions={
                     Dimension.SEQUENCE_STORE_ID: self.cfg.sequence_store_id or "unknown",
                     Dimension.REASON: SkipCode.ORPHAN,
@@ -257,6 +256,7 @@ class Sweep:
     def _stuck(self) -> None:
         cutoff = iso(now() - tracking.STALE_CLAIM_SECONDS)
         fixed = 0
+        ended: dict[str, list[str]] = {}
         for read_set in self.tracking.table.query_status(
             tracking.QUEUED, updated_before=cutoff, kind=tracking.KIND_READSET
         ):
@@ -278,7 +278,7 @@ class Sweep:
             tracking.STARTING, updated_before=cutoff, kind=tracking.KIND_READSET
         ):
             if fixed >= MAX_FIXES_PER_SWEEP or not self._time_left():
-                return
+                break
             batch_id = read_set.get("batchId")
             if not batch_id:
                 continue
@@ -290,33 +290,53 @@ class Sweep:
                     fixed += 1
                     self._bump("released")
                 continue
-            # The workflow ran and ended without taking this read set further. Starting it
-            # again under the same name is impossible, and under a new one could import a
-            # job's sources twice: record it, a person decides (redrive makes a new attempt).
-            reason = (
-                f"its import workflow {batch_id} ended ({state}) before importing it"
-                " (stopped by hand, or its failure could not be recorded);"
-                " check the execution, then run `omics-autoload redrive`"
+            # The workflow ran and ended without taking this read set further: whether its
+            # start went through is unknown, so ask again with the same clientToken (below).
+            ended.setdefault(batch_id, []).append(read_set["pk"])
+        for batch_id, keys in ended.items():
+            if self._time_left():
+                fixed += self._start_again(batch_id, keys)
+
+    def _start_again(self, batch_id: str, keys: list[str]) -> int:
+        """Re-issue the ended batch's StartReadSetImportJob (idempotent: clientToken = batchId,
+        the batch's own read sets in their own order): the job that may have started comes
+        back and is recorded IMPORTING (Finalize then runs from _abandoned_imports), or the
+        job starts now. Refused -> FAILED: no job exists. Throttled -> the next sweep."""
+        order = self._execution_keys(batch_id) or sorted(keys)  # the starter sends them sorted
+        start = ImportStart(self.cfg)
+        try:
+            result = start.run(batch_id, order)
+        except (ClientError, BotoCoreError) as error:  # the table's: try again next sweep
+            LOG.info("batch %s: start not re-checked yet (%s)", batch_id, error)
+            self._open_batches.add(batch_id)
+            return 0
+        except ImportRejected as error:
+            outcome = Finalize(self.cfg).record_failure(
+                batch_id, None, keys, {"Error": WorkflowError.REJECTED, "Cause": str(error)}
             )
-            if self.tracking.set_read_set(
-                read_set["pk"], tracking.FAILED, expect=(tracking.STARTING,), batch_id=batch_id, reason=reason
-            ):
-                self.tracking.set_objects_of(
-                    read_set, tracking.FAILED, expect=tracking.OPEN_OBJECT_STATUSES, reason=reason
-                )
-                fixed += 1
-                self._bump("abandoned")
+            self._bump("abandoned", int(outcome["failed"]))
+            return int(outcome["failed"])
+        except (OmicsThrottled, OmicsQuotaExceeded, OmicsUnavailable) as error:
+            LOG.info("batch %s: start not re-checked yet (%s)", batch_id, error)
+            self._open_batches.add(batch_id)
+            return 0
+        finally:
+            start.flush()
+        self._open_batches.add(batch_id)
+        LOG.warning("batch %s: its workflow ended before its start was known; job %s", batch_id, result["jobId"])
+        self._bump("restarted", len(result["readSetKeys"]))
+        return len(result["readSetKeys"])
 
     def _abandoned_imports(self) -> None:
         """IMPORTING read sets whose workflow ended without Finalize (stopped by hand):
         record each file's outcome from the job itself, as Finalize would have."""
         cutoff = iso(now() - self.cfg.stuck_after_seconds)
         batches: dict[tuple[str, str], list[str]] = {}
-        for read_set in self.tracking.table.query_status(
-            tracking.IMPORTING, updated_before=cutoff, kind=tracking.KIND_READSET
-        ):
+        for read_set in self.tracking.table.query_status(tracking.IMPORTING, kind=tracking.KIND_READSET):
             batch_id, job_id = read_set.get("batchId"), read_set.get("importJobId")
-            if batch_id and job_id:
+            if batch_id:  # its job may run: the batch keeps its import slot
+                self._open_batches.add(str(batch_id))
+            if batch_id and job_id and read_set["updatedAt"] < cutoff:
                 batches.setdefault((str(batch_id), str(job_id)), []).append(read_set["pk"])
         for (batch_id, job_id), keys in list(batches.items())[:MAX_POLLS_PER_SWEEP]:
             if not self._time_left() or self._execution_state(batch_id) in ("RUNNING", NEVER_STARTED):
@@ -326,24 +346,35 @@ class Sweep:
             except (ImportNotFinished, OmicsThrottled, OmicsUnavailable) as error:
                 LOG.info("job %s of ended workflow %s: not finalized yet (%s)", job_id, batch_id, error)
                 continue
+            self._open_batches.discard(batch_id)
             self._bump("finalized", int(result["imported"]) + int(result["failed"]))
 
     def _running(self, batch_id: str) -> bool:
-        return self._execution_state(batch_id) == "RUNNING"
+        """Does the batch hold its import slot rightly: its execution runs, or a job of it may?"""
+        return self._execution_state(batch_id) == "RUNNING" or batch_id in self._open_batches
 
     def _execution_state(self, batch_id: str) -> str:
         """RUNNING, an ended status, or NEVER_STARTED; asked once per batch and sweep."""
-        if batch_id not in self._execution_states:
-            self._execution_states[batch_id] = self._describe(batch_id)
-        return self._execution_states[batch_id]
+        return str(self._execution(batch_id).get("status") or "RUNNING")
 
-    def _describe(self, batch_id: str) -> str:
+    def _execution_keys(self, batch_id: str) -> list[str]:
+        """The read-set keys the batch's execution was started with (its own order)."""
+        try:
+            return list(json.loads(self._execution(batch_id).get("input") or "{}").get("readSetKeys") or [])
+        except ValueError:
+            return []
+
+    def _execution(self, batch_id: str) -> dict[str, Any]:
+        if batch_id not in self._executions:
+            self._executions[batch_id] = self._describe(batch_id)
+        return self._executions[batch_id]
+
+    def _describe(self, batch_id: str) -> dict[str, Any]:
         arn = self.cfg.state_machine_arn
         if not arn:
-            return "RUNNING"  # cannot tell: leave it alone
+            return {"status": "RUNNING"}  # cannot tell: leave it alone
         execution = arn.replace(":stateMachine:", ":execution:", 1) + ":" + batch_id
         try:
-            response = clients.client("stepfunctions").describe_execution(executionArn=execution)
+            return dict(clients.client("stepfunctions").describe_execution(executionArn=execution))
         except ClientError as error:
-            return NEVER_STARTED if error_code(error) == "ExecutionDoesNotExist" else "RUNNING"
-        return str(response.get("status") or "RUNNING")
+            return {"status": NEVER_STARTED if error_code(error) == "ExecutionDoesNotExist" else "RUNNING"}

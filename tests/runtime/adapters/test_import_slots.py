@@ -237,3 +237,18 @@ def test_acquire_handler_and_configuration(pipe):
     assert settings.get().max_concurrent_import_jobs == 3
     with pytest.raises(ValueError):
         Capacity(TABLE, 0)
+
+
+def test_one_slot_whose_grant_cannot_be_resent_does_not_stop_the_sweep(pipe):
+    c = cap(1)
+    c.acquire(batch(0), token(0))
+    c.acquire(batch(1), token(1))
+    pipe.fake_sfn.fail_next_success = ["ThrottlingException"]
+    with pytest.raises(ClientError):
+        c.finish(batch(0))  # batch 1 holds the slot, its grant not yet told
+    pipe.fake_sfn.running = {batch(1)}
+    pipe.fake_sfn.fail_next_success = ["AccessDeniedException"]  # not a dead token: an error
+    pipe.double.advance(import_slots.SWEEP_GRACE_SECONDS + 1)
+    stats = c.reconcile(lambda batch_id: batch_id in pipe.fake_sfn.running)
+    assert stats == {"slotErrors": 1}  # contained: reported, the pump still ran
+    assert c.reconcile(lambda batch_id: True)["grantsResent"] == 1

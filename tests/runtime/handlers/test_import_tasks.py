@@ -81,7 +81,7 @@ def test_start_after_a_crash_before_recording_reuses_the_job(pipe, monkeypatch):
 
 def test_a_retry_after_a_crash_half_way_through_recording_keeps_each_source_index(pipe, monkeypatch):
     batch = one_batch(pipe, ["r/a.ubam", "r/b.ubam", "r/c.ubam"])
-    original = tracking.Tracking.set_objects_of
+    original = tracking.Tracking.move_read_set
     calls = []
 
     def crash_after_the_first(self, *args, **kwargs):
@@ -90,7 +90,7 @@ def test_a_retry_after_a_crash_half_way_through_recording_keeps_each_source_inde
             raise OSError("crash")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(tracking.Tracking, "set_objects_of", crash_after_the_first)
+    monkeypatch.setattr(tracking.Tracking, "move_read_set", crash_after_the_first)
     with pytest.raises(OSError):
         pipe.invoke("import_start", batch)
     monkeypatch.undo()
@@ -272,14 +272,25 @@ def test_finalize_of_an_unfinished_job_raises(pipe):
         pipe.invoke("import_finalize", out)
 
 
-def test_record_failure_marks_the_batch_failed_with_a_readable_reason(pipe):
+def test_record_failure_marks_a_refused_batch_failed_with_a_readable_reason(pipe):
     batch = one_batch(pipe, ["r/a.ubam", "r/S_R1.fq.gz", "r/S_R2.fq.gz"])
-    cause = json.dumps({"errorType": "OmicsQuotaExceeded", "errorMessage": "StartReadSetImportJob: quota"})
-    out = pipe.invoke("import_finalize", dict(batch, error={"Error": "OmicsQuotaExceeded", "Cause": cause}))
-    assert out["failed"] == 2
+    cause = json.dumps({"errorType": "ImportRejected", "errorMessage": "StartReadSetImportJob: bad role"})
+    out = pipe.invoke("import_finalize", dict(batch, error={"Error": "ImportRejected", "Cause": cause}))
+    assert out["failed"] == 2 and out["open"] == 0
     for item in pipe.objects().values():
         assert item["status"] == tracking.FAILED
-        assert "quota still exceeded" in item["reason"] and "omics-autoload redrive" in item["reason"]
+        assert "rejected the import job" in item["reason"] and "omics-autoload redrive" in item["reason"]
+
+
+@pytest.mark.parametrize("error", ["OmicsQuotaExceeded", "OmicsUnavailable", "Lambda.Unknown", "States.Timeout"])
+def test_record_failure_never_fails_what_healthomics_may_import(pipe, error):
+    # A start that may have gone through (a lost reply, then retries ran out), or a job
+    # that runs: the outcome is unknown, so nothing is FAILED; the sweep re-checks it.
+    batch = one_batch(pipe, ["r/a.ubam", "r/S_R1.fq.gz", "r/S_R2.fq.gz"])
+    started = pipe.invoke("import_start", batch) if error == "States.Timeout" else batch
+    out = pipe.invoke("import_finalize", dict(started, error={"Error": error, "Cause": "x"}))
+    assert out["failed"] == 0 and out["open"] == 2
+    assert not {item["status"] for item in pipe.objects().values()} & {tracking.FAILED}
 
 
 def test_failure_reasons():

@@ -133,18 +133,19 @@ def test_second_file_claiming_a_mate_slot_is_a_recorded_conflict(pipe):
     assert rs["file1"]["uri"].endswith("S1_R1.fastq.gz")
 
 
-def test_new_version_of_a_single_file_is_a_conflict_unless_the_first_failed(pipe):
+def test_new_version_of_a_single_file_gets_its_own_read_set_unless_the_first_failed(pipe):
     pipe.upload(["run/a.ubam"])
     pipe.double.advance(1)  # receivedAt orders the versions
     pipe.upload(["run/a.ubam"])
     versions = sorted(pipe.items(tracking.KIND_OBJECT), key=lambda i: i["receivedAt"])
-    assert [v["status"] for v in versions] == [tracking.QUEUED, tracking.SKIPPED]
-    assert "earlier version of this object" in versions[1]["reason"]
-    rs = read_set(pipe, "a#UBAM")
+    assert [v["status"] for v in versions] == [tracking.QUEUED, tracking.QUEUED]  # never a conflict
+    assert versions[1]["readSetKey"] == f"{versions[0]['readSetKey']}@{versions[1]['versionId']}"
+    tracker = tracking.Tracking(TABLE)
+    rs = tracker.get_read_set(versions[0]["readSetKey"])
     tracking.Tracking(TABLE).table.update(rs["pk"], "RS", set={"status": tracking.FAILED})
     pipe.double.advance(1)
     pipe.upload(["run/a.ubam"])
-    rs = read_set(pipe, "a#UBAM")
+    rs = tracker.get_read_set(versions[0]["readSetKey"])
     assert rs["status"] == tracking.QUEUED and rs["attempt"] == 1
     newest = sorted(pipe.items(tracking.KIND_OBJECT), key=lambda i: i["receivedAt"])[-1]
     assert rs["file1"]["sk"] == newest["sk"] and newest["status"] == tracking.QUEUED

@@ -130,20 +130,35 @@ def test_the_sweep_asks_step_functions_once_per_batch_not_once_per_read_set(pipe
     assert len(asked) == 1
 
 
-def test_a_read_set_whose_workflow_ended_without_it_is_failed_not_restarted_forever(pipe):
-    pipe.upload(["r/ended.ubam"])
+def _ended_with_a_claim(pipe, key: str) -> dict:
+    pipe.upload([key])
     pipe.stream_records()
     tr = tracking.Tracking(TABLE)
     (read_set,) = pipe.items(tracking.KIND_READSET)
     assert tr.claim_for_batch(read_set["pk"], 0, "b-ended")[0]
     pipe.fake_sfn.started.append({"name": "b-ended", "input": "{}"})  # it ran and ended
     pipe.double.advance(tracking.STALE_CLAIM_SECONDS + 1)
+    return read_set
+
+
+def test_a_read_set_whose_workflow_ended_before_its_start_was_known_is_started_again_idempotently(pipe):
+    _ended_with_a_claim(pipe, "r/ended.ubam")
+    assert pipe.sweep()["sweep"].get("restarted") == 1
+    (read_set,) = pipe.items(tracking.KIND_READSET)
+    assert read_set["status"] == pipe.objects()["r/ended.ubam"]["status"] == tracking.IMPORTING
+    assert "restarted" not in pipe.sweep()["sweep"]  # recorded: not started again
+    assert pipe.double.import_jobs_started("readSet") == 1
+
+
+def test_a_read_set_whose_restart_is_refused_is_failed_with_the_reason(pipe):
+    _ended_with_a_claim(pipe, "r/ended.ubam")
+    pipe.double.fail_next("StartReadSetImportJob", code="ValidationException")
     stats = pipe.sweep()["sweep"]
     assert stats.get("abandoned") == 1 and "released" not in stats
     (read_set,) = pipe.items(tracking.KIND_READSET)
     item = pipe.objects()["r/ended.ubam"]
     assert read_set["status"] == item["status"] == tracking.FAILED
-    assert "b-ended" in item["reason"] and "redrive" in item["reason"]
+    assert "rejected" in item["reason"] and "redrive" in item["reason"]
 
 
 def test_files_of_a_workflow_stopped_by_hand_get_their_outcome_from_the_job(pipe):
