@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "lambda"), str(REPO / "src")]
 
 RUN = "runs/241128_A01234_0042_BHXYZ"
+SAMPLE_SHEET = b"[Header]\nFileFormatVersion,2\n[BCLConvert_Data]\nSample_ID,Index\nNA12878,ACGT\nNA12891,TGCA\n"
 FILES = [
     # An Illumina BCL Convert run: two samples, two lanes, paired.
     *(
@@ -26,7 +27,6 @@ FILES = [
     ),
     f"{RUN}/NA12878_S1_L001_I1_001.fastq.gz",  # index read: skipped with a reason
     f"{RUN}/Undetermined_S0_L001_R1_001.fastq.gz",  # undetermined: skipped by default
-    f"{RUN}/SampleSheet.csv",  # not a sequence file
     "sra/SRR6357070_1.fastq.gz",  # an SRA pair
     "sra/SRR6357070_2.fastq.gz",
     "aligned/HG002.GRCh38.bam",  # aligned BAM: imported with the reference genome
@@ -41,6 +41,8 @@ def main() -> int:
 
     started = time.monotonic()
     with Pipeline(state_machine=True) as pipeline:
+        # The instrument's sample sheet first: its rows set the samples' metadata.
+        pipeline.upload([f"{RUN}/SampleSheet.csv"], body=SAMPLE_SHEET)
         pipeline.upload(FILES)
         pipeline.run()
         objects = pipeline.objects()

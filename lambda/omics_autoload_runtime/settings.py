@@ -19,6 +19,8 @@ takes the field's default.
 * max_poll_seconds - longest interval between two polls of one job
 * log_identifiers - also log subject/sample ids at INFO
 * sample_sheet_name - sample sheet looked up in an object's folder ("" = no lookup)
+* illumina_sheet_name - Illumina sample sheet looked up in an object's run folder ("" = no lookup)
+* illumina_sheet_columns - ``SheetColumns`` (as JSON): which sheet column feeds which field
 * notification_topic_arn - SNS topic told of every file that fails (key, reason, job id)
 * post_import_action - what happens to a source object once its read set is ACTIVE
 * stuck_after_seconds - a file in a non-final state this long counts as stuck
@@ -39,6 +41,7 @@ from typing import TypeVar
 
 from omics_autoload_runtime import contract
 from omics_autoload_runtime.contract import Env, PostImportAction, ReuploadPolicy
+from omics_autoload_runtime.domain.illumina_sheet import SheetColumns
 from omics_autoload_runtime.domain.options import AssemblyOptions
 
 
@@ -61,6 +64,8 @@ class Settings:
     max_poll_seconds: int = contract.MAX_POLL_SECONDS
     log_identifiers: bool = False
     sample_sheet_name: str = contract.SAMPLE_SHEET_NAME
+    illumina_sheet_name: str = contract.ILLUMINA_SHEET_NAME
+    illumina_sheet_columns: SheetColumns = field(default_factory=SheetColumns)
     notification_topic_arn: str = ""
     post_import_action: PostImportAction = PostImportAction.KEEP
     stuck_after_seconds: int = contract.STUCK_AFTER_SECONDS
@@ -106,6 +111,8 @@ class Settings:
             log_identifiers=reader.text(Env.LOG_IDENTIFIERS).lower() in ("1", "true", "yes"),
             # Unlike the others, an empty value is meaningful: no sample sheet lookup.
             sample_sheet_name=environ.get(Env.SAMPLE_SHEET_NAME, contract.SAMPLE_SHEET_NAME).strip(),
+            illumina_sheet_name=environ.get(Env.ILLUMINA_SHEET_NAME, contract.ILLUMINA_SHEET_NAME).strip(),
+            illumina_sheet_columns=reader.sheet_columns(),
             notification_topic_arn=reader.text(Env.NOTIFICATION_TOPIC_ARN),
             post_import_action=reader.choice(Env.POST_IMPORT_ACTION, PostImportAction, PostImportAction.KEEP),
             stuck_after_seconds=reader.whole(Env.STUCK_AFTER_SECONDS, contract.STUCK_AFTER_SECONDS, minimum=1),
@@ -121,7 +128,7 @@ Config = Settings  # the former name, until every caller says Settings
 
 
 def _text(value: object) -> str:
-    if isinstance(value, AssemblyOptions):
+    if isinstance(value, (AssemblyOptions, SheetColumns)):
         return value.to_json()
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -178,6 +185,13 @@ class _Reader:
         if problems:
             raise ConfigurationError(f"{Env.ASSEMBLY_OPTIONS} is not valid: " + "; ".join(problems))
         return options
+
+    def sheet_columns(self) -> SheetColumns:
+        text = self.text(Env.ILLUMINA_SHEET_COLUMNS)
+        try:
+            return SheetColumns.from_json(text) if text else SheetColumns()
+        except (ValueError, TypeError) as error:
+            raise ConfigurationError(f"{Env.ILLUMINA_SHEET_COLUMNS} is not valid: {error}") from None
 
     def choice(self, name: Env, values: type[_Choice], default: _Choice) -> _Choice:
         value = self.text(name).upper() or default

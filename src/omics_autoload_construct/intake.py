@@ -115,7 +115,7 @@ class Intake(Construct):
         _functions.acknowledge_queue_grant(self.function)
         _functions.grant_read_objects(self.function, bucket, key_prefix)
         _functions.acknowledge_object_wildcard(self.function, bucket, key_prefix)
-        if settings.sample_sheet_name:
+        if settings.sample_sheet_name or settings.illumina_sheet_name:
             # Without ListBucket, S3 answers a missing sample sheet with AccessDenied, and
             # a real refusal could not be told from "no sheet in this folder".
             self.function.add_to_role_policy(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
@@ -17,6 +17,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from omics_autoload_runtime import contract
 from omics_autoload_runtime.contract import Metric, PostImportAction, ReuploadPolicy
+from omics_autoload_runtime.domain.illumina_sheet import SheetColumns
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.settings import Settings
 
@@ -66,10 +67,13 @@ class OmicsAutoLoad(Construct):
         reference_arn: str | None = None,
         read_set_patterns: Sequence[str] = (),
         sample_sheet_name: str | None = contract.SAMPLE_SHEET_NAME,
+        illumina_sheet_name: str | None = contract.ILLUMINA_SHEET_NAME,
+        illumina_sheet_columns: Mapping[str, Sequence[str]] | None = None,
         include_undetermined: bool = False,
         orphan_policy: OrphanPolicy = OrphanPolicy.REPORT,
         orphan_window: Duration = Duration.seconds(contract.ORPHAN_WINDOW_SECONDS),
         bam_is_unaligned: bool = False,
+        sample_from_header: bool = True,
         max_sources_per_job: int = 100,
         batching_window: Duration = Duration.seconds(30),
         retry_interval: Duration = Duration.seconds(2),
@@ -130,12 +134,26 @@ class OmicsAutoLoad(Construct):
             generated_from``) names the read sets and metadata of files uploaded to that
             folder after it; it wins over names and tags. ``None`` turns the lookup off
             (saves one S3 GET per object). Default: ``omics-samplesheet.csv``.
+        :param illumina_sheet_name: the instrument's sample sheet (v1 bcl2fastq / IEM or
+            v2 BCL Convert) of this name in a file's run folder, or in its ``Fastq/`` or
+            ``Reports/`` subfolder, sets the metadata of the run's files uploaded after it:
+            its rows match files by ``Sample_ID`` (and ``Lane``). Object tags and the
+            ``sample_sheet_name`` CSV win over it. ``None`` turns the lookup off (saves up to
+            three S3 GETs per run folder and invocation). Default: ``SampleSheet.csv``.
+        :param illumina_sheet_columns: which sheet columns (or ``[Header]`` fields) feed
+            ``sample_id``, ``subject_id``, ``description`` and ``generated_from``, first
+            non-empty wins, e.g. ``{"subject_id": ["Sample_Name", "Patient_ID"]}``.
+            Default: ``Sample_ID``; ``Sample_Name`` (else the sample id);
+            ``Sample_Project``/``ProjectName``; ``RunName``/``Experiment Name``.
         :param include_undetermined: import Illumina ``Undetermined_*`` reads. Default: no.
         :param orphan_policy: a mate whose partner has not arrived after
             ``orphan_window``. Default: ``OrphanPolicy.REPORT``.
         :param orphan_window: how long a mate waits for its partner. Default: 24 hours.
         :param bam_is_unaligned: treat every ``.bam`` as uBAM. Default: no (``.ubam`` and
             ``.unmapped.bam`` are uBAM).
+        :param sample_from_header: a BAM's or CRAM's sample and subject id come from the
+            ``@RG SM:`` tag of its header when all its read groups name one sample (one
+            64 KiB read per file); tags and sheets still win. Default: yes.
         :param max_sources_per_job: read sets per import job, 1-100. Default: 100.
         :param batching_window: how long ready read sets are gathered into one job.
             Default: 30 seconds.
@@ -212,6 +230,7 @@ class OmicsAutoLoad(Construct):
             include_undetermined=include_undetermined,
             orphan_policy=orphan_policy.value,
             bam_is_unaligned=bam_is_unaligned,
+            sample_from_header=sample_from_header,
             max_sources_per_job=max_sources_per_job,
         )
         problems = list(options.problems())
@@ -226,6 +245,16 @@ class OmicsAutoLoad(Construct):
             problems.append("give either reference (a ReferenceGenome) or reference_arn, not both")
         if sample_sheet_name is not None and ("/" in sample_sheet_name or not sample_sheet_name.strip()):
             problems.append(f"sample_sheet_name {sample_sheet_name!r} must be a file name without '/'")
+        name = illumina_sheet_name
+        if name is not None and ("/" in name or not name.strip() or name == sample_sheet_name):
+            problems.append(
+                f"illumina_sheet_name {name!r} must be a file name without '/', other than sample_sheet_name"
+            )
+        sheet_columns = SheetColumns()
+        try:
+            sheet_columns = SheetColumns.merged(illumina_sheet_columns)
+        except ValueError as error:
+            problems.append(f"illumina_sheet_columns: {error}")
         if key_prefix is not None and (key_prefix.startswith("/") or "*" in key_prefix):
             problems.append(f"key_prefix {key_prefix!r} must not start with '/' or contain '*'")
         if first_poll_delay.to_seconds() > max_poll_interval.to_seconds():
@@ -295,6 +324,8 @@ class OmicsAutoLoad(Construct):
             max_poll_seconds=int(max_poll_interval.to_seconds()),
             log_identifiers=log_identifiers,
             sample_sheet_name=sample_sheet_name or "",
+            illumina_sheet_name=illumina_sheet_name or "",
+            illumina_sheet_columns=sheet_columns,
             notification_topic_arn=failure_topic.topic_arn if failure_topic else "",
             post_import_action=post_import_action,
             stuck_after_seconds=int(stuck_after.to_seconds()),

@@ -13,8 +13,12 @@ from moto import mock_aws
 from omics_autoload_runtime.cli.main import main
 from omics_autoload_runtime.cli.plan import read_listing
 
+from tests.runtime.domain.hts_bytes import SAM, bam_header, bgzf, cram
+from tests.runtime.domain.illumina_sheets import V2_BCLCONVERT
+
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 RUN = "s3://bucket/run1/"
+REFERENCE_ARN = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/reference/1234567890"
 LISTING = [
     "# a sequencing run",
     "",
@@ -122,8 +126,7 @@ def test_options_reach_the_plan(capsys, tmp_path):
 def test_reference_arn_and_max_sources(capsys, tmp_path):
     path = tmp_path / "l.txt"
     path.write_text("".join(f"{RUN}s{n}.cram\n" for n in range(5)))
-    arn = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/reference/1234567890"
-    code, out, _ = run(capsys, "--listing", str(path), "--reference-arn", arn, "--max-sources", "2")
+    code, out, _ = run(capsys, "--listing", str(path), "--reference-arn", REFERENCE_ARN, "--max-sources", "2")
     assert code == 0
     assert out.splitlines()[-1] == "5 read sets from 5 files in 3 import jobs; 0 files skipped."
 
@@ -312,6 +315,44 @@ def test_plan_reads_a_sample_sheet_from_s3(capsys, bucket):
     assert code == 0
     read_sets = json.loads(out)["readSets"]
     assert [(rs["source2"], rs["sampleId"]) for rs in read_sets] == [(None, "S")]
+
+
+def test_plan_reads_the_runs_illumina_sheets_from_s3(capsys, bucket):
+    bucket.put_object(Bucket="bucket", Key="nvx/Reports/SampleSheet.csv", Body=V2_BCLCONVERT.encode())
+    bucket.put_object(Bucket="bucket", Key="bad/SampleSheet.csv", Body=b"[Header]\n[Data]\nLane,index\n")
+    for key in ("nvx/Fastq/S24-0042-N_S2_L001_R1_001.fastq.gz", "nvx/Fastq/S24-0042-N_S2_L001_R2_001.fastq.gz"):
+        bucket.put_object(Bucket="bucket", Key=key, Body=b"@r\nA\n+\nI\n")
+    bucket.put_object(Bucket="bucket", Key="bad/X_S1_R1_001.fastq.gz", Body=b"@r\nA\n+\nI\n")
+    code, out, err = run(capsys, "s3://bucket/", "--sheet-column", "subject_id=Patient_ID", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    (read_set,) = [rs for rs in data["readSets"] if "nvx/" in rs["source1"]]
+    assert (read_set["subjectId"], read_set["sampleId"]) == ("MRN-7731", "S24-0042-N")
+    assert read_set["generatedFrom"] == "NVX_20261130_LIMS42"
+    reasons = {skip["uri"]: skip["reason"] for skip in data["skipped"]}
+    assert reasons["s3://bucket/nvx/Reports/SampleSheet.csv"].startswith("Illumina sample sheet")
+    assert "line 3: the [Data] section has no Sample_ID column" in reasons["s3://bucket/bad/X_S1_R1_001.fastq.gz"]
+
+
+def test_plan_reads_bam_and_cram_headers_from_s3(capsys, bucket):
+    bucket.put_object(Bucket="bucket", Key="bams/movie.bam", Body=bgzf(bam_header(b"@RG\tID:a\tSM:NA24385\n", [])))
+    bucket.put_object(Bucket="bucket", Key="bams/HG002.dedup.cram", Body=cram(SAM))
+    code, out, err = run(capsys, "s3://bucket/bams/", "--reference-arn", REFERENCE_ARN, "--format", "json")
+    assert code == 0, err
+    found = {rs["source1"]: (rs["sourceFileType"], rs["sampleId"]) for rs in json.loads(out)["readSets"]}
+    assert found == {
+        "s3://bucket/bams/movie.bam": ("UBAM", "NA24385"),
+        "s3://bucket/bams/HG002.dedup.cram": ("CRAM", "PAT-1001"),
+    }
+
+
+def test_illumina_sheets_in_a_listing_file_are_not_read_and_say_so(capsys, tmp_path):
+    listing = tmp_path / "listing.txt"
+    listing.write_text(RUN + "SampleSheet.csv\n" + RUN + "A.fastq.gz\n", encoding="utf-8")
+    code, _, err = run(capsys, "--listing", str(listing))
+    assert code == 0 and "1 SampleSheet.csv file(s) listed but not read" in err
+    code, _, err = run(capsys, "--listing", str(listing), "--sheet-column", "subject=X")
+    assert code == 2 and "unknown sheet column fields ['subject']" in err
 
 
 def test_aws_errors_exit_1(capsys, bucket):

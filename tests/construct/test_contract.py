@@ -17,6 +17,7 @@ import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 from omics_autoload_runtime import contract, errors
 from omics_autoload_runtime.contract import Env
+from omics_autoload_runtime.domain.illumina_sheet import SheetColumns
 from omics_autoload_runtime.domain.limits import IMPORT_JOB_TERMINAL_STATUSES
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.settings import ConfigurationError, Settings
@@ -141,6 +142,7 @@ def test_settings_survive_the_trip_through_the_environment():
         orphan_window_seconds=60,
         log_identifiers=True,
         sample_sheet_name="",
+        illumina_sheet_columns=SheetColumns.merged({"subject_id": ["Patient_ID"]}),
         post_import_action=PostImportAction.DELETE,
         omics_calls_per_second=2.5,
     )
@@ -156,6 +158,8 @@ def test_a_malformed_variable_names_itself():
         Settings.from_environment({Env.OMICS_CALLS_PER_SECOND: "0"})
     with pytest.raises(ConfigurationError, match="POST_IMPORT_ACTION"):
         Settings.from_environment({Env.POST_IMPORT_ACTION: "ARCHIVE"})
+    with pytest.raises(ConfigurationError, match="ILLUMINA_SHEET_COLUMNS is not valid: unknown sheet column"):
+        Settings.from_environment({Env.ILLUMINA_SHEET_COLUMNS: '{"patient": ["X"]}'})
     with pytest.raises(ConfigurationError, match="REUPLOAD_POLICY='REPLACE' is not one of IMPORT_AS_NEW, HOLD"):
         Settings.from_environment({Env.REUPLOAD_POLICY: "replace"})
     assert Settings.from_environment({Env.REUPLOAD_POLICY: "hold"}).reupload_policy == "HOLD"

@@ -172,10 +172,12 @@ def test_every_bad_prop_is_reported_at_once():
             key_prefix="/runs",
             omics_calls_per_second=0,
             max_concurrent_import_jobs=0,
+            illumina_sheet_name="omics-samplesheet.csv",
+            illumina_sheet_columns={"patient": ["Patient_ID"]},
         )
     message = str(error.value)
     expected = ("bucket_props", "reference", "(unclosed", "101", "key_prefix", "max_concurrent_import_jobs")
-    for fragment in (*expected, "omics_calls_per_second"):
+    for fragment in (*expected, "omics_calls_per_second", "other than sample_sheet_name", "['patient']"):
         assert fragment in message, fragment
 
 

@@ -59,12 +59,14 @@ ILLUMINA = [
 
 def test_paired_illumina_run_with_lanes():
     with Pipeline(state_machine=True) as pipe:
+        sheet = b"[Header]\nFileFormatVersion,2\n[BCLConvert_Data]\nSample_ID,Index\nNA12878,ACGT\nNA12891,TGCA\n"
+        pipe.upload(["runs/240101_A01/SampleSheet.csv"], body=sheet)
         extra = [
             "runs/240101_A01/NA12878_S1_L001_I1_001.fastq.gz",
             "runs/240101_A01/Undetermined_S0_L001_R1_001.fastq.gz",
-            "runs/240101_A01/SampleSheet.csv",
         ]
         pipe.upload(ILLUMINA + extra)
+        extra.append("runs/240101_A01/SampleSheet.csv")
         pipe.run()
         objects = check(pipe, {**{k: tracking.IMPORTED for k in ILLUMINA}, **{k: tracking.SKIPPED for k in extra}})
         assert len(pipe.double.read_sets) == 4

@@ -8,6 +8,10 @@ A listing has one object per line: ``s3://bucket/key``, optionally followed by a
 and the size in bytes; with ``--bucket``, plain keys and ``aws s3 ls --recursive``
 output lines are read too. Blank lines and lines starting with ``#`` are ignored.
 
+An instrument sample sheet (``--illumina-sheet-name``, default ``SampleSheet.csv``) in the
+listing sets the metadata of its run's files as the intake function does; it is read from
+S3 when LOCATION is given.
+
 The planning itself is the domain's (``assembly.plan``), the same code the intake
 function runs; this module reads the input and prints the result.
 """
@@ -21,9 +25,12 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from omics_autoload_runtime import contract
 from omics_autoload_runtime.cli.errors import AwsError, Usage, botocore_errors, require_boto3
 from omics_autoload_runtime.cli.output import render_table
-from omics_autoload_runtime.domain.classify import Skip, classify
+from omics_autoload_runtime.domain.bam_header import HEADER_BYTES, HeaderFacts, read_header
+from omics_autoload_runtime.domain.classify import Skip, classify, needs_header
+from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, RunSheets, SheetColumns, sheet_or_error
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.domain.planning import Plan, batches, plan
 from omics_autoload_runtime.domain.s3_uri import split_s3_uri
@@ -53,6 +60,19 @@ def add_plan(subparsers: Any) -> None:
         help="folder of the sheet's relative keys (default: the sheet's S3 folder, else LOCATION)",
     )
     command.add_argument(
+        "--illumina-sheet-name",
+        default=contract.ILLUMINA_SHEET_NAME,
+        metavar="NAME",
+        help="instrument sample sheet read from each run folder (default: %(default)s; '' = none)",
+    )
+    command.add_argument(
+        "--sheet-column",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN[,COLUMN...]",
+        help="sheet columns that feed a field (sample_id, subject_id, description, generated_from)",
+    )
+    command.add_argument(
         "--pattern",
         action="append",
         default=[],
@@ -63,6 +83,11 @@ def add_plan(subparsers: Any) -> None:
     command.add_argument("--orphans", choices=("report", "import-single"), default="report")
     command.add_argument("--include-undetermined", action="store_true")
     command.add_argument("--bam-is-unaligned", action="store_true", help="treat every .bam as uBAM")
+    command.add_argument(
+        "--no-sample-from-header",
+        action="store_true",
+        help="keep the file name's sample for BAM/CRAM (default: the header's @RG SM:, read from S3)",
+    )
     command.add_argument("--reference-arn", metavar="ARN", help="reference for BAM/CRAM read sets")
     command.add_argument("--max-sources", type=int, default=100, metavar="N", help="per job, 1-100")
     command.add_argument("--with-tags", action="store_true", help="read object tags (s3:// only)")
@@ -78,10 +103,21 @@ def run_plan(args: argparse.Namespace) -> int:
             raise Usage(f"--reference-arn: {problem}")
     if args.with_tags and not args.location:
         raise Usage("--with-tags needs an s3:// location to read the tags from")
+    columns = _sheet_columns(args.sheet_column)
     sheet = _sample_sheet(args)  # before listing: a bad sheet should not wait for a long listing
     objects = list(_objects(args))
     tags = _tags(objects, options) if args.with_tags else None
-    result = plan(objects, options, sample_sheet=sheet, reference_arn=args.reference_arn, tags=tags)
+    run_sheets = _run_sheets(args, columns, [uri for uri, _ in objects])
+    headers = _headers(objects, options) if args.location else None
+    result = plan(
+        objects,
+        options,
+        sample_sheet=sheet,
+        run_sheets=run_sheets,
+        headers=headers,
+        reference_arn=args.reference_arn,
+        tags=tags,
+    )
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.format == "json":
@@ -97,6 +133,7 @@ def _options(args: argparse.Namespace) -> AssemblyOptions:
         include_undetermined=args.include_undetermined,
         orphan_policy=args.orphans.upper().replace("-", "_"),
         bam_is_unaligned=args.bam_is_unaligned,
+        sample_from_header=not args.no_sample_from_header,
         max_sources_per_job=args.max_sources,
     )
     problems = options.problems()
@@ -217,6 +254,50 @@ def _sample_sheet(args: argparse.Namespace) -> SampleSheet | None:
         return SampleSheet.from_bytes(data, base_uri=base)
     except SampleSheetError as error:
         raise Usage(f"--sample-sheet {args.sample_sheet}: {error}") from None
+
+
+def _headers(objects: list[tuple[str, int | None]], options: AssemblyOptions) -> dict[str, HeaderFacts]:
+    """The first bytes of the BAM/CRAM files whose header may change their plan, as intake reads them."""
+    client = _s3_client()
+    found: dict[str, HeaderFacts] = {}
+    for uri, size in objects:
+        role = classify(uri, size=size, options=options)
+        if isinstance(role, Skip) or not needs_header(role, options):
+            continue
+        bucket, key = split_s3_uri(uri) or ("", "")
+        try:
+            response = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEADER_BYTES - 1}")
+            found[uri] = read_header(response["Body"].read())
+        except botocore_errors() as error:
+            raise AwsError(f"cannot read the header of {uri}: {error}") from None
+    return found
+
+
+def _sheet_columns(values: list[str]) -> SheetColumns:
+    changes = {}
+    for value in values:
+        field_name, equals, columns = value.partition("=")
+        if not equals or not columns.strip():
+            raise Usage(f"--sheet-column {value!r}: expected FIELD=COLUMN[,COLUMN...]")
+        changes[field_name.strip()] = [column.strip() for column in columns.split(",")]
+    try:
+        return SheetColumns.merged(changes)
+    except ValueError as error:
+        raise Usage(f"--sheet-column: {error}") from None
+
+
+def _run_sheets(args: argparse.Namespace, columns: SheetColumns, uris: list[str]) -> RunSheets:
+    """The listing's Illumina sheets, read from S3 (a listing file gives their names only)."""
+    name = args.illumina_sheet_name
+    listed = [uri for uri in uris if name and uri.rpartition("/")[2] == name]
+    if listed and not args.location:
+        print(
+            f"warning: {len(listed)} {name} file(s) listed but not read: give an s3:// LOCATION to read them",
+            file=sys.stderr,
+        )
+        listed = []
+    sheets: dict[str, IlluminaSheet | str] = {uri: sheet_or_error(uri, _read_sheet_bytes(uri)) for uri in listed}
+    return RunSheets(sheets, name, columns)
 
 
 def _read_sheet_bytes(where: str) -> bytes:

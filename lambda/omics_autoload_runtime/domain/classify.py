@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from omics_autoload_runtime.contract import FileType, SkipCode
+from omics_autoload_runtime.domain.bam_header import HeaderFacts
 from omics_autoload_runtime.domain.file_names import (
     UNDETERMINED_READS,
     ParsedName,
@@ -54,6 +55,27 @@ def classify(uri: str, *, size: int | None = None, options: AssemblyOptions = As
     ``uri`` is ``s3://bucket/key`` with the key already decoded (see decode_s3_event_key).
     """
     return _classify(uri, size, options, trust_name=False)
+
+
+def needs_header(role: FileRole, options: AssemblyOptions) -> bool:
+    """Whether the file's first bytes (``bam_header.read_header``) may change what it is."""
+    if role.file_type == FileType.BAM and not options.bam_is_unaligned:
+        return True
+    return options.sample_from_header and role.file_type in (FileType.BAM, FileType.CRAM, FileType.UBAM)
+
+
+def with_header(
+    role: FileRole, facts: HeaderFacts, *, size: int | None, options: AssemblyOptions
+) -> tuple[FileRole, dict[str, str]]:
+    """The file as its header shows it: uBAM when a BAM lists no reference sequences, and the
+    metadata the header gives (sample and subject from its one ``@RG SM:``)."""
+    if role.file_type == FileType.BAM and facts.file_type == FileType.UBAM and not options.bam_is_unaligned:
+        unaligned = classify(role.uri, size=size, options=replace(options, bam_is_unaligned=True))
+        role = unaligned if isinstance(unaligned, FileRole) else role
+    found = (
+        {"sample_id": facts.sample, "subject_id": facts.sample} if facts.sample and options.sample_from_header else {}
+    )
+    return role, found
 
 
 def classify_sheet_file(

@@ -12,7 +12,10 @@ File names are matched case-insensitively; the folder never takes part.
   as ``S<n>``), ``lane`` (shown as ``L<n>``); any other group is appended to the read-set
   name so that distinct files never collide. Without a ``name`` group the name is
   ``sample[_S<number>][_L<lane>][_<other>...]``.
-* Built-ins (FASTQ only), in order: Illumina ``{sample}_S{n}[_L{lane}]_R{1|2}_{chunk}``;
+* Built-ins (FASTQ only), in order: Oxford Nanopore MinKNOW chunks
+  ``{flowcell}_{pass|fail}[_{barcode}]_{run id}[_{run id}]_{n}`` are single-end, never mates
+  (``_0``, ``_1``, ``_2``... are chunks): one read set per chunk, named after the file,
+  sample = the barcode (else the flow cell); Illumina ``{sample}_S{n}[_L{lane}]_R{1|2}_{chunk}``;
   ``{sample}[_L{lane}]{_|.|-}(R|READ){1|2}[_{chunk}]``; ``{sample}{_|.}{1|2}`` (SRA/ENA
   runs and the like); anything else is single-end with sample = file name without
   extension. Text after the mate token stays in the name (``A.R1.trimmed`` and
@@ -50,6 +53,11 @@ _R_TOKEN = re.compile(
 )
 _NUMERIC = re.compile(r"(?P<sample>.+?)[._](?P<mate>[12])(?:_val_(?P<echo>(?P=mate)))?")
 _BUILTINS = (_ILLUMINA, _R_TOKEN, _NUMERIC)
+_NANOPORE = re.compile(
+    r"(?P<flowcell>[A-Z]{3}\d{5})_(?:pass|fail)(?:_(?P<barcode>barcode\d+|unclassified))?"
+    r"(?:_[0-9a-f]{8}){1,2}_\d+",
+    _IGNORE,
+)
 _MATE_VALUE = re.compile(r"(?:R|READ)?[._-]?([12])", _IGNORE)
 
 UNDETERMINED_READS: Refusal = (
@@ -100,6 +108,9 @@ def _swap_mate(text: str, spans: Sequence[tuple[int, int]]) -> str:
 
 def builtin_parse(stem: str, suffix: str) -> ParsedName:
     """A FASTQ name parsed by the built-in mate patterns; single-end when none matches."""
+    nanopore = _NANOPORE.fullmatch(stem)
+    if nanopore:  # its trailing _1/_2 is a chunk number, not a mate
+        return ParsedName(sample=nanopore["barcode"] or nanopore["flowcell"], name=stem)
     for pattern in _BUILTINS:
         match = pattern.fullmatch(stem)
         if match:

@@ -2,7 +2,7 @@
 
 The extension decides, matched case-insensitively on the longest known suffix:
 .fastq .fq (.gz, or BGZF .bgz) -> FASTQ; .cram -> CRAM; .bam -> BAM, or UBAM when the
-name says so (.ubam, .unmapped.bam, .unaligned.bam, PacBio .hifi_reads/.subreads/.ccs.bam).
+name says so (.ubam, .unmapped.bam, .unaligned.bam, PacBio .hifi_reads/.reads/.subreads/.ccs.bam).
 FASTQ compressed otherwise (.bz2, .zst, .ora...) is skipped: HealthOmics reads only plain
 or gzip FASTQ. Index, checksum, reference FASTA and other known files are skipped with a
 sentence saying what they are. A new file type or suffix goes in ``_suffix_table``.
@@ -62,8 +62,8 @@ def _suffix_table() -> dict[str, FileType | Refusal]:
     for suffix in ("fastq", "fq", "fastq.gz", "fq.gz", "fastq.bgz", "fq.bgz"):
         table["." + suffix] = FileType.FASTQ
     table.update({".bam": FileType.BAM, ".cram": FileType.CRAM, ".ubam": FileType.UBAM})
-    # PacBio writes its unaligned reads as BAM: these names say so.
-    for suffix in ("unmapped.bam", "unaligned.bam", "hifi_reads.bam", "subreads.bam", "ccs.bam"):
+    # PacBio writes its unaligned reads as BAM: these names say so (Revio: .hifi_reads, .reads).
+    for suffix in ("unmapped.bam", "unaligned.bam", "hifi_reads.bam", "reads.bam", "subreads.bam", "ccs.bam"):
         table["." + suffix] = FileType.UBAM
     for base in ("fastq", "fq"):
         for comp in _FASTQ_COMPRESSIONS:

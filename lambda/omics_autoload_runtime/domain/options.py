@@ -23,6 +23,7 @@ class AssemblyOptions:
     include_undetermined: bool = False
     orphan_policy: str = "REPORT"
     bam_is_unaligned: bool = False
+    sample_from_header: bool = True  # a BAM/CRAM's one @RG SM: value is its sample id
     max_sources_per_job: int = 100
 
     def __post_init__(self) -> None:
@@ -46,7 +47,7 @@ class AssemblyOptions:
 
     def problems(self) -> list[str]:
         found = _pattern_problems(self.read_set_patterns)
-        for name in ("include_undetermined", "bam_is_unaligned"):
+        for name in ("include_undetermined", "bam_is_unaligned", "sample_from_header"):
             if not isinstance(getattr(self, name), bool):
                 found.append(f"{name} must be true or false, not {getattr(self, name)!r}")
         if self.orphan_policy not in ORPHAN_POLICIES:

@@ -3,7 +3,8 @@
 Pure stdlib and no AWS calls: the ``omics-autoload plan`` CLI runs it on a listing, and it
 makes the same decisions the intake and import-start steps make one file at a time, so a
 dry run shows exactly what the pipeline will do. A sample sheet's rows pair files first
-and win over names; every other file is paired by name within its folder.
+and win over names; every other file is paired by name within its folder, and takes its
+metadata from its run's Illumina sheet (``RunSheets``), then its tags.
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ from typing import Any
 
 from omics_autoload_runtime.contract import SkipCode
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.domain.classify import FileRole, Skip, classify, classify_sheet_file
+from omics_autoload_runtime.domain.bam_header import HeaderFacts
+from omics_autoload_runtime.domain.classify import (
+    FileRole,
+    Skip,
+    classify,
+    classify_sheet_file,
+    needs_header,
+    with_header,
+)
+from omics_autoload_runtime.domain.illumina_sheet import RunSheets
 from omics_autoload_runtime.domain.options import AssemblyOptions, user_patterns
 from omics_autoload_runtime.domain.pairing import assemble, ordered_mates
 from omics_autoload_runtime.domain.read_sets import ReadSet, merged_tags
 from omics_autoload_runtime.domain.s3_uri import file_name
-from omics_autoload_runtime.domain.sample_sheet import SampleSheet, SampleSheetRow
+from omics_autoload_runtime.domain.sample_sheet import SampleSheet, SampleSheetError, SampleSheetRow
 
 
 @dataclass
@@ -41,6 +51,8 @@ def plan(
     options: AssemblyOptions = AssemblyOptions(),
     *,
     sample_sheet: SampleSheet | None = None,
+    run_sheets: RunSheets | None = None,
+    headers: Mapping[str, HeaderFacts] | None = None,
     reference_arn: str | None = None,
     tags: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Plan:
@@ -51,7 +63,7 @@ def plan(
     """
     user_patterns(options)
     listing = _dedupe(objects)
-    planner = _Planner(listing, options, reference_arn, tags or {})
+    planner = _Planner(listing, options, reference_arn, tags or {}, run_sheets or RunSheets({}), headers or {})
     if sample_sheet is not None:
         planner.add_sheet_rows(sample_sheet)
     planner.add_named_groups()
@@ -73,8 +85,14 @@ class _Planner:
         options: AssemblyOptions,
         reference_arn: str | None,
         tags: Mapping[str, Mapping[str, str]],
+        run_sheets: RunSheets,
+        headers: Mapping[str, HeaderFacts],
     ) -> None:
         self.listing = listing
+        self.run_sheets = run_sheets
+        self.headers = headers  # uri -> what the first bytes of a BAM/CRAM say
+        # uri -> metadata from the file's header, then its run's Illumina sheet (which wins)
+        self.file_fields: dict[str, dict[str, str]] = {}
         self.options = options
         self.reference_arn = reference_arn
         self.tags = tags
@@ -131,13 +149,39 @@ class _Planner:
         for uri, size in self.listing.items():
             if uri in self.sheet_lines:
                 continue
-            role = classify(uri, size=size, options=self.options)
+            role = self._run_sheet(uri) or classify(uri, size=size, options=self.options)
+            if isinstance(role, FileRole):
+                role = self._match_run_sheet(self._with_header(role, size))
             if isinstance(role, Skip):
                 self.skip(role)
             else:
                 groups.setdefault(role.group_key, []).append(role)
         for roles in groups.values():
             self._group(roles)
+
+    def _run_sheet(self, uri: str) -> Skip | None:
+        """An Illumina sheet of the listing is skipped as what it is, or with its error."""
+        sheet = self.run_sheets.sheets.get(uri)
+        if sheet is None:
+            return None
+        reason = sheet if isinstance(sheet, str) else "Illumina sample sheet: sets the metadata of its run's files"
+        return Skip(uri, reason, SkipCode.OTHER)
+
+    def _with_header(self, role: FileRole, size: int | None) -> FileRole:
+        facts = self.headers.get(role.uri)
+        if facts is None or not needs_header(role, self.options):
+            return role
+        role, self.file_fields[role.uri] = with_header(role, facts, size=size, options=self.options)
+        return role
+
+    def _match_run_sheet(self, role: FileRole) -> FileRole | Skip:
+        try:
+            found = self.run_sheets.fields_for(role.uri, role.sample_id)
+        except SampleSheetError as error:  # as intake: a broken sheet fails its files
+            return Skip(role.uri, str(error), SkipCode.OTHER)
+        if found:
+            self.file_fields.setdefault(role.uri, {}).update(found)
+        return role
 
     def _group(self, roles: list[FileRole]) -> None:
         if len(roles) == 1 and roles[0].mate is not None:
@@ -150,7 +194,9 @@ class _Planner:
         self._assemble(roles)
 
     def _assemble(self, roles: Sequence[FileRole]) -> None:
-        overrides = merged_tags([role.uri for role in ordered_mates(roles)], self.tags)
+        uris = [role.uri for role in ordered_mates(roles)]
+        found = {name: value for uri in uris for name, value in self.file_fields.get(uri, {}).items()}
+        overrides = found | merged_tags(uris, self.tags)  # tags win over the Illumina sheet and header
         self.add(assemble(roles, self.options, reference_arn=self.reference_arn, overrides=overrides))
 
     def _orphan(self, role: FileRole) -> None:

@@ -26,7 +26,7 @@ MAX_SHEET_BYTES = 10 * 1024 * 1024
 REQUIRED_COLUMNS = ("source1", "source2", "subject_id", "sample_id")
 OPTIONAL_COLUMNS = ("name", "description", "generated_from")
 _ID_COLUMNS = ("subject_id", "sample_id", "name", "generated_from")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MAX_REPORTED = 20
 
 
@@ -85,15 +85,7 @@ class SampleSheet:
 
     @classmethod
     def from_bytes(cls, data: bytes, base_uri: str | None = None) -> SampleSheet:
-        if len(data) > MAX_SHEET_BYTES:
-            raise SampleSheetError(f"the sample sheet is larger than {MAX_SHEET_BYTES // (1024 * 1024)} MiB")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise SampleSheetError(
-                f"the sample sheet is not UTF-8 (byte {error.start}); save it as CSV UTF-8"
-            ) from None
-        return cls.parse(text, base_uri)
+        return cls.parse(sheet_text(data), base_uri)
 
     @property
     def rows(self) -> tuple[SampleSheetRow, ...]:
@@ -104,6 +96,16 @@ class SampleSheet:
 
     def row_for(self, uri: str) -> SampleSheetRow | None:
         return self._by_uri.get(uri)
+
+
+def sheet_text(data: bytes) -> str:
+    """A sheet's bytes as text (either kind of sheet); raises SampleSheetError when too large or not UTF-8."""
+    if len(data) > MAX_SHEET_BYTES:
+        raise SampleSheetError(f"the sample sheet is larger than {MAX_SHEET_BYTES // (1024 * 1024)} MiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SampleSheetError(f"the sample sheet is not UTF-8 (byte {error.start}); save it as CSV UTF-8") from None
 
 
 def _raise_if(problems: list[str]) -> None:
@@ -159,8 +161,9 @@ class _Reader:
         columns = [cell.strip().lower() for cell in header]
         if columns[0].startswith("[header]") or columns[0].startswith("[data]"):
             raise SampleSheetError(
-                "this is an Illumina instrument SampleSheet.csv; OmicsAutoLoad needs its own"
-                " CSV with columns " + ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+                "this is an Illumina instrument sample sheet: name it as illumina_sheet_name says"
+                " (default SampleSheet.csv) to have it read as one; this file needs columns "
+                + ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
             )
         self._check_columns(columns)
         return columns
@@ -190,7 +193,7 @@ class _Reader:
             if not values.get(column):
                 self.problems.append(f"line {line}: {column} is empty")
         for column in _ID_COLUMNS:
-            if values.get(column, "").startswith(_FORMULA_STARTS):
+            if values.get(column, "").startswith(FORMULA_STARTS):
                 self.problems.append(
                     f"line {line}: {column} {values[column]!r} starts with"
                     f" {values[column][0]!r}, which spreadsheets run as a formula;"

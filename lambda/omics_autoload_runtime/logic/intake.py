@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -47,8 +47,16 @@ from omics_autoload_runtime.adapters.table import ConditionFailed, iso, parse_is
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.contract import Dimension, Metric, ReuploadPolicy, SkipCode, SortKey
 from omics_autoload_runtime.domain import limits
-from omics_autoload_runtime.domain.bam_header import sniff_bam_header
-from omics_autoload_runtime.domain.classify import FileRole, Skip, classify, classify_sheet_file
+from omics_autoload_runtime.domain.bam_header import HEADER_BYTES, HeaderFacts, read_header
+from omics_autoload_runtime.domain.classify import (
+    FileRole,
+    Skip,
+    classify,
+    classify_sheet_file,
+    needs_header,
+    with_header,
+)
+from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, lane_of, sheet_keys, sheet_or_error
 from omics_autoload_runtime.domain.read_sets import overrides_from_tags
 from omics_autoload_runtime.domain.sample_sheet import (
     MAX_SHEET_BYTES,
@@ -61,7 +69,6 @@ from omics_autoload_runtime.logic.object_events import ObjectEvent
 
 LOG = logging.getLogger(__name__)
 
-SNIFF_BYTES = 65536
 NO_REFERENCE = (
     "no reference genome configured: {file_type} files need one to be imported;"
     " give OmicsAutoLoad a reference genome (or import this file as uBAM if it is unaligned),"
@@ -98,6 +105,9 @@ class Intake:
         self.new_version = False  # redrive --new-version: a HELD re-upload is imported
         self._sheets: dict[str, SampleSheet | str | None] = {}  # folder -> sheet, its error, or none
         self._sheet_rows: dict[str, SampleSheetRow] = {}  # uri -> the row that names it
+        self._illumina_sheets: dict[str, IlluminaSheet | str | None] = {}  # run -> sheet, its error, or none
+        # uri -> metadata from the file's header, then its run's Illumina sheet (which wins)
+        self._file_fields: dict[str, dict[str, str]] = {}
 
     # -- entry
 
@@ -138,6 +148,8 @@ class Intake:
         folder, _, name = event.key.rpartition("/")
         if self.cfg.sample_sheet_name and name == self.cfg.sample_sheet_name:
             return self._sheet_itself(event, uri)
+        if self.cfg.illumina_sheet_name and name == self.cfg.illumina_sheet_name:
+            return self._illumina_sheet_itself(event, uri)
         sheet = self._sheet(event.bucket, f"{folder}/" if folder else "")
         if isinstance(sheet, str):
             raise SampleSheetError(sheet)
@@ -146,13 +158,11 @@ class Intake:
             self._sheet_rows[uri] = row
             return classify_sheet_file(uri, row, size=event.size, options=options)
         outcome = classify(uri, size=event.size, options=options)
-        if (
-            isinstance(outcome, FileRole)
-            and outcome.file_type == "BAM"
-            and not options.bam_is_unaligned
-            and self._sniff(event) == "UBAM"
-        ):
-            outcome = classify(uri, size=event.size, options=replace(options, bam_is_unaligned=True))
+        if isinstance(outcome, FileRole) and needs_header(outcome, options):
+            facts = self._sniff(event)
+            outcome, self._file_fields[uri] = with_header(outcome, facts, size=event.size, options=options)
+        if isinstance(outcome, FileRole) and self.cfg.illumina_sheet_name:
+            self._match_illumina_sheet(event, outcome)
         return outcome
 
     # -- sample sheet: a CSV in the files' folder names their read sets and metadata
@@ -188,13 +198,54 @@ class Intake:
             SkipCode.OTHER,
         )
 
-    def _sniff(self, event: ObjectEvent) -> str | None:
+    # -- Illumina sample sheet: the instrument's SampleSheet.csv in the run folder sets metadata
+
+    def _match_illumina_sheet(self, event: ObjectEvent, role: FileRole) -> None:
+        run_key = sheet_keys(event.key, self.cfg.illumina_sheet_name)[0]  # names the run folder
+        if run_key not in self._illumina_sheets:
+            self._illumina_sheets[run_key] = self._read_illumina_sheet(event.bucket, event.key)
+        sheet = self._illumina_sheets[run_key]
+        if isinstance(sheet, str):
+            raise SampleSheetError(sheet)
+        lane = lane_of(event.key.rpartition("/")[2])
+        found = sheet.overrides_for(role.sample_id, lane, self.cfg.illumina_sheet_columns) if sheet else None
+        if found:
+            self._file_fields.setdefault(role.uri, {}).update(found)
+
+    def _read_illumina_sheet(self, bucket: str, key: str) -> IlluminaSheet | str | None:
+        """The first sheet found where labs keep it (see ``sheet_keys``), an error message, or None."""
+        for sheet_key in sheet_keys(key, self.cfg.illumina_sheet_name):
+            try:
+                body = objects.read(bucket, sheet_key, MAX_SHEET_BYTES + 1)
+                return sheet_or_error(f"s3://{bucket}/{sheet_key}", body)
+            except objects.Unreadable as error:
+                if error.code not in ("NoSuchKey", "404"):  # as for the CSV sheet: a refusal is not "none"
+                    return str(error)
+        return None
+
+    def _illumina_sheet_itself(self, event: ObjectEvent, uri: str) -> Skip:
         try:
-            body = objects.first_bytes(event.bucket, event.key, event.version_id, SNIFF_BYTES)
+            sheet = sheet_or_error(uri, objects.read(event.bucket, event.key, MAX_SHEET_BYTES + 1))
         except objects.Unreadable as error:
-            LOG.warning("could not read the header of %s (%s): treated as BAM", event.key, error)
-            return None
-        return sniff_bam_header(body)
+            sheet = f"cannot read the Illumina sample sheet {uri}: {error}"
+        if isinstance(sheet, str):
+            raise SampleSheetError(f"{sheet}; fix it before uploading the files it names")
+        self._illumina_sheets.pop(sheet_keys(event.key, self.cfg.illumina_sheet_name)[0], None)
+        return Skip(
+            uri,
+            "Illumina sample sheet: its rows set the metadata of this run's files uploaded after it;"
+            " files that arrived earlier keep their name-based metadata"
+            " (run `omics-autoload redrive --key` for them)",
+            SkipCode.OTHER,
+        )
+
+    def _sniff(self, event: ObjectEvent) -> HeaderFacts:
+        try:
+            body = objects.first_bytes(event.bucket, event.key, event.version_id, HEADER_BYTES)
+        except objects.Unreadable as error:
+            LOG.warning("could not read the header of %s (%s): its name decides", event.key, error)
+            return HeaderFacts(None)
+        return read_header(body)
 
     def _overrides(self, event: ObjectEvent) -> dict[str, str]:
         try:
@@ -307,7 +358,8 @@ class Intake:
         }
         if item.get("eTag"):  # the version check before the import, in a bucket without versioning
             entry["eTag"] = item["eTag"]
-        overrides = self._overrides(event)
+        overrides = dict(self._file_fields.get(item["uri"], {}))
+        overrides.update(self._overrides(event))  # tags win over the Illumina sheet and the header
         row = self._sheet_rows.get(item["uri"])
         if row is not None:  # the sheet wins over tags
             overrides.update(row.overrides())

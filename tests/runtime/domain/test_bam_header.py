@@ -1,30 +1,38 @@
-"""sniff_bam_header: aligned or unaligned, from the first BGZF blocks of a .bam."""
+"""read_header: aligned or unaligned, and the sample, from the first bytes of a .bam or .cram."""
 
 import gzip
-import struct
 
-from omics_autoload_runtime.domain.bam_header import sniff_bam_header
+from omics_autoload_runtime.domain.bam_header import HeaderFacts, read_header
 
-
-def _bgzf(payload: bytes, block: int = 100) -> bytes:
-    """Concatenated gzip members, like BGZF blocks."""
-    return b"".join(gzip.compress(payload[i : i + block]) for i in range(0, len(payload), block))
+from tests.runtime.domain.hts_bytes import SAM, bam_header, bgzf, cram
 
 
-def _bam_header(text: bytes, references: list[tuple[bytes, int]]) -> bytes:
-    body = b"BAM\x01" + struct.pack("<i", len(text)) + text + struct.pack("<i", len(references))
-    for name, length in references:
-        body += struct.pack("<i", len(name) + 1) + name + b"\x00" + struct.pack("<i", length)
-    return body
+def test_aligned_or_unaligned_bam():
+    aligned = bam_header(b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:248956422\n", [(b"chr1", 248956422)])
+    unaligned = bam_header(b"@HD\tVN:1.6\tSO:unsorted\n@RG\tID:x\n", [])
+    assert read_header(bgzf(aligned)).file_type == "BAM"
+    assert read_header(bgzf(unaligned)).file_type == "UBAM"
+    assert read_header(bgzf(bam_header(b"", [(b"chr1", 5)]))).file_type == "BAM"
+    assert read_header(bgzf(unaligned)[:30]).file_type is None
+    assert read_header(gzip.compress(b"@r1\nACGT\n+\nIIII\n")).file_type is None
+    assert read_header(b"not gzip at all").file_type is None
+    assert read_header(b"").file_type is None
 
 
-def test_sniff_bam_header():
-    aligned = _bam_header(b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:248956422\n", [(b"chr1", 248956422)])
-    unaligned = _bam_header(b"@HD\tVN:1.6\tSO:unsorted\n@RG\tID:x\n", [])
-    assert sniff_bam_header(_bgzf(aligned)) == "BAM"
-    assert sniff_bam_header(_bgzf(unaligned)) == "UBAM"
-    assert sniff_bam_header(_bgzf(_bam_header(b"", [(b"chr1", 5)]))) == "BAM"
-    assert sniff_bam_header(_bgzf(unaligned)[:30]) is None
-    assert sniff_bam_header(gzip.compress(b"@r1\nACGT\n+\nIIII\n")) is None
-    assert sniff_bam_header(b"not gzip at all") is None
-    assert sniff_bam_header(b"") is None
+def test_sample_from_read_groups_of_bam_andcram():
+    assert read_header(bgzf(bam_header(SAM, [(b"chr1", 248956422)]))) == HeaderFacts("BAM", "PAT-1001")
+    assert read_header(cram(SAM)) == HeaderFacts("CRAM", "PAT-1001")
+    assert read_header(cram(SAM, gzip_block=True)) == HeaderFacts("CRAM", "PAT-1001")
+    assert read_header(cram(SAM * 40, major=2)).sample == "PAT-1001"  # two-byte ITF8 sizes, CRAM 2.1
+
+
+def test_no_or_several_samples_leave_the_file_name_to_decide():
+    two = SAM + b"@RG\tID:L3\tSM:PAT-2002\n"
+    assert read_header(cram(two)) == HeaderFacts("CRAM", None)
+    assert read_header(bgzf(bam_header(b"@HD\tVN:1.6\n@RG\tID:x\n", []))) == HeaderFacts("UBAM", None)
+
+
+def test_cram_cut_short_or_notcram():
+    assert read_header(cram(SAM)[:40]) == HeaderFacts(None)
+    assert read_header(b"CRAM\x03\x00") == HeaderFacts(None)
+    assert read_header(b"") == HeaderFacts(None)

@@ -6,7 +6,8 @@ import io
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from omics_autoload_runtime.contract import SkipCode
+from omics_autoload_runtime.contract import FileType, SkipCode
+from omics_autoload_runtime.domain.bam_header import HeaderFacts
 from omics_autoload_runtime.domain.classify import FileRole, Skip, classify
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.domain.planning import batches, plan
@@ -658,3 +659,41 @@ def test_a_mate_and_its_expected_partner_share_one_read_set(folder, sample, form
 def test_classify_never_raises(text, size):
     for uri in (text, "s3://bucket/" + text):
         assert isinstance(classify(uri, size=size), FileRole | Skip)
+
+
+# ---------------------------------------------------------------- long reads and headers
+
+
+def test_nanopore_chunks_are_single_end_read_sets_never_mates():
+    names = [f"PAK12345_pass_barcode01_7f3c9a2b_5d1e0c44_{n}.fastq.gz" for n in (0, 1, 2)]
+    result = plan(uris(*names, "FAT98765_pass_1a2b3c4d_1.fastq.gz", "FAT98765_pass_1a2b3c4d_2.fastq.gz"))
+    assert not result.skipped
+    assert (
+        sorted((rs.source2, rs.sample_id) for rs in result.read_sets)
+        == [(None, "FAT98765")] * 2 + [(None, "barcode01")] * 3
+    )
+    assert len({rs.name for rs in result.read_sets}) == 5
+
+
+@pytest.mark.parametrize(
+    "name", ["m84011_220902_175841_s1.hifi_reads.bam", "m84011_s1.reads.bam", "m54006.subreads.bam", "m64.ccs.bam"]
+)
+def test_pacbio_unaligned_bams_by_name(name):
+    assert plan(uris(name)).read_sets[0].file_type == "UBAM"
+
+
+def test_headers_make_a_bam_unaligned_and_name_the_sample():
+    headers = {
+        RUN1 + "HG002.sorted.dedup.bam": HeaderFacts(FileType.BAM, "HG002"),
+        RUN1 + "movie.bam": HeaderFacts(FileType.UBAM, "NA24385"),
+        RUN1 + "HG003.cram": HeaderFacts(FileType.CRAM, None),  # no or several samples: the name
+    }
+    result = plan(list(headers), reference_arn=REF, headers=headers)
+    found = {rs.source1.rpartition("/")[2]: (rs.file_type, rs.sample_id, rs.subject_id) for rs in result.read_sets}
+    assert found == {
+        "HG002.sorted.dedup.bam": ("BAM", "HG002", "HG002"),
+        "movie.bam": ("UBAM", "NA24385", "NA24385"),
+        "HG003.cram": ("CRAM", "HG003", "HG003"),
+    }
+    by_name = plan(list(headers), AssemblyOptions(sample_from_header=False), reference_arn=REF, headers=headers)
+    assert {rs.sample_id for rs in by_name.read_sets} == {"HG002.sorted.dedup", "movie", "HG003"}

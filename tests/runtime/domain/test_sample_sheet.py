@@ -131,7 +131,7 @@ def test_duplicated_column():
 def test_empty_sheet_and_illumina_sheet_get_a_clear_error():
     with pytest.raises(SampleSheetError, match="empty"):
         SampleSheet.parse("")
-    with pytest.raises(SampleSheetError, match=r"Illumina instrument SampleSheet\.csv"):
+    with pytest.raises(SampleSheetError, match=r"Illumina instrument sample sheet: name it as illumina_sheet_name"):
         SampleSheet.parse("[Header]\nIEMFileVersion,5\n[Data]\nSample_ID,index\n")
 
 
