@@ -178,7 +178,7 @@ def event_of_task(task: BatchTask) -> ObjectEvent:
             if index + 1 < len(candidates) and error.code in ("NoSuchKey", "404", "NoSuchVersion"):
                 continue
             raise
-        modified = head.get("LastModified")
+        modified: Any = head.get("LastModified")  # a datetime from boto3
         version = head.get("VersionId") or task.version_id
         return ObjectEvent(
             bucket=task.bucket,
