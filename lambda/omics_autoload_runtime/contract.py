@@ -141,6 +141,13 @@ STUCK_AFTER_SECONDS = 24 * 3600
 MAX_CONCURRENT_IMPORT_JOBS = 10
 OMICS_CALLS_PER_SECOND = 4.0
 
+# S3 Batch Operations backfill (``omics-autoload backfill``): where, in the construct's batch
+# operations bucket, the CLI writes manifests, S3 Inventory delivers reports, and jobs write
+# completion reports. The job's role may read and write only there.
+BACKFILL_MANIFEST_PREFIX = "omics-autoload/backfill/manifests/"
+BACKFILL_INVENTORY_PREFIX = "omics-autoload/backfill/inventory/"
+BACKFILL_REPORT_PREFIX = "omics-autoload/backfill/reports"  # CreateJob's Report.Prefix: no trailing "/"
+
 
 # ------------------------------------------------------------------ tracking table
 

@@ -22,6 +22,7 @@ from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.settings import Settings
 
 from . import _defaults, _functions, _import_slot, _props, monitoring
+from .batch_operations import BatchOperations
 from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
 from .reference_genome import IReferenceGenome
@@ -100,6 +101,7 @@ class OmicsAutoLoad(Construct):
         reupload_policy: ReuploadPolicy = ReuploadPolicy.IMPORT_AS_NEW,
         reserved_concurrent_executions: int | None = None,
         poll_interval: Duration | None = None,
+        batch_operations: bool = False,
     ) -> None:
         """
         :param bucket: an existing bucket to watch. Default: a new bucket is created
@@ -219,6 +221,13 @@ class OmicsAutoLoad(Construct):
             asks for it. The account must keep 100 unreserved. Default: none (the
             account's unreserved pool).
         :param poll_interval: deprecated name of ``sweep_interval``.
+        :param batch_operations: create what ``omics-autoload backfill --batch-operations``
+            needs to send millions of existing objects through intake with an S3 Batch
+            Operations job: a role trusted by ``batchoperations.s3.amazonaws.com`` (this
+            account's jobs only) that may invoke the intake function, read backfill manifests
+            and write completion reports, and an SSE-S3 bucket for those (README, "Importing
+            data that is already there"). Default: no (``backfill`` then sends objects
+            directly, which suits up to tens of thousands).
         """
         super().__init__(scope, id)
         # Log delivery by bucket policy, not the legacy LogDeliveryWrite ACL, whatever the
@@ -269,6 +278,8 @@ class OmicsAutoLoad(Construct):
             problems.append(capacity_problem)
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
             problems.append(f"reserved_concurrent_executions must be at least 1, not {reserved_concurrent_executions}")
+        if not isinstance(batch_operations, bool):
+            problems.append(f"batch_operations must be True or False, not {batch_operations!r}")
         if problems:
             raise ValueError("invalid OmicsAutoLoad props:\n- " + "\n- ".join(problems))
 
@@ -346,6 +357,15 @@ class OmicsAutoLoad(Construct):
             metrics_namespace=metrics_namespace,
             log_retention=log_retention,
         )
+        self.batch_operations: BatchOperations | None = None
+        if batch_operations:
+            self.batch_operations = BatchOperations(
+                self,
+                "BatchOperations",
+                intake_function=self.intake.function,
+                removal_policy=removal_policy,
+                server_access_logs_bucket=self.access_logs_bucket,
+            )
         self.workflow = ImportWorkflow(
             self,
             "ImportWorkflow",

@@ -5,8 +5,10 @@ dead-letter queues and functions.
 resources (CloudFormation ``ListStackResources``): the ``AWS::DynamoDB::Table`` whose
 logical id contains ``Tracking``, the ``AWS::SQS::Queue`` resources whose logical ids
 contain ``DeadLetterQueue``, and the intake and completion functions by their logical
-ids. The commands use your AWS credentials and region (``AWS_PROFILE``, ``AWS_REGION``)
-and need boto3.
+ids, and with ``batch_operations=True`` the ``AWS::IAM::Role`` and ``AWS::S3::Bucket``
+whose logical ids contain ``BatchOperationsRole`` / ``BatchOperationsBucket``. The
+commands use your AWS credentials and region (``AWS_PROFILE``, ``AWS_REGION``) and need
+boto3.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class Deployment:
     queues: list[DeadLetterQueue] = field(default_factory=list)
     intake_function: str | None = None
     completion_function: str | None = None
+    batch_role: str | None = None  # OmicsAutoLoad(batch_operations=True): the job's role name
+    batch_bucket: str | None = None  # ... and the bucket of its manifests and reports
 
 
 def add_target_arguments(command: argparse.ArgumentParser) -> None:
@@ -111,7 +115,13 @@ def deployment_from_resources(resources: Iterable[Mapping[str, Any]], stack: str
                 queue.role = role
                 queue.function = function(head, target) if target else None
         queues.append(queue)
+    def single(kind: str, marker: str) -> str | None:
+        found = [r["PhysicalResourceId"] for r in of_type(kind) if (prefix + marker) in r["LogicalResourceId"]]
+        return found[0] if len(found) == 1 else None
+
     return Deployment(
+        batch_role=single("AWS::IAM::Role", "BatchOperationsRole"),
+        batch_bucket=single("AWS::S3::Bucket", "BatchOperationsBucket"),
         table=tables[0]["PhysicalResourceId"],
         queues=sorted(queues, key=lambda q: q.logical_id),
         intake_function=function(prefix, "IntakeFunction"),

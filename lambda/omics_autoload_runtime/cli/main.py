@@ -20,13 +20,14 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from omics_autoload_runtime.cli.backfill import add_backfill
 from omics_autoload_runtime.cli.errors import CliError, aws_error
 from omics_autoload_runtime.cli.output import PROG
 from omics_autoload_runtime.cli.plan import add_plan
 from omics_autoload_runtime.cli.redrive import add_redrive
 from omics_autoload_runtime.cli.status import add_status
 
-COMMANDS: list[Callable[[Any], None]] = [add_plan, add_status, add_redrive]
+COMMANDS: list[Callable[[Any], None]] = [add_plan, add_status, add_redrive, add_backfill]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
