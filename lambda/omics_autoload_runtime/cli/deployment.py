@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omics_autoload_runtime.adapters import clients
-from omics_autoload_runtime.cli.errors import CliError, Usage, require_boto3
+from omics_autoload_runtime.cli.errors import NEEDS_BOTO3, CliError, Usage, require_boto3
 
 # (role, marker in a queue's logical id, the function its raw events go back to)
 _QUEUE_MARKERS = (
@@ -60,7 +60,7 @@ def add_target_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def resolve(args: argparse.Namespace) -> Deployment:
-    require_boto3("this command calls AWS and needs boto3: pip install boto3")
+    require_boto3(f"this command calls AWS and {NEEDS_BOTO3}")
     if args.table:
         return Deployment(table=args.table)
     resources: list[Mapping[str, Any]] = []
