@@ -525,19 +525,19 @@ def _check(args: argparse.Namespace) -> None:
 def _dry_run(
     args: argparse.Namespace, deployment: Deployment, listing: Listing | None, use_job: bool, out: TextIO
 ) -> int:
-    how = "an S3 Batch Operations job" if use_job else f"directly, at most {args.rate:g} objects/s"
+    how = "as an S3 Batch Operations job" if use_job else f"directly, at most {args.rate:g} objects/s"
     if listing is None:
-        print(f"dry run: the objects of the inventory report {args.inventory} would be sent in {how}", file=out)
+        print(f"dry run: the objects of the inventory report {args.inventory} would be sent {how}", file=out)
         return 0
     tracked = tracked_count(deployment.table, listing)
     total = len(listing.current)
     print(
         f"dry run: {total:,} objects under {printable(args.location)}: {tracked:,} already tracked"
-        f" (would change nothing), {total - tracked:,} new; would be sent in {how}",
+        f" (would change nothing), {total - tracked:,} new; would be sent {how}",
         file=out,
     )
-    if not use_job:
-        print(f"about {total / args.rate:,.0f} s at --rate {args.rate:g}", file=out)
+    if not use_job and total / args.rate >= 60:
+        print(f"about {total / args.rate / 60:,.0f} minutes at --rate {args.rate:g}", file=out)
     if listing.noncurrent or listing.delete_markers:
         print(
             f"{listing.noncurrent:,} noncurrent versions and {listing.delete_markers:,} delete markers"

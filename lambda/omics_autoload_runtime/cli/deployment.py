@@ -50,6 +50,7 @@ class Deployment:
     completion_function: str | None = None
     batch_role: str | None = None  # OmicsAutoLoad(batch_operations=True): the job's role name
     batch_bucket: str | None = None  # ... and the bucket of its manifests and reports
+    sequence_store: str | None = None  # the AWS::Omics::SequenceStore's id (status --read-set)
 
 
 def add_target_arguments(command: argparse.ArgumentParser) -> None:
@@ -119,7 +120,9 @@ def deployment_from_resources(resources: Iterable[Mapping[str, Any]], stack: str
         found = [r["PhysicalResourceId"] for r in of_type(kind) if (prefix + marker) in r["LogicalResourceId"]]
         return found[0] if len(found) == 1 else None
 
+    stores = [r["PhysicalResourceId"] for r in of_type("AWS::Omics::SequenceStore")]
     return Deployment(
+        sequence_store=stores[0] if len(stores) == 1 else None,
         batch_role=single("AWS::IAM::Role", "BatchOperationsRole"),
         batch_bucket=single("AWS::S3::Bucket", "BatchOperationsBucket"),
         table=tables[0]["PhysicalResourceId"],
