@@ -72,7 +72,9 @@ def _facts(file_type: FileType | None, text: str, *, complete: bool) -> HeaderFa
     lines = text.split("\n")
     if not complete and not text.endswith("\n"):
         lines = lines[:-1]  # the last line was cut by the bytes read: its LN may be cut too
-    sequences, assemblies, header_line = [], [], ()
+    sequences: list[tuple[str, int, str]] = []
+    assemblies: list[str] = []
+    header_line: tuple[tuple[str, str], ...] = ()
     for line in lines:
         if line.startswith("@SQ\t"):
             tags = _tags(line)
