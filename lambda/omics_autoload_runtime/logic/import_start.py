@@ -64,13 +64,6 @@ NO_REFERENCE = (
 )
 
 
-def reference_arn(cfg: settings.Config) -> tuple[str | None, str]:
-    """(ARN of the single configured reference or None, why there is none)."""
-    if not cfg.reference_configured:
-        return None, "neither a reference ARN nor a reference parameter is set"
-    return resolve(cfg.reference_set().references[0])
-
-
 def resolve(reference: Reference) -> tuple[str | None, str]:
     """(the reference's ARN or None, why there is none): static, or read from its SSM parameter."""
     if reference.arn:
