@@ -203,7 +203,8 @@ class ReferenceGenome(Construct):
         )
         reference.grant_read(my_function)  # reads reference.parameter_name at run time
 
-    Usable on its own, or passed to ``OmicsAutoLoad(reference=...)``. Refer to a
+    Usable on its own, or passed to ``OmicsAutoLoad(reference=...)`` or, one of several,
+    ``OmicsAutoLoad(references={"GRCh38": ...})`` (declare its ``contigs`` there). Refer to a
     reference imported elsewhere with :meth:`from_reference_arn` or
     :meth:`from_parameter_name`.
 
