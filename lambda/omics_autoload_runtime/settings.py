@@ -10,7 +10,9 @@ takes the field's default.
 * sequence_store_id - sequence store that receives the read sets [required for imports]
 * import_role_arn - service role HealthOmics assumes to read the objects [required for imports]
 * reference_parameter_name - SSM parameter holding the reference ARN, read at run time
-* reference_arn - static reference ARN; both empty: BAM/CRAM files are SKIPPED
+* reference_arn - static reference ARN; both empty (and no references): BAM/CRAM files are SKIPPED
+* references - ``domain.references.ReferenceSet`` (as JSON): several references, their key rules and
+  contigs; when set it is the whole choice (the single reference above is in it, as ``default``)
 * assembly_options - ``AssemblyOptions`` (as JSON)
 * state_machine_arn - the import workflow (starter; the sweep uses it to check batches)
 * metrics_namespace - CloudWatch namespace
@@ -43,6 +45,7 @@ from omics_autoload_runtime import contract
 from omics_autoload_runtime.contract import Env, PostImportAction, ReuploadPolicy
 from omics_autoload_runtime.domain.illumina_sheet import SheetColumns
 from omics_autoload_runtime.domain.options import AssemblyOptions
+from omics_autoload_runtime.domain.references import Reference, ReferenceSet
 
 
 class ConfigurationError(RuntimeError):
@@ -56,6 +59,7 @@ class Settings:
     import_role_arn: str = ""
     reference_parameter_name: str = ""
     reference_arn: str = ""
+    references: ReferenceSet = field(default_factory=ReferenceSet)
     assembly_options: AssemblyOptions = field(default_factory=AssemblyOptions)
     state_machine_arn: str = ""
     metrics_namespace: str = contract.METRICS_NAMESPACE
@@ -76,7 +80,14 @@ class Settings:
     @property
     def reference_configured(self) -> bool:
         """A reference is configured (its value may still be empty at run time)."""
-        return bool(self.reference_arn or self.reference_parameter_name)
+        return bool(self.reference_arn or self.reference_parameter_name or self.references.configured)
+
+    def reference_set(self) -> ReferenceSet:
+        """The references BAM/CRAM files are chosen among: ``references``, else the single one."""
+        if self.references.configured or not (self.reference_arn or self.reference_parameter_name):
+            return self.references
+        single = Reference("default", arn=self.reference_arn, parameter_name=self.reference_parameter_name)
+        return ReferenceSet((single,))
 
     def require(self, *names: str) -> None:
         missing = [name for name in names if not getattr(self, name)]
@@ -102,6 +113,7 @@ class Settings:
             import_role_arn=reader.text(Env.IMPORT_ROLE_ARN),
             reference_parameter_name=reader.text(Env.REFERENCE_PARAMETER_NAME),
             reference_arn=reader.text(Env.REFERENCE_ARN),
+            references=reader.references(),
             assembly_options=reader.options(),
             state_machine_arn=reader.text(Env.STATE_MACHINE_ARN),
             metrics_namespace=reader.text(Env.METRICS_NAMESPACE) or contract.METRICS_NAMESPACE,
@@ -128,7 +140,7 @@ Config = Settings  # the former name, until every caller says Settings
 
 
 def _text(value: object) -> str:
-    if isinstance(value, (AssemblyOptions, SheetColumns)):
+    if isinstance(value, (AssemblyOptions, SheetColumns, ReferenceSet)):
         return value.to_json()
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -185,6 +197,17 @@ class _Reader:
         if problems:
             raise ConfigurationError(f"{Env.ASSEMBLY_OPTIONS} is not valid: " + "; ".join(problems))
         return options
+
+    def references(self) -> ReferenceSet:
+        text = self.text(Env.REFERENCES)
+        try:
+            found = ReferenceSet.from_json(text) if text else ReferenceSet()
+        except (ValueError, TypeError, KeyError, IndexError) as error:
+            raise ConfigurationError(f"{Env.REFERENCES} is not valid: {error!r}") from None
+        problems = found.problems()
+        if problems:
+            raise ConfigurationError(f"{Env.REFERENCES} is not valid: " + "; ".join(problems))
+        return found
 
     def sheet_columns(self) -> SheetColumns:
         text = self.text(Env.ILLUMINA_SHEET_COLUMNS)

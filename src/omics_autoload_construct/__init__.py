@@ -7,12 +7,13 @@ from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
 from .omics_autoload import OmicsAutoLoad, OrphanPolicy
 from .post_import import PostImportAction
-from .reference_genome import IReferenceGenome, ReferenceGenome
+from .reference_genome import Contigs, IReferenceGenome, ReferenceGenome
 from .starter import Starter
 from .stores import IReferenceStore, ISequenceStore, ReferenceStore, SequenceStore
 from .tracking_table import TrackingTable
 
 __all__ = [
+    "Contigs",
     "IReferenceGenome",
     "IReferenceStore",
     "ISequenceStore",

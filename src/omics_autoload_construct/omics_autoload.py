@@ -24,7 +24,7 @@ from omics_autoload_runtime.settings import Settings
 from . import _defaults, _functions, _import_slot, _props, monitoring
 from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
-from .reference_genome import IReferenceGenome
+from .reference_genome import IReferenceGenome, reference_set
 from .starter import Starter
 from .stores import ISequenceStore, SequenceStore
 from .tracking_table import TrackingTable
@@ -65,6 +65,9 @@ class OmicsAutoLoad(Construct):
         sequence_store: ISequenceStore | None = None,
         reference: IReferenceGenome | None = None,
         reference_arn: str | None = None,
+        references: Mapping[str, IReferenceGenome | str] | None = None,
+        reference_rules: Mapping[str, str] | None = None,
+        default_reference: str | None = None,
         read_set_patterns: Sequence[str] = (),
         sample_sheet_name: str | None = contract.SAMPLE_SHEET_NAME,
         illumina_sheet_name: str | None = contract.ILLUMINA_SHEET_NAME,
@@ -124,8 +127,26 @@ class OmicsAutoLoad(Construct):
             ``ReferenceGenome``, or ``ReferenceGenome.from_reference_arn`` /
             ``from_parameter_name``; an ARN kept in SSM is read at run time. Default: none.
         :param reference_arn: a reference ARN to use as it is, instead of ``reference``.
-            Default: none. With neither, BAM and CRAM files are skipped with a reason;
-            FASTQ and uBAM import fine.
+            Default: none. With neither (and no ``references``), BAM and CRAM files are
+            skipped with a reason; FASTQ and uBAM import fine. With ``references``, this
+            one (or ``reference``) is among them as ``"default"``, the default reference.
+        :param references: several references side by side, by name, e.g.
+            ``{"GRCh38": ReferenceGenome(..., contigs=Contigs.GRCH38), "GRCh37":
+            ReferenceGenome.from_reference_arn(..., contigs=Contigs.GRCH37)}`` (a value may
+            also be a reference ARN). Each BAM/CRAM is imported against its own: the first
+            of ``reference_rules`` that matches its key, else the one whose declared
+            ``contigs`` agree with the ``@SQ`` lines of its header (names, lengths, ``M5``),
+            else ``default_reference``. A file whose header matches none, or more than one,
+            or contradicts its rule, ends FAILED with a reason naming the contigs seen and
+            the references configured; it is never imported against another. Only the
+            import-start function may read these references' SSM parameters. Default: none.
+        :param reference_rules: glob over the object key (``fnmatch``; ``*`` also matches
+            ``/``) -> reference name, tried in order, e.g. ``{"legacy/*": "GRCh37"}``.
+            Default: none (the header decides).
+        :param default_reference: the reference for files that neither a rule nor the
+            header decides (still checked against its contigs when it has them).
+            Default: none (such files fail with a reason), or ``"default"`` when
+            ``reference``/``reference_arn`` is also given.
         :param read_set_patterns: regular expressions over file names with named groups
             (``sample`` required; ``mate``, ``name``, ``subject``...), tried before the
             built-in Illumina / SRA rules. Default: none.
@@ -243,6 +264,15 @@ class OmicsAutoLoad(Construct):
             )
         if reference is not None and reference_arn is not None:
             problems.append("give either reference (a ReferenceGenome) or reference_arn, not both")
+        chosen_references, reference_readers, reference_problems = reference_set(
+            self,
+            references=references,
+            rules=reference_rules,
+            default_reference=default_reference,
+            single=reference,
+            single_arn=reference_arn,
+        )
+        problems += reference_problems
         if sample_sheet_name is not None and ("/" in sample_sheet_name or not sample_sheet_name.strip()):
             problems.append(f"sample_sheet_name {sample_sheet_name!r} must be a file name without '/'")
         name = illumina_sheet_name
@@ -318,6 +348,7 @@ class OmicsAutoLoad(Construct):
             reference_parameter_name=(reference.parameter_name or "") if reference else "",
             reference_arn=reference_arn
             or (reference.reference_arn if reference is not None and reference.parameter_name is None else ""),
+            references=chosen_references,
             metrics_namespace=metrics_namespace,
             orphan_window_seconds=int(orphan_window.to_seconds()),
             first_poll_seconds=int(first_poll_delay.to_seconds()),
@@ -403,9 +434,9 @@ class OmicsAutoLoad(Construct):
         _acknowledge_notifications_handler(self, self.intake.bucket)
         self.state_machine = self.workflow.state_machine
         self.import_role = self.workflow.import_role
-        if reference is not None:
-            # Only StartImport reads the reference ARN; intake just checks one is configured.
-            reference.grant_read(self.workflow.start_function)
+        for readable in reference_readers:
+            # Only StartImport reads reference ARNs; intake just checks one is configured.
+            readable.grant_read(self.workflow.start_function)
         self.key_prefix = key_prefix
         # The functions that publish one notice per failed file.
         self.notice_publishers: list[lambda_.Function] = []

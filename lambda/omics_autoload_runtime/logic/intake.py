@@ -108,6 +108,7 @@ class Intake:
         self._illumina_sheets: dict[str, IlluminaSheet | str | None] = {}  # run -> sheet, its error, or none
         # uri -> metadata from the file's header, then its run's Illumina sheet (which wins)
         self._file_fields: dict[str, dict[str, str]] = {}
+        self._header_facts: dict[str, dict[str, Any]] = {}  # uri -> @SQ/AS/@HD facts of its header
 
     # -- entry
 
@@ -158,9 +159,10 @@ class Intake:
             self._sheet_rows[uri] = row
             return classify_sheet_file(uri, row, size=event.size, options=options)
         outcome = classify(uri, size=event.size, options=options)
-        if isinstance(outcome, FileRole) and needs_header(outcome, options):
+        if isinstance(outcome, FileRole) and (needs_header(outcome, options) or self._reference_by_header(outcome)):
             facts = self._sniff(event)
             outcome, self._file_fields[uri] = with_header(outcome, facts, size=event.size, options=options)
+            self._header_facts[uri] = facts.record()
         if isinstance(outcome, FileRole) and self.cfg.illumina_sheet_name:
             self._match_illumina_sheet(event, outcome)
         return outcome
@@ -238,6 +240,11 @@ class Intake:
             " (run `omics-autoload redrive --key` for them)",
             SkipCode.OTHER,
         )
+
+    def _reference_by_header(self, role: FileRole) -> bool:
+        """StartImport chooses the reference of an aligned file by its header's @SQ lines
+        (``domain.references``): read it, and keep what it says on the file's entry."""
+        return role.file_type in limits.ALIGNED_FILE_TYPES and self.cfg.reference_set().reads_headers
 
     def _sniff(self, event: ObjectEvent) -> HeaderFacts:
         try:
@@ -330,8 +337,8 @@ class Intake:
         )
         if moved and status == tracking.FAILED:
             self.metrics.count(
-            Metric.FILES_FAILED, dimensions={**self.dimensions, Dimension.FILE_TYPE: str(item.get("fileType"))}
-        )
+                Metric.FILES_FAILED, dimensions={**self.dimensions, Dimension.FILE_TYPE: str(item.get("fileType"))}
+            )
         elif moved:
             self.metrics.count(Metric.FILES_SKIPPED, dimensions={**self.dimensions, Dimension.REASON: code})
         if moved:
@@ -365,6 +372,8 @@ class Intake:
             overrides.update(row.overrides())
         if overrides:
             entry["overrides"] = overrides
+        if self._header_facts.get(item["uri"]):
+            entry["header"] = self._header_facts[item["uri"]]
         if self.cfg.log_identifiers:  # opted in: the ids of the file (overrides applied later)
             log_outcome(
                 LOG,
