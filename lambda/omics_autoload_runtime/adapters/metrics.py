@@ -14,8 +14,9 @@ counts down by them (``stats sum(FilesSkipped) by Reason``), but they create no 
 metric, so a deployment has at most ``len(contract.Metric)`` custom metrics whatever
 its files are called. Dimension values are store ids and fixed codes, never names or keys.
 
-Own code rather than Powertools' ``Metrics``: that writes one dimension set per
-instance, and the line format is small and stable (README, "Metrics").
+Own code rather than Powertools' ``Metrics`` (which writes the same format): it would
+add an import of ~0.1 s to every cold start and ten times the asset, or a layer, for a
+hundred lines of stdlib; README "Powertools for AWS Lambda: evaluated, not used".
 """
 
 from __future__ import annotations
