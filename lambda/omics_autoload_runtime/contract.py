@@ -228,8 +228,13 @@ class Metric(StrEnum):
 
 
 class Dimension(StrEnum):
-    """Metric dimensions: every value has ``SequenceStoreId``; details add one more."""
+    """Fields of a metric line: every value has ``SequenceStoreId``; details add one more."""
 
     SEQUENCE_STORE_ID = "SequenceStoreId"
     FILE_TYPE = "FileType"
     REASON = "Reason"
+
+
+# The one dimension set of every metric (the alarms and the dashboard read it). FileType
+# and Reason are written as plain fields of the EMF line: searchable, no custom metric.
+METRIC_DIMENSIONS: tuple[str, ...] = (Dimension.SEQUENCE_STORE_ID,)

@@ -77,7 +77,7 @@ def acknowledge_function_findings(function: lambda_.Function) -> None:
         function,
         {_nag.HIPAA: ["LambdaInsideVPC"], _nag.NIST: ["LambdaInsideVPC"]},
         "The functions call only AWS APIs (S3, DynamoDB, HealthOmics, Step Functions, "
-        "CloudWatch) over TLS with IAM auth; a VPC would add NAT or endpoints without "
+        "CloudWatch Logs) over TLS with IAM auth; a VPC would add NAT or endpoints without "
         "narrowing what the functions can reach.",
     )
     _nag.acknowledge(
@@ -171,21 +171,4 @@ def acknowledge_queue_grant(function: lambda_.Function) -> None:
         {_nag.AWS_SOLUTIONS: ["IAM5[Action::kms:GenerateDataKey*]", "IAM5[Action::kms:ReEncrypt*]"]},
         "CDK's grant to send failed events to the KMS-encrypted dead-letter queue; the "
         "statement names only that queue's key.",
-    )
-
-
-def allow_put_metrics(function: lambda_.Function, namespace: str) -> None:
-    """PutMetricData has no resource-level permission; the namespace condition narrows it."""
-    function.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["cloudwatch:PutMetricData"],
-            resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
-        )
-    )
-    _nag.acknowledge(
-        function.role or function,
-        {_nag.AWS_SOLUTIONS: ["IAM5[Resource::*]"]},
-        "cloudwatch:PutMetricData supports no resource-level permission; the statement is "
-        "limited to the construct's metric namespace by the cloudwatch:namespace condition.",
     )

@@ -143,7 +143,7 @@ class ImportWorkflow(Construct):
             state_machine_arn=state_machine_arn,
             post_import_action=post_import_action,
             max_concurrent_import_jobs=max_concurrent_import_jobs,
-            # The namespace PutMetricData is granted for below.
+            # The namespace the handlers write their metric lines (EMF) under.
             metrics_namespace=metrics_namespace,
         )
 
@@ -183,9 +183,7 @@ class ImportWorkflow(Construct):
         self.finalize_function = function(
             "FinalizeFunction", "import_finalize", "records the outcome of each file", timeout=300
         )
-        _functions.allow_put_metrics(self.finalize_function, metrics_namespace)
         # StartImport records (and counts) files it fails or skips before any import job.
-        _functions.allow_put_metrics(self.start_function, metrics_namespace)
         self.completion_function = function(
             "CompletionFunction", "completion", "hands finished jobs back to their workflow", timeout=300
         )
@@ -227,7 +225,6 @@ class ImportWorkflow(Construct):
             self.completion_function,
             executions=self.execution_arn_pattern,
             table=table,
-            metrics_namespace=metrics_namespace,
             post_import_action=post_import_action,
             bucket=bucket,
             key_prefix=key_prefix,

@@ -92,7 +92,7 @@ class Intake(Construct):
         """
         super().__init__(scope, id)
         settings = _props.settings_of(self, settings, environment)
-        # The namespace PutMetricData is granted for below.
+        # The namespace the handlers write their metric lines (EMF) under.
         settings = settings.replace(
             table_name=table.table_name, metrics_namespace=metrics_namespace or settings.metrics_namespace
         )
@@ -121,7 +121,6 @@ class Intake(Construct):
             self.function.add_to_role_policy(
                 iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
             )
-        _functions.allow_put_metrics(self.function, settings.metrics_namespace)
 
         if trigger_mode is TriggerMode.S3_NOTIFICATIONS:
             destination = s3n.LambdaDestination(self.function)

@@ -25,7 +25,7 @@ from . import _defaults, _functions, _import_slot, _props, monitoring
 from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
 from .reference_genome import IReferenceGenome, reference_set
-from .starter import Starter
+from .starter import DEFAULT_BATCHING_WINDOW, Starter, check_batching_window
 from .stores import ISequenceStore, SequenceStore
 from .tracking_table import TrackingTable
 
@@ -78,7 +78,7 @@ class OmicsAutoLoad(Construct):
         bam_is_unaligned: bool = False,
         sample_from_header: bool = True,
         max_sources_per_job: int = 100,
-        batching_window: Duration = Duration.seconds(30),
+        batching_window: Duration = DEFAULT_BATCHING_WINDOW,
         retry_interval: Duration = Duration.seconds(2),
         quota_retry_interval: Duration = Duration.minutes(1),
         first_poll_delay: Duration = Duration.seconds(contract.FIRST_POLL_SECONDS),
@@ -176,8 +176,9 @@ class OmicsAutoLoad(Construct):
             ``@RG SM:`` tag of its header when all its read groups name one sample (one
             64 KiB read per file); tags and sheets still win. Default: yes.
         :param max_sources_per_job: read sets per import job, 1-100. Default: 100.
-        :param batching_window: how long ready read sets are gathered into one job.
-            Default: 30 seconds.
+        :param batching_window: how long ready read sets are gathered into one job that
+            is not full yet; a full job (``max_sources_per_job``) starts at once, so this
+            is the wait of a file that comes alone. Default: 2 seconds.
         :param retry_interval: first wait after a throttled HealthOmics call. Default: 2 s.
         :param quota_retry_interval: first wait when the import job quota is full.
             Default: 1 minute.
@@ -299,6 +300,9 @@ class OmicsAutoLoad(Construct):
             problems.append(capacity_problem)
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
             problems.append(f"reserved_concurrent_executions must be at least 1, not {reserved_concurrent_executions}")
+        window_problem = check_batching_window(batching_window)
+        if window_problem:
+            problems.append(window_problem)
         if problems:
             raise ValueError("invalid OmicsAutoLoad props:\n- " + "\n- ".join(problems))
 

@@ -35,12 +35,13 @@ from urllib.parse import quote_plus
 import boto3
 from moto import mock_aws
 from omics_autoload_runtime import contract, settings
-from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters import clients, metrics, tracking
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.logic import starter
 
 from support import synth
+from support.emf import EmfLog
 from support.omics_double import EPOCH, OmicsDouble
 
 REGION = "us-east-1"
@@ -320,6 +321,7 @@ class Pipeline:
         clients.reset()
         settings.reset()
         tracking.set_clock(None)
+        metrics.set_output(None)
 
     def _make_reference(self) -> str:
         ref_store = self.double.create_reference_store("refs")
@@ -755,30 +757,11 @@ class RecordingStepFunctions:
         return {"executionArn": f"{stateMachineArn}:{name}"}
 
 
-class RecordingCloudWatch:
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def put_metric_data(self, Namespace: str, MetricData: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append({"Namespace": Namespace, "MetricData": MetricData})
-        return {}
-
-    def total(self, name: str, **dimensions: str) -> float:
-        """Sum of value x count of one metric over every call (dimension filter optional)."""
-        out = 0.0
-        for call in self.calls:
-            for datum in call["MetricData"]:
-                dims = {d["Name"]: d["Value"] for d in datum["Dimensions"]}
-                if datum["MetricName"] == name and all(dims.get(k) == v for k, v in dimensions.items()):
-                    out += sum(v * c for v, c in zip(datum["Values"], datum["Counts"], strict=True))
-        return out
-
-
 __all__ = [
     "EPOCH",
     "Counts",
+    "EmfLog",
     "Pipeline",
-    "RecordingCloudWatch",
     "RecordingStepFunctions",
     "run_demo",
     "run_without_state_machine",
@@ -823,14 +806,7 @@ FUNCTION_ALIASES["CapacityFunction"] = "capacity"
 # --------------------------------------------------------------------------- metrics (issue 6)
 
 
-def exact_total(recorder: RecordingCloudWatch, name: str, **dimensions: str) -> float:
-    """Sum of value x count of one metric over the datums whose dimension set is exactly
-    ``dimensions`` (``RecordingCloudWatch.total`` also counts wider sets, and every datum
-    with detail dimensions is published again as the ``{SequenceStoreId}`` roll-up)."""
-    out = 0.0
-    for call in recorder.calls:
-        for datum in call["MetricData"]:
-            dims = {d["Name"]: d["Value"] for d in datum["Dimensions"]}
-            if datum["MetricName"] == name and dims == dimensions:
-                out += sum(v * c for v, c in zip(datum["Values"], datum["Counts"], strict=True))
-    return out
+def exact_total(recorder: EmfLog, name: str, **dimensions: str) -> float:
+    """Sum of one metric's values whose dimension set is exactly ``dimensions``: what an
+    alarm on that metric sees (``EmfLog.total`` also matches the lines' detail fields)."""
+    return sum(recorder.exact(name, **dimensions))

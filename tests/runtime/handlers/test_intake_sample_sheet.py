@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from omics_autoload_runtime.adapters import clients, tracking
-from support.pipeline import Pipeline, RecordingCloudWatch
+from omics_autoload_runtime.adapters import tracking
+from support.pipeline import EmfLog, Pipeline
 
 SHEET = "omics-samplesheet.csv"
 
@@ -12,7 +12,7 @@ SHEET = "omics-samplesheet.csv"
 @pytest.fixture
 def pipe():
     with Pipeline() as pipeline:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         yield pipeline
 
 
