@@ -311,6 +311,19 @@ class Tracking:
 
     # -- read sets
 
+    def object_versions(self, uri: str) -> list[dict[str, Any]]:
+        """Every tracked version of one object (a Query of its partition, never a scan)."""
+        pk = f"{OBJECT_PREFIX}{uri}"
+        pages = self.table.client.get_paginator("query").paginate(
+            TableName=self.table.name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ProjectionExpression="pk, sk, #status, readSetKey",
+            ConsistentRead=True,  # a mate put a moment ago must be seen
+            ExpressionAttributeNames={"#status": "status"},
+        )
+        return [deserialize(item) or {} for page in pages for item in page.get("Items", [])]
+
     def get_read_set(self, pk: str) -> dict[str, Any] | None:
         return self.table.get(pk, READSET_SK)
 

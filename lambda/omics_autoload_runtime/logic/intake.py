@@ -155,6 +155,9 @@ class Intake:
         if isinstance(sheet, str):
             raise SampleSheetError(sheet)
         row = sheet.row_for(uri) if sheet is not None else None
+        if row is not None and self._mate_taken(row, uri):
+            LOG.warning("the sample sheet arrived after this file's mate was tracked: both keep name-based read sets")
+            row = None
         if row is not None:
             self._sheet_rows[uri] = row
             return classify_sheet_file(uri, row, size=event.size, options=options)
@@ -185,6 +188,17 @@ class Intake:
             except SampleSheetError as error:
                 self._sheets[folder] = f"the sample sheet s3://{bucket}/{key} is invalid: {error}"
         return self._sheets[folder]
+
+    def _mate_taken(self, row: SampleSheetRow, uri: str) -> bool:
+        """The row pairs this file with a mate already tracked without the sheet (it arrived
+        between them): pairing this one would wait for a mate that never joins (ORPHANED), so
+        it keeps its name-based read set as its mate did."""
+        if row.source2 is None:
+            return False
+        mate = row.source2 if uri == row.source1 else row.source1
+        prefix = f"{tracking.READSET_PREFIX}{row.source1}#"  # the row's read set (sheet_group_key)
+        versions = self.tracking.object_versions(mate)
+        return bool(versions) and not any(str(v.get("readSetKey") or "").startswith(prefix) for v in versions)
 
     def _sheet_itself(self, event: ObjectEvent, uri: str) -> Skip:
         folder = event.key.rpartition("/")[0]
