@@ -10,8 +10,8 @@ Every response is checked against the operation's output shape before it is retu
 Import jobs run on a simulated clock (``advance()``): SUBMITTED -> IN_PROGRESS -> a
 terminal status, emitting EventBridge-shaped events on every change. A job ends
 ``job_duration_seconds`` after its creation, plus, with ``throughput_bytes_per_second``,
-the bytes of all its source files (``source_bytes(uri)``) at that rate: a job of 100
-30-GB files takes longer than a job of one. AWS publishes no import throughput for
+the bytes of all its source files (``source_bytes(uri)``) at that rate: a read set import
+job of 100 30-GB files takes longer than a job of one. AWS publishes no import throughput for
 HealthOmics storage; the benchmark states the rate it assumes. Throttling and
 event loss are deterministic pseudo-random functions of ``seed``.
 
@@ -501,7 +501,7 @@ class OmicsDouble:
     def job_seconds(self, job: dict) -> float:
         """How long ``job`` runs from its creation to its terminal status."""
         rate = self.throughput_bytes_per_second
-        if not rate or self.source_bytes is None:
+        if not rate or self.source_bytes is None or job["kind"] != "readSet":
             return self.job_duration_seconds
         total = 0
         for src in job["sources"]:
