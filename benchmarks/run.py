@@ -138,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.render_only:
         saved = json.loads(args.render_only.read_text())
+        # What is derived from the measured scenarios is derived again (the code may be newer).
+        size = (saved.get("meta") or {}).get("size", "full")
+        saved["modelled"] = _modelled(saved["scenarios"], size)
+        counts = (saved.get("standing") or {}).get("counts")
+        if counts:
+            saved["standing"] = _standing_from_counts(counts, saved["scenarios"])
         saved["targets"] = report.targets(saved)
         saved["table"] = report.render(saved)
         print(saved["table"])
@@ -277,12 +283,14 @@ def _modelled(results: dict[str, Any], size: str) -> dict[str, Any]:
 
 
 def _standing(template: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    return _standing_from_counts(standing.template_counts(template), results)
+
+
+def _standing_from_counts(counts: dict[str, int], results: dict[str, Any]) -> dict[str, Any]:
     ok = {name: r for name, r in results.items() if "error" not in r}
     idle = ok.get("idle-1 h")
     busy = max((r.get("metric_set_count", 0) for r in ok.values()), default=0)
-    return standing.monthly(
-        standing.template_counts(template), idle, busy, idle.get("metric_set_count", 0) if idle else 0
-    )
+    return standing.monthly(counts, idle, busy, idle.get("metric_set_count", 0) if idle else 0)
 
 
 def _progress(name: str, result: dict[str, Any], started: float) -> str:
