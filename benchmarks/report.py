@@ -50,7 +50,8 @@ def _kind(results: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 def _bursts(results: dict[str, Any]) -> list[int]:
-    return sorted({k[0] for k in _cells(results)})
+    modelled = (results.get("modelled") or {}).get("cells", {})
+    return sorted({k[0] for k in _cells(results)} | {int(k.split("-")[0]) for k in modelled})
 
 
 def ours(results: dict[str, Any], files: int, duration: str, mode: str = "events") -> tuple[float | None, str]:
