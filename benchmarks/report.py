@@ -100,6 +100,24 @@ def _sweep_share(result: dict[str, Any]) -> float:
     return result["lambda_invocations"].get("completion:sweep", 0) / n
 
 
+def _rru_line(results: dict[str, Any]) -> tuple[float, float, int] | None:
+    """Least squares RRU = a + b x files in flight over the sweeps that polled nothing."""
+    points = [
+        (s["in_flight"], s["rru"])
+        for r in results["scenarios"].values()
+        if "error" not in r
+        for s in r.get("sweep_samples", [])
+        if s.get("in_flight") is not None and not s["polls"]
+    ]
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mx, my = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
+    var = sum((x - mx) ** 2 for x, _ in points)
+    b = sum((x - mx) * (y - my) for x, y in points) / var if var else 0.0
+    return my - b * mx, b, n
+
+
 def sweep_read_units(results: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """RRU of one sweep that polled nothing, at 0 / 1,000 / 10,000 files in flight (measured)."""
     out: dict[int, dict[str, Any]] = {}
@@ -317,6 +335,14 @@ def render(results: dict[str, Any]) -> str:
                 f"| {n:,} | {fmt(sample['rru'])} | {fmt(sample['wru'])} | {sample['put_metric_data']} "
                 f"| {sample['calls']} | {sample['scenario']} |"
             )
+        if 10_000 not in sweeps:
+            line = _rru_line(results)
+            if line:
+                a, b, count = line
+                add(
+                    f"| 10,000 (not measured: a line through {count} measured sweeps) | {fmt(a + b * 10_000)} "
+                    "| | | | - |"
+                )
         if 1000 in sweeps and 10_000 in sweeps:
             add("")
             add(f"From 1,000 to 10,000 files in flight: {sweeps[10_000]['rru'] / max(sweeps[1000]['rru'], 0.5):.1f}x.")
@@ -601,8 +627,15 @@ def results_md(results: dict[str, Any]) -> str:
         "`python -m benchmarks.run --render-only benchmarks/results/latest.json --write-results-md` rewrites "
         "this file from them).",
         "",
-        f"- run: {meta['started']}, {meta['runtime_seconds'] / 60:.1f} minutes"
-        f"{' (quick)' if meta.get('quick') else ''}",
+        f"- run: {meta['started']}, {meta['runtime_seconds'] / 60:.1f} minutes, size "
+        f"`{meta.get('size', 'quick' if meta.get('quick') else 'full')}`"
+        + (
+            " (`./scripts/run-benchmark --interim --skip-synth`: the machine was shared and loaded; the 10,000-file "
+            "cells are put together from measured parts, the sweep at 10,000 files in flight is not measured, cdk "
+            "synth not timed; `./scripts/run-benchmark` is the full run)"
+            if meta.get("size") == "interim"
+            else ""
+        ),
         f"- machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, moto {m['moto']}; load average at "
         f"start {m['load_average_at_start']}",
         "",
