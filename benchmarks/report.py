@@ -257,7 +257,8 @@ def render(results: dict[str, Any]) -> str:
     if modelled.get("cells"):
         fit = modelled["fit"]
         add(
-            "ᵐ Put together from measured parts (`benchmarks/aggregate.py`): the 10,000-file burst's own path "
+            "ᵐ Put together from measured parts (`benchmarks/aggregate.py`): the "
+            f"{_burst(results)['files'] if _burst(results) else 0:,}-file burst's own path "
             "(measured, sweeps taken out) + what the duration and the completion mode add per job (measured at "
             "100 files) + one sweep every 5 minutes until the last file is recorded, each costing what the "
             f"measured sweeps cost at that many files in flight (fit over {fit.get('samples', 0)} sweeps: "
@@ -297,7 +298,12 @@ def render(results: dict[str, Any]) -> str:
             f"| {fmt(r.get('sweep_cost_per_1000_files', {}).get('total'), money=True)} "
             f"| {_duration(r['drain']['last_file_terminal_s'])} |"
         )
-    for key, m in sorted((modelled.get("cells") or {}).items()):
+
+    def modelled_order(item: tuple[str, Any]) -> tuple[int, int, str]:
+        files, duration, mode = item[0].split("-")
+        return int(files), DURATIONS.index(duration) if duration in DURATIONS else 9, mode
+
+    for key, m in sorted((modelled.get("cells") or {}).items(), key=modelled_order):
         files, duration, mode = key.split("-")
         add(
             f"| {int(files):,} | {duration} | {mode} | ᵐ {m['sweeps']:,} sweeps | {fmt(m['per_file_transitions'])} "
@@ -608,6 +614,7 @@ def _render_standing(add: Any, st: dict[str, Any]) -> None:
     add(f"| same, without the dashboard | {fmt(st['busy_month_without_dashboard'], money=True)} |")
     add("")
     add(
+        "Alarms are opt-in (`alarms=True`; none in the example app): $0.10 a month each. "
         "(c) for comparison: one alarm on its failure destination, $0.10 a month; nothing else stands "
         "(AWS-owned keys, no sweep, no dashboard, no custom metrics)."
     )
