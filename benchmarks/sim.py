@@ -887,6 +887,20 @@ class _DynamoDBMeter:
         item = bucket.get(range_value) if range_value is not None else bucket
         return item.to_json()["Attributes"] if item is not None else None
 
+    def _indexes(self, table_name: str) -> list[tuple[list[str], list[str], dict[str, Any]]]:
+        """(index key attributes, table key attributes, projection) of each GSI of the table, as created."""
+        cached = getattr(self, "_gsi", None)
+        if cached is None:
+            from moto.dynamodb.models import dynamodb_backends
+
+            table = dynamodb_backends[ACCOUNT][REGION].tables.get(table_name)
+            cached = [
+                (list(index.schema_key_attrs), list(index.table_key_attrs), dict(index.projection or {}))
+                for index in (table.global_indexes if table is not None else [])
+            ]
+            self._gsi = cached
+        return cached
+
     @staticmethod
     def _key(table_name: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
         return {name: attrs[name] for name in ("pk", "sk") if name in attrs}
@@ -935,9 +949,10 @@ class _DynamoDBMeter:
                 new = self._current(table, key)
                 wru += multiplier * ddb_capacity.write_units(old_size, ddb_capacity.item_size(new))
                 if table == TABLE:
-                    index_wru += ddb_capacity.index_write_units(
-                        old, new, hash_attr=self.hash_attr, range_attr=self.range_attr
-                    )
+                    for keys, table_keys, projection in self._indexes(table):
+                        index_wru += ddb_capacity.gsi_write_units(
+                            old, new, keys=keys, table_keys=table_keys, projection=projection
+                        )
         elif operation == "GetItem" and ok:
             item = (parsed or {}).get("Item")
             size = ddb_capacity.item_size(_raw(item)) if item else 0
@@ -990,7 +1005,9 @@ def _fast_query(
     elif any(k not in ("hash_key_conditions", "range_key_conditions") for k in kwargs):
         fast = False  # legacy QueryFilter
     else:
-        fast = hash_key is not None and (index_name is None or (index_name == STATUS_INDEX and table.name == TABLE))
+        fast = hash_key is not None and (
+            index_name is None or (index_name == STATUS_INDEX and table.name == TABLE and _mirrored(table))
+        )
 
     def run(candidates: list[Any] | None) -> tuple[list[Any], int, Any]:
         _tl.candidates = candidates
@@ -1034,6 +1051,12 @@ def _fast_query(
     if projection_expressions:
         results = [r.project(projection_expressions) for r in results]
     return results, scanned, last
+
+
+def _mirrored(table: Any) -> bool:
+    """The by-status index is keyed (status, updatedAt), as ``StatusIndex`` mirrors it (else moto's own query)."""
+    index = next((i for i in table.global_indexes if i.name == STATUS_INDEX), None)
+    return index is not None and list(index.schema_key_attrs) == ["status", "updatedAt"]
 
 
 def _index_window(

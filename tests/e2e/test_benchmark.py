@@ -103,3 +103,24 @@ def test_logs_and_init_are_priced(ci_run: dict) -> None:
     cost = ci_run["scenarios"]["4-10 min-events"]["cost_per_1000_files"]
     assert cost["logs_ingested"] > 0 and cost["lambda_init"] > 0
     assert ci_run["scenarios"]["4-10 min-events"]["per_file"]["log_bytes"] > 600
+
+
+def test_index_writes_follow_each_index_definition() -> None:
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from benchmarks import ddb_capacity
+
+    table_keys = ["pk", "sk"]
+    old = {"pk": {"S": "a"}, "sk": {"S": "b"}, "status": {"S": "IMPORTING"}, "dueAt": {"S": "1"}, "blob": {"S": "x"}}
+    touched = {**old, "blob": {"S": "y" * 3000}}
+    include = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status"]}
+    # a sparse index keyed by the due time, INCLUDE status: rewriting another attribute costs nothing there
+    assert ddb_capacity.gsi_write_units(old, touched, keys=["dueAt"], table_keys=table_keys, projection=include) == 0
+    # ...moving the due time is a delete and a put; leaving the index (no due time) one write
+    moved = {**old, "dueAt": {"S": "2"}}
+    assert ddb_capacity.gsi_write_units(old, moved, keys=["dueAt"], table_keys=table_keys, projection=include) == 2
+    gone = {k: v for k, v in old.items() if k != "dueAt"}
+    assert ddb_capacity.gsi_write_units(old, gone, keys=["dueAt"], table_keys=table_keys, projection=include) == 1
+    # projection ALL: the whole item is the entry (3 KB -> 3 WRU)
+    every = {"ProjectionType": "ALL"}
+    assert ddb_capacity.gsi_write_units(old, touched, keys=["status"], table_keys=table_keys, projection=every) == 3
