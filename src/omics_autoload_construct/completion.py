@@ -34,7 +34,7 @@ def grant_sweep(
     metrics_namespace: str,
     post_import_action: PostImportAction,
     bucket: s3.IBucket,
-    key_prefix: str | None,
+    key_prefix: _functions.Prefixes,
     store: ISequenceStore,
 ) -> None:
     """What the sweep does beyond the other task functions: executions, gauges, post-import retries."""
