@@ -75,7 +75,8 @@ def run_reconcile(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not args.dry_run and not intake_function:
         raise Usage("sending needs the intake function: give --stack or --intake-function (or --dry-run)")
     where = ", ".join(cfg.key_prefixes) or "the whole bucket"
-    source = f"the inventory s3://{cfg.inventory_bucket}/{cfg.inventory_prefix}" if cfg.inventory_bucket else "a listing"
+    inventory = f"s3://{cfg.inventory_bucket}/{cfg.inventory_prefix}"
+    source = f"the inventory {inventory}" if cfg.inventory_bucket else "a listing"
     mode = " (dry run: nothing is sent)" if args.dry_run else ""
     heading = f"Reconciling s3://{cfg.bucket_name} ({where}) with table {cfg.table_name}, from {source}{mode}"
     print(heading, file=out)
