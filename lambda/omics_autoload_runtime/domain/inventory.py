@@ -78,10 +78,9 @@ def parse_manifest(body: bytes) -> Manifest:
     )
 
 
-def latest_delivery(folders: Sequence[str]) -> str | None:
-    """The newest delivery folder name among ``folders`` (names without slashes)."""
-    deliveries = sorted(name for name in folders if DELIVERY.match(name))
-    return deliveries[-1] if deliveries else None
+def deliveries(folders: Sequence[str]) -> list[str]:
+    """The delivery folders among ``folders`` (names without slashes), newest first."""
+    return sorted((name for name in folders if DELIVERY.match(name)), reverse=True)
 
 
 def rows(manifest: Manifest, gzipped_csv: bytes) -> Iterator[InventoryRow]:

@@ -177,12 +177,7 @@ class Reconciler:
     def _latest_manifest(self) -> str:
         prefix = self.cfg.inventory_prefix.strip("/")
         prefix = f"{prefix}/" if prefix else ""
-        deliveries = sorted(
-            (name for name in bucket_listing.folders(self.cfg.inventory_bucket, prefix)
-             if inventory.DELIVERY.match(name)),
-            reverse=True,
-        )
-        for delivery in deliveries:
+        for delivery in inventory.deliveries(bucket_listing.folders(self.cfg.inventory_bucket, prefix)):
             # manifest.checksum is written after manifest.json: its presence means complete.
             if bucket_listing.exists(self.cfg.inventory_bucket, f"{prefix}{delivery}/manifest.checksum"):
                 return f"{prefix}{delivery}/manifest.json"
