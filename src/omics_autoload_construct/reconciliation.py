@@ -10,8 +10,8 @@ of millions is covered across runs. The count found is the metric ``UntrackedObj
 Cost of a pass per million objects (us-east-1 list prices): ListObjectVersions 1,000
 requests = $0.005 (nothing with an inventory report, which S3 bills at $0.0025 per million
 objects listed), DynamoDB 1,000,000 strongly consistent reads in BatchGetItem (1 read
-request unit each on demand: $0.125), Lambda about 20 s of 512 MB per 100,000 objects
-(< $0.002). About $0.13 per million objects per pass, plus intake for what it finds.
+request unit each on demand: $0.125), Lambda about 130 s of 512 MB ($0.0009, modelled as in
+``benchmarks/prices.py``). About $0.13 per million objects per pass, plus intake for what it finds.
 """
 
 from __future__ import annotations
