@@ -209,3 +209,22 @@ def test_without_a_complete_report_the_bucket_is_listed():
         assert summary["untracked"] == 2
     finally:
         pipe.__exit__(None, None, None)
+
+
+def test_an_unversioned_bucket_is_matched_on_its_null_versions(pipe, monkeypatch):
+    from omics_autoload_runtime.adapters import bucket_listing
+    from omics_autoload_runtime.adapters.table import ItemTable
+    from omics_autoload_runtime.settings import get
+
+    pipe.s3.create_bucket(Bucket="plain-bucket")
+    for key in ALIGNED:
+        pipe.s3.put_object(Bucket="plain-bucket", Key=key, Body=b"@r\nA\n+\nI\n")
+    pipe.settle()
+
+    def no_head(*args):
+        raise AssertionError("a listed version is known: no HeadObject per object")
+
+    monkeypatch.setattr(bucket_listing, "current_version_id", no_head)
+    cfg = get().replace(bucket_name="plain-bucket")
+    progress = reconcile.Reconciler(cfg, ItemTable(tracking_table_name())).scan()
+    assert [(u.key, u.version_id) for u in progress.untracked] == [(k, None) for k in sorted(ALIGNED)]

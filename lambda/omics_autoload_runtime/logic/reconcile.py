@@ -59,6 +59,7 @@ class Untracked:
     size: int | None
     etag: str | None
     last_modified: str | None
+    version_known: bool = True  # False: an inventory of current versions only (no VersionId column)
 
     @property
     def uri(self) -> str:
@@ -190,13 +191,14 @@ class Reconciler:
         self, manifest_key: str, manifest: inventory.Manifest, marker: Marker
     ) -> Iterator[tuple[list[Untracked], Marker | None]]:
         file_index, row = int(marker.get("file", 0)), int(marker.get("row", 0))
+        known = "VersionId" in manifest.columns  # an empty VersionId is the "null" version
         while file_index < len(manifest.files):
             data = bucket_listing.read_all(self.cfg.inventory_bucket, manifest.files[file_index])
             rows = list(inventory.rows(manifest, data))
             for start in range(row, max(len(rows), 1), PAGE_SIZE):
                 chunk = rows[start : start + PAGE_SIZE]
                 candidates = [
-                    Untracked(self.bucket, r.key, r.version_id, r.size, r.etag, r.last_modified)
+                    Untracked(self.bucket, r.key, r.version_id, r.size, r.etag, r.last_modified, known)
                     for r in chunk
                     if r.is_latest and not r.is_delete_marker and r.bucket in ("", self.bucket)
                 ]
@@ -221,11 +223,10 @@ class Reconciler:
         return modified is None or now() - modified >= self.settle_seconds
 
     def _untracked(self, candidates: Sequence[Untracked]) -> list[Untracked]:
-        versioned = [c for c in candidates if c.version_id is not None or not c.etag]
-        unknown = [c for c in candidates if c.version_id is None and c.etag]
         # A listing says "null" for the one version of an unversioned bucket; an inventory of
         # current versions only has no VersionId column at all: its rows are checked by key.
-        versioned += self._resolve_versions(unknown)
+        versioned = [c for c in candidates if c.version_known]
+        versioned += self._resolve_versions([c for c in candidates if not c.version_known])
         keys = [tracking.object_key(c.bucket, c.key, c.version_id) for c in versioned]
         found = self.table.get_many(keys) if keys else {}
         return [c for c, key in zip(versioned, keys, strict=True) if key not in found]
@@ -244,7 +245,7 @@ class Reconciler:
             )
             tags = {str(item.get("eTag", {}).get("S", "")).strip('"') for item in response.get("Items", [])}
             if candidate.etag and candidate.etag.strip('"') in tags:
-                continue
+                continue  # that content is tracked, whichever version id it has
             try:
                 version = bucket_listing.current_version_id(candidate.bucket, candidate.key)
             except ClientError as error:
