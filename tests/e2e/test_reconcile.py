@@ -228,3 +228,24 @@ def test_an_unversioned_bucket_is_matched_on_its_null_versions(pipe, monkeypatch
     cfg = get().replace(bucket_name="plain-bucket")
     progress = reconcile.Reconciler(cfg, ItemTable(tracking_table_name())).scan()
     assert [(u.key, u.version_id) for u in progress.untracked] == [(k, None) for k in sorted(ALIGNED)]
+
+
+def test_a_run_stops_before_its_lambda_time_runs_out(monkeypatch):
+    from omics_autoload_runtime.handlers import reconcile as reconcile_function
+
+    monkeypatch.setattr(reconcile, "PAGE_SIZE", 1)
+    pipe = _pipe()
+    try:
+        _put_all(pipe, ["runs/r1/S1.ubam", *ALIGNED])
+
+        class Context:  # 60 s left: less than a page's reserve
+            @staticmethod
+            def get_remaining_time_in_millis():
+                return 60_000
+
+        summary = reconcile_function.handler({}, Context())
+        assert (summary["pages"], summary["untracked"], summary["passComplete"]) == (1, 1, False)
+        pk, sk = reconcile.marker_key(BUCKET)
+        assert tracking.ItemTable(tracking_table_name()).get(pk, sk)["marker"]["source"] == "listing"
+    finally:
+        pipe.__exit__(None, None, None)
