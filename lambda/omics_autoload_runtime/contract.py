@@ -69,6 +69,7 @@ class SkipCode(StrEnum):
     UNKNOWN_TYPE = "UnknownType"
     NOT_SEQUENCE = "NotSequence"
     REUPLOAD = "Reupload"  # HELD: a new version of an imported file, for an operator
+    OUTSIDE_PREFIX = "OutsidePrefix"  # an event for a key the pipeline does not watch
     OTHER = "Other"
 
 
@@ -100,6 +101,12 @@ class Env(StrEnum):
     MAX_CONCURRENT_IMPORT_JOBS = "MAX_CONCURRENT_IMPORT_JOBS"
     OMICS_CALLS_PER_SECOND = "OMICS_CALLS_PER_SECOND"
     REUPLOAD_POLICY = "REUPLOAD_POLICY"
+    BUCKET_NAME = "BUCKET_NAME"
+    KEY_PREFIXES = "KEY_PREFIXES"
+    KEY_SUFFIXES = "KEY_SUFFIXES"
+    INVENTORY_BUCKET = "INVENTORY_BUCKET"
+    INVENTORY_PREFIX = "INVENTORY_PREFIX"
+    RECONCILE_PAGES_PER_RUN = "RECONCILE_PAGES_PER_RUN"
 
 
 class PostImportAction(StrEnum):
@@ -141,6 +148,10 @@ SWEEP_INTERVAL_SECONDS = 5 * 60
 STUCK_AFTER_SECONDS = 24 * 3600
 MAX_CONCURRENT_IMPORT_JOBS = 10
 OMICS_CALLS_PER_SECOND = 4.0
+RECONCILE_PAGES_PER_RUN = 100  # of 1,000 object versions: a run reads at most 100,000
+# An object younger than this is not reported missing: its event may still be on its way
+# (S3 delivers within seconds, but the intake's asynchronous retries last longer).
+RECONCILE_SETTLE_SECONDS = 3600
 
 
 # ------------------------------------------------------------------ tracking table
@@ -157,6 +168,7 @@ class KeyPrefix(StrEnum):
     SLOT = "SLOT#"  # + batch id: a batch holding an import slot
     POST_IMPORT = "POST#"  # + object: a post-import action still to resolve
     RATE = "RATE#"  # + HealthOmics operation: its token bucket
+    RECONCILE = "RECONCILE#"  # + bucket: where the reconciliation pass got to
 
 
 class SortKey(StrEnum):
@@ -168,6 +180,7 @@ class SortKey(StrEnum):
     SLOT = "SLOT"
     POST_IMPORT = "POST"
     RATE = "RATE"
+    RECONCILE = "RECONCILE"
 
 
 SLOT_QUEUE_PK = "SLOTQ"  # the batches waiting for a slot (sort key: enqueued at, batch id)
@@ -225,6 +238,9 @@ class Metric(StrEnum):
     IMPORT_LATENCY = "ImportLatencySeconds"
     WAITING_FOR_MATE = "ReadSetsWaitingForMate"
     STUCK_ITEMS = "StuckItems"
+    UNTRACKED_OBJECTS = "UntrackedObjects"
+    """Objects under the watched prefixes that reconciliation found with no tracking item
+    (their event never came) and sent through intake: anything above zero is a lost event."""
 
 
 class Dimension(StrEnum):

@@ -29,12 +29,18 @@ takes the field's default.
 * max_concurrent_import_jobs - import jobs this pipeline runs at once (``import_slots``)
 * omics_calls_per_second - calls per second per HealthOmics API (``rate_limit``)
 * reupload_policy - what a new version of an already imported object becomes (``contract.ReuploadPolicy``)
+* bucket_name - the watched bucket (reconciliation lists it)
+* key_prefixes - the watched key prefixes, a JSON list ([] = the whole bucket); intake skips other keys
+* key_suffixes - the watched key suffixes, a JSON list ([] = every key); reconciliation lists only these
+* inventory_bucket, inventory_prefix - where the bucket's S3 Inventory reports land (reconciliation reads them)
+* reconcile_pages_per_run - pages of 1,000 object versions one reconciliation run reads at most
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -76,6 +82,12 @@ class Settings:
     max_concurrent_import_jobs: int = contract.MAX_CONCURRENT_IMPORT_JOBS
     omics_calls_per_second: float = contract.OMICS_CALLS_PER_SECOND
     reupload_policy: ReuploadPolicy = ReuploadPolicy.IMPORT_AS_NEW
+    bucket_name: str = ""
+    key_prefixes: tuple[str, ...] = ()
+    key_suffixes: tuple[str, ...] = ()
+    inventory_bucket: str = ""
+    inventory_prefix: str = ""
+    reconcile_pages_per_run: int = contract.RECONCILE_PAGES_PER_RUN
 
     @property
     def reference_configured(self) -> bool:
@@ -133,6 +145,14 @@ class Settings:
             ),
             omics_calls_per_second=reader.positive(Env.OMICS_CALLS_PER_SECOND, contract.OMICS_CALLS_PER_SECOND),
             reupload_policy=reader.choice(Env.REUPLOAD_POLICY, ReuploadPolicy, ReuploadPolicy.IMPORT_AS_NEW),
+            bucket_name=reader.text(Env.BUCKET_NAME),
+            key_prefixes=reader.strings(Env.KEY_PREFIXES),
+            key_suffixes=reader.strings(Env.KEY_SUFFIXES),
+            inventory_bucket=reader.text(Env.INVENTORY_BUCKET),
+            inventory_prefix=reader.text(Env.INVENTORY_PREFIX),
+            reconcile_pages_per_run=reader.whole(
+                Env.RECONCILE_PAGES_PER_RUN, contract.RECONCILE_PAGES_PER_RUN, minimum=1
+            ),
         )
 
 
@@ -146,6 +166,8 @@ def _text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, tuple):
+        return json.dumps(list(value))
     return str(value)
 
 
@@ -184,6 +206,18 @@ class _Reader:
         if not value > 0:
             raise ConfigurationError(f"{name}={value} must be positive")
         return value
+
+    def strings(self, name: Env) -> tuple[str, ...]:
+        text = self.text(name)
+        if not text:
+            return ()
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigurationError(f"{name}={text!r} is not a JSON list of strings")
+        return tuple(value)
 
     def options(self) -> AssemblyOptions:
         text = self.text(Env.ASSEMBLY_OPTIONS)

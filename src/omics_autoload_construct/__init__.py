@@ -7,6 +7,7 @@ from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
 from .omics_autoload import OmicsAutoLoad, OrphanPolicy
 from .post_import import PostImportAction
+from .reconciliation import ObjectReconciliation, Reconciliation
 from .reference_genome import Contigs, IReferenceGenome, ReferenceGenome
 from .starter import Starter
 from .stores import IReferenceStore, ISequenceStore, ReferenceStore, SequenceStore
@@ -19,9 +20,11 @@ __all__ = [
     "ISequenceStore",
     "ImportWorkflow",
     "Intake",
+    "ObjectReconciliation",
     "OmicsAutoLoad",
     "OrphanPolicy",
     "PostImportAction",
+    "Reconciliation",
     "ReferenceGenome",
     "ReferenceStore",
     "ReuploadPolicy",

@@ -22,7 +22,7 @@ from omics_autoload_runtime import contract
 from omics_autoload_runtime.contract import PostImportAction
 from omics_autoload_runtime.domain.limits import IMPORT_JOB_TERMINAL_STATUSES
 
-from . import _nag, post_import
+from . import _functions, _nag, post_import
 from .stores import ISequenceStore
 
 
@@ -33,7 +33,7 @@ def grant_sweep(
     table: dynamodb.ITable,
     post_import_action: PostImportAction,
     bucket: s3.IBucket,
-    key_prefix: str | None,
+    key_prefix: _functions.Prefixes,
     store: ISequenceStore,
 ) -> None:
     """What the sweep does beyond the other task functions: executions, post-import retries."""

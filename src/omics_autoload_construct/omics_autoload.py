@@ -24,6 +24,7 @@ from omics_autoload_runtime.settings import Settings
 from . import _defaults, _functions, _import_slot, _props, monitoring
 from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
+from .reconciliation import ObjectReconciliation, Reconciliation
 from .reference_genome import IReferenceGenome, reference_set
 from .starter import DEFAULT_BATCHING_WINDOW, Starter, check_batching_window
 from .stores import ISequenceStore, SequenceStore
@@ -60,7 +61,7 @@ class OmicsAutoLoad(Construct):
         bucket_props: dict[str, Any] | None = None,
         server_access_logs_bucket: s3.IBucket | None = None,
         trigger_mode: TriggerMode = TriggerMode.S3_NOTIFICATIONS,
-        key_prefix: str | None = None,
+        key_prefixes: Sequence[str] | None = None,
         key_suffixes: Sequence[str] = (),
         sequence_store: ISequenceStore | None = None,
         reference: IReferenceGenome | None = None,
@@ -102,7 +103,9 @@ class OmicsAutoLoad(Construct):
         omics_calls_per_second: float = contract.OMICS_CALLS_PER_SECOND,
         reupload_policy: ReuploadPolicy = ReuploadPolicy.IMPORT_AS_NEW,
         reserved_concurrent_executions: int | None = None,
+        reconciliation: Reconciliation | None = None,
         poll_interval: Duration | None = None,
+        key_prefix: str | None = None,
     ) -> None:
         """
         :param bucket: an existing bucket to watch. Default: a new bucket is created
@@ -117,8 +120,11 @@ class OmicsAutoLoad(Construct):
         :param trigger_mode: S3 event notifications (added without replacing the bucket's
             others) or EventBridge ``Object Created`` events (turned on for the bucket this
             construct creates; turn them on for your own). Default: S3 notifications.
-        :param key_prefix: watch and read only objects under this prefix. Default: the
-            whole bucket.
+        :param key_prefixes: watch and read only objects under these prefixes (for
+            example ``["runs/", "aligned/"]``): one notification filter (or EventBridge
+            pattern entry) per prefix, and every grant on the bucket's objects names only
+            ``<bucket>/<prefix>*``. Prefixes must not overlap (S3 refuses overlapping
+            notification filters), start with ``/`` or hold ``*``. Default: the whole bucket.
         :param key_suffixes: watch only keys ending so. Default: every object, so each
             one is recorded, imported or skipped with a reason.
         :param sequence_store: the store that receives the read sets. Default: a new
@@ -240,7 +246,15 @@ class OmicsAutoLoad(Construct):
             executions for each of the pipeline's functions, for accounts whose policy
             asks for it. The account must keep 100 unreserved. Default: none (the
             account's unreserved pool).
+        :param reconciliation: turn on the scheduled check for objects whose S3 event never
+            came (README, "Events that never came"): ``Reconciliation(schedule=Duration.days(1))``
+            lists the watched prefixes, ``Reconciliation(inventory_bucket=..., inventory_prefix=...)``
+            reads the bucket's S3 Inventory report instead; what it finds goes through intake and
+            is counted in ``UntrackedObjects`` (alarmed with ``alarms``). Default: off
+            (``omics-autoload reconcile`` still runs the same check by hand).
         :param poll_interval: deprecated name of ``sweep_interval``.
+        :param key_prefix: deprecated single form of ``key_prefixes``
+            (``key_prefix="runs/"`` is ``key_prefixes=["runs/"]``).
         """
         super().__init__(scope, id)
         # Log delivery by bucket policy, not the legacy LogDeliveryWrite ACL, whatever the
@@ -286,8 +300,8 @@ class OmicsAutoLoad(Construct):
             sheet_columns = SheetColumns.merged(illumina_sheet_columns)
         except ValueError as error:
             problems.append(f"illumina_sheet_columns: {error}")
-        if key_prefix is not None and (key_prefix.startswith("/") or "*" in key_prefix):
-            problems.append(f"key_prefix {key_prefix!r} must not start with '/' or contain '*'")
+        prefixes, prefix_problems = _props.key_prefixes_of(self, key_prefix, key_prefixes)
+        problems += prefix_problems
         if first_poll_delay.to_seconds() > max_poll_interval.to_seconds():
             problems.append("first_poll_delay must not be longer than max_poll_interval")
         if not 0 < omics_calls_per_second <= 100:
@@ -298,6 +312,12 @@ class OmicsAutoLoad(Construct):
         capacity_problem = _import_slot.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
         if capacity_problem:
             problems.append(capacity_problem)
+        if reconciliation is not None and not isinstance(reconciliation, Reconciliation):
+            problems.append(
+                "reconciliation must be a Reconciliation(...), such as Reconciliation(schedule=Duration.days(1))"
+            )
+        elif reconciliation is not None:
+            problems += reconciliation.problems()
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
             problems.append(f"reserved_concurrent_executions must be at least 1, not {reserved_concurrent_executions}")
         window_problem = check_batching_window(batching_window)
@@ -367,6 +387,9 @@ class OmicsAutoLoad(Construct):
             max_concurrent_import_jobs=max_concurrent_import_jobs,
             omics_calls_per_second=float(omics_calls_per_second),
             reupload_policy=ReuploadPolicy(reupload_policy),
+            bucket_name=self.bucket.bucket_name,  # `omics-autoload reconcile` reads it from intake
+            key_prefixes=prefixes,
+            key_suffixes=tuple(key_suffixes),
         )
         self.intake = Intake(
             self,
@@ -376,7 +399,7 @@ class OmicsAutoLoad(Construct):
             settings=settings,
             encryption_key=self.encryption_key,
             trigger_mode=trigger_mode,
-            key_prefix=key_prefix,
+            key_prefixes=list(prefixes),
             key_suffixes=key_suffixes,
             metrics_namespace=metrics_namespace,
             log_retention=log_retention,
@@ -388,7 +411,7 @@ class OmicsAutoLoad(Construct):
             table=self.table,
             sequence_store=self.sequence_store,
             settings=settings,
-            key_prefix=key_prefix,
+            key_prefixes=list(prefixes),
             encryption_key=self.encryption_key,
             retry_interval=retry_interval,
             quota_retry_interval=quota_retry_interval,
@@ -435,13 +458,29 @@ class OmicsAutoLoad(Construct):
             encryption_key=self.encryption_key,
             log_retention=log_retention,
         )
+        self.reconciliation: ObjectReconciliation | None = None
+        if reconciliation is not None:
+            self.reconciliation = ObjectReconciliation(
+                self,
+                "Reconciliation",
+                bucket=self.bucket,
+                table=self.table,
+                settings=settings,
+                reconciliation=reconciliation,
+                key_prefixes=prefixes,
+                encryption_key=self.encryption_key,
+                log_retention=log_retention,
+            )
         _acknowledge_notifications_handler(self, self.intake.bucket)
         self.state_machine = self.workflow.state_machine
         self.import_role = self.workflow.import_role
         for readable in reference_readers:
             # Only StartImport reads reference ARNs; intake just checks one is configured.
             readable.grant_read(self.workflow.start_function)
-        self.key_prefix = key_prefix
+        self.key_prefixes: tuple[str, ...] = prefixes
+        """The watched key prefixes (empty: the whole bucket)."""
+        self.key_prefix: str | None = prefixes[0] if len(prefixes) == 1 else None
+        """Deprecated: the one watched prefix, when there is exactly one; see ``key_prefixes``."""
         # The functions that publish one notice per failed file.
         self.notice_publishers: list[lambda_.Function] = []
         if failure_topic is not None:
@@ -451,6 +490,8 @@ class OmicsAutoLoad(Construct):
                 self.workflow.start_function,
                 self.intake.function,
             ]
+            if self.reconciliation is not None:  # it runs intake, which notifies of failed files
+                self.notice_publishers.append(self.reconciliation.function)
             for function in self.notice_publishers:
                 _grant_publish(function, failure_topic, self.encryption_key if alarm_topic is None else None)
         if reserved_concurrent_executions is not None:
@@ -465,6 +506,8 @@ class OmicsAutoLoad(Construct):
             self.starter.dead_letter_queue,
             self.workflow.dead_letter_queue,
         ]
+        if self.reconciliation is not None:
+            self.dead_letter_queues.append(self.reconciliation.dead_letter_queue)
         self.alarms: list[cloudwatch.Alarm] = []
         if self.alarm_topic is not None:
             self.alarms = monitoring.PipelineAlarms(
@@ -475,6 +518,7 @@ class OmicsAutoLoad(Construct):
                 state_machine=self.state_machine,
                 dead_letter_queues=self.dead_letter_queues,
                 topic=self.alarm_topic,
+                untracked_objects=self.reconciliation is not None,
             ).alarms
         self.dashboard: cloudwatch.Dashboard | None = None
         if dashboard:
@@ -526,6 +570,12 @@ class OmicsAutoLoad(Construct):
         options.setdefault("statistic", "Maximum")
         return self.metrics.metric(Metric.STUCK_ITEMS, **options)
 
+    def metric_untracked_objects(self, **options: Any) -> cloudwatch.Metric:
+        """Objects reconciliation found with no tracking item (their event never came), sent
+        through intake (sum per hour; published only with ``reconciliation``)."""
+        options.setdefault("period", Duration.hours(1))
+        return self.metrics.metric(Metric.UNTRACKED_OBJECTS, **options)
+
     def metric_dead_letter_messages(self, **options: Any) -> cloudwatch.IMetric:
         """Messages in all the pipeline's dead-letter queues (maximum)."""
         return monitoring.dead_letter_depth(self.dead_letter_queues, **options)
@@ -534,7 +584,7 @@ class OmicsAutoLoad(Construct):
     def functions(self) -> list[lambda_.IFunction]:
         """Every Lambda function of the pipeline."""
         w = self.workflow
-        return [
+        functions: list[lambda_.IFunction] = [
             self.intake.function,
             self.starter.function,
             w.start_function,
@@ -543,6 +593,9 @@ class OmicsAutoLoad(Construct):
             w.completion_function,
             w.capacity_function,
         ]
+        if self.reconciliation is not None:
+            functions.append(self.reconciliation.function)
+        return functions
 
 
 def _notifiable(scope: Construct, bucket: s3.IBucket, trigger_mode: TriggerMode) -> s3.IBucket:

@@ -64,6 +64,7 @@ HANDLERS: dict[str, Callable[..., Any]] = {
         "import_finalize": "import_finalize",
         "completion": "completion",
         "capacity": "import_slot",
+        "reconcile": "reconcile",
     }.items()
 }
 # Errors handlers raise on purpose (Step Functions retries or catches them by name).
@@ -296,6 +297,7 @@ class Pipeline:
             state_machine_arn=STATE_MACHINE_ARN,
             metrics_namespace="OmicsAutoLoadTest",
             first_poll_seconds=self.first_poll_seconds,
+            bucket_name=BUCKET,
         ).to_environment()
         env["AWS_DEFAULT_REGION"] = REGION
         env.update(self.extra_env)
@@ -584,6 +586,19 @@ class Pipeline:
                 "time": tracking.iso(),
             },
         )
+
+    def reconcile(self) -> dict[str, Any]:
+        """One scheduled reconciliation run (the objects whose events were dropped)."""
+        return self.invoke(
+            "reconcile",
+            {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}},
+        )
+
+    def settle(self, seconds: float = 2 * 3600) -> None:
+        """Move the simulated clock past the objects' real S3 times (reconciliation waits for
+        events of young objects)."""
+        with self.lock:
+            self.double.advance(max(0.0, time.time() - self.double.now()) + seconds)
 
     # ------------------------------------------------------------------ table views
 

@@ -111,7 +111,7 @@ REFERENCE_ARN = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/
 @functools.cache
 def maximal_outdir() -> Path:
     """Every option on: the user's own KMS-encrypted bucket, EventBridge trigger, prefix and
-    suffix filters, an imported reference genome, alarms with notifications, custom patterns."""
+    suffix filters, reconciliation, an imported reference genome, alarms with notifications, custom patterns."""
     import aws_cdk as cdk
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_s3 as s3
@@ -120,6 +120,7 @@ def maximal_outdir() -> Path:
         OmicsAutoLoad,
         OrphanPolicy,
         PostImportAction,
+        Reconciliation,
         ReferenceGenome,
         ReferenceStore,
         TriggerMode,
@@ -155,7 +156,7 @@ def maximal_outdir() -> Path:
         "AutoLoad",
         bucket=bucket,
         trigger_mode=TriggerMode.EVENTBRIDGE,
-        key_prefix="runs/",
+        key_prefixes=["runs/"],
         key_suffixes=[".fastq.gz", ".bam"],
         reference=ReferenceGenome(
             stack,
@@ -174,6 +175,7 @@ def maximal_outdir() -> Path:
         log_identifiers=True,
         post_import_action=PostImportAction.TAG,
         omics_calls_per_second=2.5,
+        reconciliation=Reconciliation(schedule=cdk.Duration.hours(12)),
     )
     _synth_keeping_the_report(app)
     return outdir

@@ -4,7 +4,9 @@
   from a listing and why every other file would be skipped (``plan.py``);
 * ``status`` and ``redrive`` operate a deployed pipeline, found by ``deployment.py``:
   counts, failed and stuck files (``status.py``); re-queue FAILED items
-  (``redrive.py``) and drain the dead-letter queues (``redrive_queues.py``).
+  (``redrive.py``) and drain the dead-letter queues (``redrive_queues.py``);
+* ``reconcile`` finds objects whose S3 event never came and sends them through intake
+  (``reconcile.py``).
 
 Exit codes: 0 done, 1 AWS call failed, 2 usage or input error (message on stderr).
 Subcommands register themselves in COMMANDS: each adds a subparser whose ``run``
@@ -23,10 +25,11 @@ from typing import Any
 from omics_autoload_runtime.cli.errors import CliError, aws_error
 from omics_autoload_runtime.cli.output import PROG
 from omics_autoload_runtime.cli.plan import add_plan
+from omics_autoload_runtime.cli.reconcile import add_reconcile
 from omics_autoload_runtime.cli.redrive import add_redrive
 from omics_autoload_runtime.cli.status import add_status
 
-COMMANDS: list[Callable[[Any], None]] = [add_plan, add_status, add_redrive]
+COMMANDS: list[Callable[[Any], None]] = [add_plan, add_status, add_redrive, add_reconcile]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -57,6 +57,7 @@ from omics_autoload_runtime.domain.classify import (
     with_header,
 )
 from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, lane_of, sheet_keys, sheet_or_error
+from omics_autoload_runtime.domain.prefixes import watched
 from omics_autoload_runtime.domain.read_sets import overrides_from_tags
 from omics_autoload_runtime.domain.sample_sheet import (
     MAX_SHEET_BYTES,
@@ -116,6 +117,14 @@ class Intake:
         created = iso(parse_iso(event.event_time)) if event.event_time else iso()
         base = dict(_object_item(event, created), eTag=event.etag)
         uri = base["uri"]
+        if not watched(event.key, self.cfg.key_prefixes):
+            # A notification someone else added, or a rule widened by hand: not ours to read.
+            watched_list = ", ".join(self.cfg.key_prefixes)
+            reason = (
+                f"outside the watched key prefixes ({watched_list}): not read and not imported;"
+                " add its prefix to key_prefixes to import such files"
+            )
+            return self._record_skip(base, reason, SkipCode.OUTSIDE_PREFIX)
         try:
             outcome = self._classify(event, uri)
         except (ClientError, BotoCoreError):
