@@ -30,6 +30,9 @@ class Status(StrEnum):
     HELD = "HELD"
     """A new version of an imported object, kept for an operator (``ReuploadPolicy.HOLD``):
     ``omics-autoload redrive --key KEY --new-version`` imports it as a new read set."""
+    WAITING_FOR_SHEET = "WAITING_FOR_SHEET"
+    """A file under ``require_sample_sheet`` whose run's Illumina sheet (or completion marker)
+    has not arrived: the sheet's own event releases it, the sweep fails it after the timeout."""
     DONE = "DONE"
 
 
@@ -39,6 +42,7 @@ class Kind(StrEnum):
     OBJECT = "object"
     READSET = "readset"
     JOB = "job"
+    WAIT = "wait"  # a file's entry in its run folder's waiting list (no status)
 
 
 class FileType(StrEnum):
@@ -69,6 +73,8 @@ class SkipCode(StrEnum):
     UNKNOWN_TYPE = "UnknownType"
     NOT_SEQUENCE = "NotSequence"
     REUPLOAD = "Reupload"  # HELD: a new version of an imported file, for an operator
+    RUN_MARKER = "RunMarker"  # an instrument's completion marker, log or InterOp file
+    SAMPLE_SHEET = "SampleSheet"  # a sample sheet (CSV or Illumina): read, never imported
     OTHER = "Other"
 
 
@@ -99,6 +105,9 @@ class Env(StrEnum):
     MAX_CONCURRENT_IMPORT_JOBS = "MAX_CONCURRENT_IMPORT_JOBS"
     OMICS_CALLS_PER_SECOND = "OMICS_CALLS_PER_SECOND"
     REUPLOAD_POLICY = "REUPLOAD_POLICY"
+    REQUIRE_SHEET_PREFIXES = "REQUIRE_SHEET_PREFIXES"
+    SHEET_WAIT_SECONDS = "SHEET_WAIT_SECONDS"
+    RUN_COMPLETE_MARKER = "RUN_COMPLETE_MARKER"
 
 
 class PostImportAction(StrEnum):
@@ -140,6 +149,7 @@ SWEEP_INTERVAL_SECONDS = 5 * 60
 STUCK_AFTER_SECONDS = 24 * 3600
 MAX_CONCURRENT_IMPORT_JOBS = 10
 OMICS_CALLS_PER_SECOND = 4.0
+SHEET_WAIT_SECONDS = 24 * 3600
 
 
 # ------------------------------------------------------------------ tracking table
@@ -156,6 +166,7 @@ class KeyPrefix(StrEnum):
     SLOT = "SLOT#"  # + batch id: a batch holding an import slot
     POST_IMPORT = "POST#"  # + object: a post-import action still to resolve
     RATE = "RATE#"  # + HealthOmics operation: its token bucket
+    WAIT = "WAIT#"  # + s3://bucket/run folder/: the files waiting for that run's sheet
 
 
 class SortKey(StrEnum):
@@ -167,6 +178,7 @@ class SortKey(StrEnum):
     SLOT = "SLOT"
     POST_IMPORT = "POST"
     RATE = "RATE"
+    WAIT = "OBJ#"  # + s3://bucket/key#V#version: one waiting file
 
 
 SLOT_QUEUE_PK = "SLOTQ"  # the batches waiting for a slot (sort key: enqueued at, batch id)

@@ -27,12 +27,18 @@ takes the field's default.
 * max_concurrent_import_jobs - import jobs this pipeline runs at once (``import_slots``)
 * omics_calls_per_second - calls per second per HealthOmics API (``rate_limit``)
 * reupload_policy - what a new version of an already imported object becomes (``contract.ReuploadPolicy``)
+* require_sheet_prefixes - files under these key prefixes wait for their run's Illumina sheet
+  (as JSON; ``[""]`` = every file; empty = none wait)
+* sheet_wait_seconds - how long such a file waits before it ends FAILED
+* run_complete_marker - a file (path relative to the run folder, e.g. ``CopyComplete.txt``)
+  that waiting files also wait for ("" = none)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,6 +78,9 @@ class Settings:
     max_concurrent_import_jobs: int = contract.MAX_CONCURRENT_IMPORT_JOBS
     omics_calls_per_second: float = contract.OMICS_CALLS_PER_SECOND
     reupload_policy: ReuploadPolicy = ReuploadPolicy.IMPORT_AS_NEW
+    require_sheet_prefixes: tuple[str, ...] = ()
+    sheet_wait_seconds: int = contract.SHEET_WAIT_SECONDS
+    run_complete_marker: str = ""
 
     @property
     def reference_configured(self) -> bool:
@@ -121,6 +130,9 @@ class Settings:
             ),
             omics_calls_per_second=reader.positive(Env.OMICS_CALLS_PER_SECOND, contract.OMICS_CALLS_PER_SECOND),
             reupload_policy=reader.choice(Env.REUPLOAD_POLICY, ReuploadPolicy, ReuploadPolicy.IMPORT_AS_NEW),
+            require_sheet_prefixes=reader.prefixes(Env.REQUIRE_SHEET_PREFIXES),
+            sheet_wait_seconds=reader.whole(Env.SHEET_WAIT_SECONDS, contract.SHEET_WAIT_SECONDS, minimum=1),
+            run_complete_marker=reader.text(Env.RUN_COMPLETE_MARKER),
         )
 
 
@@ -134,6 +146,8 @@ def _text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, tuple):
+        return json.dumps(list(value)) if value else ""
     return str(value)
 
 
@@ -192,6 +206,16 @@ class _Reader:
             return SheetColumns.from_json(text) if text else SheetColumns()
         except (ValueError, TypeError) as error:
             raise ConfigurationError(f"{Env.ILLUMINA_SHEET_COLUMNS} is not valid: {error}") from None
+
+    def prefixes(self, name: Env) -> tuple[str, ...]:
+        text = self.text(name)
+        try:
+            value = json.loads(text) if text else []
+        except ValueError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigurationError(f"{name}={text!r} is not a JSON list of key prefixes") from None
+        return tuple(value)
 
     def choice(self, name: Env, values: type[_Choice], default: _Choice) -> _Choice:
         value = self.text(name).upper() or default
