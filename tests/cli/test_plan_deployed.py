@@ -219,3 +219,23 @@ def test_plan_reads_last_modified_from_s3(capsys):
     # Written within the same second: not "after" (LastModified has whole seconds).
     assert data["lateSheets"] == []
     assert {s["code"] for s in data["skipped"]} == {"SampleSheet"}
+
+
+def test_plan_reads_a_template_that_cdk_synthesized(capsys, tmp_path):
+    from support.synth import maximal_outdir
+
+    listing = tmp_path / "listing.txt"
+    listing.write_text(
+        "2026-11-30 09:00:00 10 runs/novaseq/R1/NA12-1.fq.gz\n2026-11-30 09:10:00 10 runs/novaseq/R1/SampleSheet.csv\n",
+        encoding="utf-8",
+    )
+    template = maximal_outdir() / "Maximal.template.json"
+    code, out, err = run(
+        capsys, "--listing", str(listing), "--bucket", "seqcore", "--template", str(template), "--format", "json"
+    )
+    assert code == 0, err
+    (read_set,) = json.loads(out)["readSets"]
+    # The maximal app's own pattern, and its orphan policy IMPORT_SINGLE: the lone R1 is imported.
+    assert (read_set["name"], read_set["source2"]) == ("NA12", None)
+    assert "they waited for it (require_sample_sheet)" in err
+    assert "reference genome's ARN is known once deployed" in err

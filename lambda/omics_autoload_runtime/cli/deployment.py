@@ -158,10 +158,12 @@ def settings_from_template(template: Mapping[str, Any], where: str = "template")
     variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
     settings = _settings(variables, where)
     tokens = [name for name in ("REFERENCE_ARN", "REFERENCE_PARAMETER_NAME") if name in variables]
-    if not settings.reference_arn and any(not isinstance(variables[name], str) for name in tokens):
+    if not settings.reference_arn and (
+        settings.reference_parameter_name or any(not isinstance(variables[name], str) for name in tokens)
+    ):
         print(
-            f"warning: {where}: the reference genome's ARN is known once deployed;"
-            " give --reference-arn (or plan with --stack) for BAM/CRAM files",
+            f"warning: {where}: the reference genome's ARN is known once deployed (the functions read it"
+            " from SSM at run time); give --reference-arn, or plan with --stack, for BAM/CRAM files",
             file=sys.stderr,
         )
     return settings
