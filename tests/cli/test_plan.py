@@ -73,7 +73,7 @@ def test_json_output_shape_and_every_uri_once(capsys, listing):
     code, out, _ = run(capsys, "--listing", str(listing), "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"readSets", "skipped", "totalBytes", "lateSheets"}
+    assert set(data) == {"readSets", "skipped", "totalBytes", "lateSheets", "waitingForSheet"}
     single = next(rs for rs in data["readSets"] if rs["name"] == "single")
     assert single["source2"] is None
     for read_set in data["readSets"]:

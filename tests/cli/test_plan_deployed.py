@@ -207,16 +207,15 @@ def test_plan_reads_last_modified_from_s3(capsys):
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="bucket")
-        for mate in (1, 2):
-            s3.put_object(
-                Bucket="bucket", Key=f"nvx/Fastq/S24-0042-N_S2_L001_R{mate}_001.fastq.gz", Body=b"@r\nA\n+\nI\n"
-            )
         s3.put_object(Bucket="bucket", Key="nvx/SampleSheet.csv", Body=V2_BCLCONVERT.encode())
+        for mate in (1, 2):
+            key = f"nvx/Fastq/S24-0042-N_S2_L001_R{mate}_001.fastq.gz"
+            s3.put_object(Bucket="bucket", Key=key, Body=b"@r\nA\n+\nI\n")
         code, out, err = run(capsys, "s3://bucket/nvx/", "--format", "json")
     assert code == 0, err
     data = json.loads(out)
     assert data["totalBytes"] == 2 * len(b"@r\nA\n+\nI\n")
-    # Written within the same second: not "after" (LastModified has whole seconds).
+    # The sheet came first (at most in the same second: LastModified has whole seconds).
     assert data["lateSheets"] == []
     assert {s["code"] for s in data["skipped"]} == {"SampleSheet"}
 
@@ -239,3 +238,32 @@ def test_plan_reads_a_template_that_cdk_synthesized(capsys, tmp_path):
     assert (read_set["name"], read_set["source2"]) == ("NA12", None)
     assert "they waited for it (require_sample_sheet)" in err
     assert "reference genome's ARN is known once deployed" in err
+
+
+def test_files_the_deployed_pipeline_would_hold_for_their_sheet_are_listed(capsys, tmp_path):
+    listing = tmp_path / "listing.txt"
+    listing.write_text(
+        "".join(
+            f"2026-11-30 09:00:00 10 {key}\n"
+            for key in (
+                "runs/A/Fastq/LIB-1_S1_L001_R1_001.fastq.gz",
+                "runs/A/Fastq/LIB-1_S1_L001_R2_001.fastq.gz",
+                "runs/B/Fastq/LIB-2_S1_L001_R1_001.fastq.gz",
+                "runs/B/Fastq/LIB-2_S1_L001_R2_001.fastq.gz",
+                "runs/B/Reports/SampleSheet.csv",
+                "other/LIB-3_S1_L001_R1_001.fastq.gz",
+                "other/LIB-3_S1_L001_R2_001.fastq.gz",
+            )
+        ),
+        encoding="utf-8",
+    )
+    argv = ["--listing", str(listing), "--bucket", "seqcore", "--format", "json"]
+    code, out, err = run(capsys, *argv, "--template", str(_template(tmp_path)))
+    assert code == 0, err
+    assert json.loads(out)["waitingForSheet"] == [
+        "s3://seqcore/runs/A/Fastq/LIB-1_S1_L001_R1_001.fastq.gz",
+        "s3://seqcore/runs/A/Fastq/LIB-1_S1_L001_R2_001.fastq.gz",
+    ]
+    assert "holds them WAITING_FOR_SHEET until it arrives, and fails them after 24 h" in err
+    _, out, _ = run(capsys, *argv)  # without the deployment's require_sample_sheet: nothing waits
+    assert json.loads(out)["waitingForSheet"] == []

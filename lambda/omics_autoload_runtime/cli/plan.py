@@ -43,7 +43,7 @@ from omics_autoload_runtime.domain.bam_header import HEADER_BYTES, HeaderFacts, 
 from omics_autoload_runtime.domain.classify import Skip, classify, needs_header
 from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, RunSheets, SheetColumns, sheet_or_error
 from omics_autoload_runtime.domain.options import AssemblyOptions
-from omics_autoload_runtime.domain.planning import LateSheet, Plan, batches, late_sheets, plan
+from omics_autoload_runtime.domain.planning import LateSheet, Plan, batches, late_sheets, plan, waiting_for_sheet
 from omics_autoload_runtime.domain.run_folder import must_wait
 from omics_autoload_runtime.domain.s3_uri import split_s3_uri
 from omics_autoload_runtime.domain.sample_sheet import MAX_SHEET_BYTES, SampleSheet, SampleSheetError
@@ -151,6 +151,14 @@ def run_plan(args: argparse.Namespace) -> int:
     result.late_sheets = late_sheets(result.read_sets, modified, sheet_name, listed_sheets) if sheet_name else []
     for late in result.late_sheets:
         result.warnings.append(_late_warning(late, deployed))
+    if sheet_name and deployed.require_sheet_prefixes:
+        result.waiting = waiting_for_sheet(result.read_sets, sheet_name, listed_sheets, deployed.require_sheet_prefixes)
+    if result.waiting:
+        result.warnings.append(
+            f"{len(result.waiting)} file(s) have no {sheet_name} in their run folder in this listing"
+            f" (first {result.waiting[0]}): require_sample_sheet holds them WAITING_FOR_SHEET until it arrives,"
+            f" and fails them after {deployed.sheet_wait_seconds / 3600:g} h"
+        )
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.format == "json":

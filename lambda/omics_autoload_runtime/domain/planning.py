@@ -28,6 +28,7 @@ from omics_autoload_runtime.domain.illumina_sheet import RunSheets, sheet_keys
 from omics_autoload_runtime.domain.options import AssemblyOptions, user_patterns
 from omics_autoload_runtime.domain.pairing import assemble, ordered_mates
 from omics_autoload_runtime.domain.read_sets import ReadSet, merged_tags
+from omics_autoload_runtime.domain.run_folder import must_wait
 from omics_autoload_runtime.domain.s3_uri import file_name
 from omics_autoload_runtime.domain.sample_sheet import SampleSheet, SampleSheetError, SampleSheetRow
 
@@ -41,6 +42,8 @@ class Plan:
     # Bytes of the files the read sets import; None when the listing gave no size for one.
     total_bytes: int | None = None
     late_sheets: list[LateSheet] = field(default_factory=list)
+    # Files ``require_sample_sheet`` would hold: no sheet of their run in the listing.
+    waiting: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class Plan:
             "skipped": [skip.to_json() for skip in self.skipped],
             "totalBytes": self.total_bytes,
             "lateSheets": [late.to_json() for late in self.late_sheets],
+            "waitingForSheet": self.waiting,
         }
 
 
@@ -62,6 +66,20 @@ class LateSheet:
 
     def to_json(self) -> dict[str, Any]:
         return {"sheet": self.sheet, "lastModified": self.arrived, "filesBefore": list(self.files)}
+
+
+def waiting_for_sheet(
+    read_sets: Sequence[ReadSet], sheet_name: str, sheets: Iterable[str], prefixes: Sequence[str]
+) -> list[str]:
+    """The files of ``read_sets`` under ``prefixes`` whose run has none of ``sheets`` (URIs):
+    the intake function would hold them WAITING_FOR_SHEET."""
+    present = set(sheets)
+    out = []
+    for uri in (uri for read_set in read_sets for uri in read_set.sources):
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        if must_wait(key, prefixes) and not any(f"s3://{bucket}/{k}" in present for k in sheet_keys(key, sheet_name)):
+            out.append(uri)
+    return sorted(out)
 
 
 def late_sheets(
