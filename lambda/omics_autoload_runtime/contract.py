@@ -30,6 +30,9 @@ class Status(StrEnum):
     HELD = "HELD"
     """A new version of an imported object, kept for an operator (``ReuploadPolicy.HOLD``):
     ``omics-autoload redrive --key KEY --new-version`` imports it as a new read set."""
+    WAITING_FOR_SHEET = "WAITING_FOR_SHEET"
+    """A file under ``require_sample_sheet`` whose run's Illumina sheet (or completion marker)
+    has not arrived: the sheet's own event releases it, the sweep fails it after the timeout."""
     DONE = "DONE"
 
 
@@ -39,6 +42,7 @@ class Kind(StrEnum):
     OBJECT = "object"
     READSET = "readset"
     JOB = "job"
+    WAIT = "wait"  # a file's entry in its run folder's waiting list (no status)
 
 
 class FileType(StrEnum):
@@ -70,6 +74,8 @@ class SkipCode(StrEnum):
     NOT_SEQUENCE = "NotSequence"
     REUPLOAD = "Reupload"  # HELD: a new version of an imported file, for an operator
     OUTSIDE_PREFIX = "OutsidePrefix"  # an event for a key the pipeline does not watch
+    RUN_MARKER = "RunMarker"  # an instrument's completion marker, log or InterOp file
+    SAMPLE_SHEET = "SampleSheet"  # a sample sheet (CSV or Illumina): read, never imported
     OTHER = "Other"
 
 
@@ -107,6 +113,9 @@ class Env(StrEnum):
     INVENTORY_BUCKET = "INVENTORY_BUCKET"
     INVENTORY_PREFIX = "INVENTORY_PREFIX"
     RECONCILE_PAGES_PER_RUN = "RECONCILE_PAGES_PER_RUN"
+    REQUIRE_SHEET_PREFIXES = "REQUIRE_SHEET_PREFIXES"
+    SHEET_WAIT_SECONDS = "SHEET_WAIT_SECONDS"
+    RUN_COMPLETE_MARKER = "RUN_COMPLETE_MARKER"
 
 
 class PostImportAction(StrEnum):
@@ -152,6 +161,7 @@ RECONCILE_PAGES_PER_RUN = 100  # of 1,000 object versions: a run reads at most 1
 # An object younger than this is not reported missing: its event may still be on its way
 # (S3 delivers within seconds, but the intake's asynchronous retries last longer).
 RECONCILE_SETTLE_SECONDS = 3600
+SHEET_WAIT_SECONDS = 24 * 3600
 
 
 # ------------------------------------------------------------------ tracking table
@@ -169,6 +179,7 @@ class KeyPrefix(StrEnum):
     POST_IMPORT = "POST#"  # + object: a post-import action still to resolve
     RATE = "RATE#"  # + HealthOmics operation: its token bucket
     RECONCILE = "RECONCILE#"  # + bucket: where the reconciliation pass got to
+    WAIT = "WAIT#"  # + s3://bucket/run folder/: the files waiting for that run's sheet
 
 
 class SortKey(StrEnum):
@@ -181,6 +192,7 @@ class SortKey(StrEnum):
     POST_IMPORT = "POST"
     RATE = "RATE"
     RECONCILE = "RECONCILE"
+    WAIT = "OBJ#"  # + s3://bucket/key#V#version: one waiting file
 
 
 SLOT_QUEUE_PK = "SLOTQ"  # the batches waiting for a slot (sort key: enqueued at, batch id)

@@ -34,6 +34,11 @@ takes the field's default.
 * key_suffixes - the watched key suffixes, a JSON list ([] = every key); reconciliation lists only these
 * inventory_bucket, inventory_prefix - where the bucket's S3 Inventory reports land (reconciliation reads them)
 * reconcile_pages_per_run - pages of 1,000 object versions one reconciliation run reads at most
+* require_sheet_prefixes - files under these key prefixes wait for their run's Illumina sheet
+  (as JSON; ``[""]`` = every file; empty = none wait)
+* sheet_wait_seconds - how long such a file waits before it ends FAILED
+* run_complete_marker - a file (path relative to the run folder, e.g. ``CopyComplete.txt``)
+  that waiting files also wait for ("" = none)
 """
 
 from __future__ import annotations
@@ -88,6 +93,9 @@ class Settings:
     inventory_bucket: str = ""
     inventory_prefix: str = ""
     reconcile_pages_per_run: int = contract.RECONCILE_PAGES_PER_RUN
+    require_sheet_prefixes: tuple[str, ...] = ()
+    sheet_wait_seconds: int = contract.SHEET_WAIT_SECONDS
+    run_complete_marker: str = ""
 
     @property
     def reference_configured(self) -> bool:
@@ -153,6 +161,9 @@ class Settings:
             reconcile_pages_per_run=reader.whole(
                 Env.RECONCILE_PAGES_PER_RUN, contract.RECONCILE_PAGES_PER_RUN, minimum=1
             ),
+            require_sheet_prefixes=reader.prefixes(Env.REQUIRE_SHEET_PREFIXES),
+            sheet_wait_seconds=reader.whole(Env.SHEET_WAIT_SECONDS, contract.SHEET_WAIT_SECONDS, minimum=1),
+            run_complete_marker=reader.text(Env.RUN_COMPLETE_MARKER),
         )
 
 
@@ -167,7 +178,7 @@ def _text(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, tuple):
-        return json.dumps(list(value))
+        return json.dumps(list(value)) if value else ""
     return str(value)
 
 
@@ -249,6 +260,16 @@ class _Reader:
             return SheetColumns.from_json(text) if text else SheetColumns()
         except (ValueError, TypeError) as error:
             raise ConfigurationError(f"{Env.ILLUMINA_SHEET_COLUMNS} is not valid: {error}") from None
+
+    def prefixes(self, name: Env) -> tuple[str, ...]:
+        text = self.text(name)
+        try:
+            value = json.loads(text) if text else []
+        except ValueError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigurationError(f"{name}={text!r} is not a JSON list of key prefixes") from None
+        return tuple(value)
 
     def choice(self, name: Env, values: type[_Choice], default: _Choice) -> _Choice:
         value = self.text(name).upper() or default

@@ -73,6 +73,9 @@ class OmicsAutoLoad(Construct):
         sample_sheet_name: str | None = contract.SAMPLE_SHEET_NAME,
         illumina_sheet_name: str | None = contract.ILLUMINA_SHEET_NAME,
         illumina_sheet_columns: Mapping[str, Sequence[str]] | None = None,
+        require_sample_sheet: bool | Sequence[str] = False,
+        sample_sheet_timeout: Duration = Duration.seconds(contract.SHEET_WAIT_SECONDS),
+        run_complete_marker: str | None = None,
         include_undetermined: bool = False,
         orphan_policy: OrphanPolicy = OrphanPolicy.REPORT,
         orphan_window: Duration = Duration.seconds(contract.ORPHAN_WINDOW_SECONDS),
@@ -172,6 +175,19 @@ class OmicsAutoLoad(Construct):
             non-empty wins, e.g. ``{"subject_id": ["Sample_Name", "Patient_ID"]}``.
             Default: ``Sample_ID``; ``Sample_Name`` (else the sample id);
             ``Sample_Project``/``ProjectName``; ``RunName``/``Experiment Name``.
+        :param require_sample_sheet: files under these key prefixes (``True``: every file)
+            wait, with status ``WAITING_FOR_SHEET`` and a reason naming the sheet and the
+            folders searched, until their run's ``illumina_sheet_name`` sheet arrives; then
+            they go on as if they had arrived after it (a malformed sheet fails them with
+            its line). Use it when the sheet carries the ids (LIMS, patient) and DataSync
+            may deliver the FASTQs first. Default: ``False`` (files never wait).
+        :param sample_sheet_timeout: how long a file waits for its sheet (and
+            ``run_complete_marker``) before it ends ``FAILED``, with a reason saying which
+            sheet was expected where and how to redrive. Default: 24 hours.
+        :param run_complete_marker: a file the run's software writes last, as a path from
+            the run folder (``CopyComplete.txt``, ``RTAComplete.txt``,
+            ``Logs/FastqComplete.txt``): files that wait (``require_sample_sheet``) also wait
+            for it, and its arrival releases the run's files as one unit. Default: none.
         :param include_undetermined: import Illumina ``Undetermined_*`` reads. Default: no.
         :param orphan_policy: a mate whose partner has not arrived after
             ``orphan_window``. Default: ``OrphanPolicy.REPORT``.
@@ -302,6 +318,20 @@ class OmicsAutoLoad(Construct):
             problems.append(f"illumina_sheet_columns: {error}")
         prefixes, prefix_problems = _props.key_prefixes_of(self, key_prefix, key_prefixes)
         problems += prefix_problems
+        wait_prefixes = _wait_prefixes(require_sample_sheet, problems)
+        if wait_prefixes and not illumina_sheet_name:
+            problems.append("require_sample_sheet needs illumina_sheet_name (the sheet the files wait for)")
+        if run_complete_marker is not None:
+            marker = run_complete_marker
+            if not wait_prefixes:
+                problems.append("run_complete_marker needs require_sample_sheet (the files that wait for it)")
+            if not marker.strip() or marker.startswith("/") or marker.endswith("/") or "*" in marker:
+                problems.append(
+                    f"run_complete_marker {marker!r} must be a file's path from the run folder,"
+                    " e.g. 'CopyComplete.txt' or 'Logs/FastqComplete.txt'"
+                )
+        if not 60 <= sample_sheet_timeout.to_seconds() <= 30 * 86400:
+            problems.append("sample_sheet_timeout must be between 1 minute and 30 days")
         if first_poll_delay.to_seconds() > max_poll_interval.to_seconds():
             problems.append("first_poll_delay must not be longer than max_poll_interval")
         if not 0 < omics_calls_per_second <= 100:
@@ -390,6 +420,9 @@ class OmicsAutoLoad(Construct):
             bucket_name=self.bucket.bucket_name,  # `omics-autoload reconcile` reads it from intake
             key_prefixes=prefixes,
             key_suffixes=tuple(key_suffixes),
+            require_sheet_prefixes=wait_prefixes,
+            sheet_wait_seconds=int(sample_sheet_timeout.to_seconds()),
+            run_complete_marker=run_complete_marker or "",
         )
         self.intake = Intake(
             self,
@@ -655,3 +688,21 @@ def _grant_publish(function: lambda_.Function, topic: sns.ITopic, topic_key: kms
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[topic_key.key_arn])
         )
+
+
+def _wait_prefixes(require: bool | Sequence[str], problems: list[str]) -> tuple[str, ...]:
+    """``require_sample_sheet`` as key prefixes (``("",)``: every file); problems appended."""
+    if isinstance(require, bool):
+        return ("",) if require else ()
+    if isinstance(require, str):
+        problems.append(f"require_sample_sheet takes a list of key prefixes, e.g. [{require!r}], or True")
+        return ()
+    prefixes = tuple(require)
+    bad = [p for p in prefixes if not isinstance(p, str) or not p or p.startswith("/") or "*" in p]
+    if bad or not prefixes:
+        problems.append(
+            f"require_sample_sheet {list(prefixes)!r}: give key prefixes such as 'runs/'"
+            " (not empty, no leading '/', no '*'), or True for every file"
+        )
+        return ()
+    return prefixes

@@ -134,6 +134,33 @@ def test_handlers_get_the_options_reference_and_topic():
     assert "NOTIFICATION_TOPIC_ARN" in env
 
 
+def test_intake_gets_the_prefixes_that_wait_for_a_sheet_its_timeout_and_the_marker():
+    functions = resources_of_type(maximal_template(), "AWS::Lambda::Function")
+    intake = next(f for k, f in functions.items() if "IntakeFunction" in k)
+    env = intake["Properties"]["Environment"]["Variables"]
+    assert json.loads(env["REQUIRE_SHEET_PREFIXES"]) == ["runs/novaseq/"]
+    assert env["SHEET_WAIT_SECONDS"] == "43200"
+    assert env["RUN_COMPLETE_MARKER"] == "CopyComplete.txt"
+
+
+@pytest.mark.parametrize(
+    ("props", "fragment"),
+    [
+        ({"require_sample_sheet": "runs/"}, "list of key prefixes, e.g. ['runs/']"),
+        ({"require_sample_sheet": ["/runs", ""]}, "give key prefixes such as 'runs/'"),
+        ({"require_sample_sheet": True, "illumina_sheet_name": None}, "needs illumina_sheet_name"),
+        ({"run_complete_marker": "CopyComplete.txt"}, "run_complete_marker needs require_sample_sheet"),
+        ({"require_sample_sheet": True, "run_complete_marker": "/Logs/"}, "path from the run folder"),
+        ({"require_sample_sheet": True, "sample_sheet_timeout": cdk.Duration.seconds(5)}, "between 1 minute"),
+    ],
+)
+def test_sheet_wait_props_name_the_fix(props, fragment):
+    stack = cdk.Stack(cdk.App(), "Bad")
+    with pytest.raises(ValueError, match="invalid OmicsAutoLoad props") as error:
+        OmicsAutoLoad(stack, "AutoLoad", **props)
+    assert fragment in str(error.value)
+
+
 def test_alarms_notify_the_topic():
     template = maximal_template()
     alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")

@@ -176,6 +176,9 @@ def maximal_outdir() -> Path:
         post_import_action=PostImportAction.TAG,
         omics_calls_per_second=2.5,
         reconciliation=Reconciliation(schedule=cdk.Duration.hours(12)),
+        require_sample_sheet=["runs/novaseq/"],
+        sample_sheet_timeout=cdk.Duration.hours(12),
+        run_complete_marker="CopyComplete.txt",
     )
     _synth_keeping_the_report(app)
     return outdir

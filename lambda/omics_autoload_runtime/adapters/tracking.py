@@ -61,9 +61,12 @@ FAILED: str = Status.FAILED
 ORPHANED: str = Status.ORPHANED
 SUPERSEDED: str = Status.SUPERSEDED
 HELD: str = Status.HELD
+WAITING_FOR_SHEET: str = Status.WAITING_FOR_SHEET
 DONE: str = Status.DONE
 
-OBJECT_STATUSES = (SKIPPED, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED, SUPERSEDED, HELD)
+OBJECT_STATUSES = (
+    SKIPPED, WAITING_FOR_SHEET, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED, SUPERSEDED, HELD
+)
 OBJECT_TERMINAL = (SKIPPED, IMPORTED, FAILED, SUPERSEDED, HELD)  # HELD: until an operator acts
 OPEN_OBJECT_STATUSES = (QUEUED, WAITING_FOR_MATE, IMPORTING)  # a file's import still to be decided
 READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING, IMPORTING, IMPORTED, FAILED, ORPHANED, SUPERSEDED)
@@ -74,12 +77,13 @@ JOB_STATUSES = (IMPORTING, DONE)
 NEW = None
 TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
     KIND_OBJECT: {
-        NEW: frozenset({SKIPPED, WAITING_FOR_MATE, QUEUED, FAILED, HELD}),
+        NEW: frozenset({SKIPPED, WAITING_FOR_MATE, QUEUED, FAILED, HELD, WAITING_FOR_SHEET}),
+        WAITING_FOR_SHEET: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED, FAILED}),
         WAITING_FOR_MATE: frozenset({QUEUED, SKIPPED, FAILED, IMPORTING, IMPORTED, SUPERSEDED}),
         QUEUED: frozenset({IMPORTING, SKIPPED, FAILED, IMPORTED, SUPERSEDED}),
         IMPORTING: frozenset({IMPORTED, FAILED}),
-        FAILED: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED}),
-        SKIPPED: frozenset({QUEUED, WAITING_FOR_MATE, FAILED}),
+        FAILED: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED, WAITING_FOR_SHEET}),
+        SKIPPED: frozenset({QUEUED, WAITING_FOR_MATE, FAILED, WAITING_FOR_SHEET}),
         IMPORTED: frozenset(),
         SUPERSEDED: frozenset(),
         HELD: frozenset({QUEUED}),
@@ -125,6 +129,11 @@ def uri_of_object_pk(pk: str) -> str:
     return pk[len(OBJECT_PREFIX) :]
 
 
+def waiting_key(bucket: str, run_folder: str, object_pk: str, object_sk: str) -> tuple[str, str]:
+    """A waiting file's entry: partition = its run folder (one Query finds them all), sort = the version."""
+    return f"{KeyPrefix.WAIT}s3://{bucket}/{run_folder}", f"{object_pk}#{object_sk}"
+
+
 def readset_files(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The file entries (``file1``, then ``file2``) of a read-set item."""
     return [dict(item[name]) for name in ("file1", "file2") if isinstance(item.get(name), Mapping)]
@@ -159,6 +168,39 @@ class Tracking:
 
     def __init__(self, table: ItemTable | str):
         self.table = table if isinstance(table, ItemTable) else ItemTable(table)
+
+    # -- files waiting for their run's sheet (see logic.intake)
+
+    def add_waiting(self, pk: str, sk: str, fields: Mapping[str, Any], expires_at: float) -> None:
+        """Enter a file in its run folder's waiting list (a repeat only rewrites the same entry)."""
+        self.table.update(
+            pk,
+            sk,
+            set={**fields, "kind": contract.Kind.WAIT, "expiresAt": int(expires_at)},
+            remove=("releasedAt",),
+        )
+
+    def waiting_in(self, pk: str) -> list[dict[str, Any]]:
+        """The entries of a run folder not yet released, by Query on its partition."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table.name,
+            "KeyConditionExpression": "#pk = :pk",
+            "FilterExpression": "attribute_not_exists(#releasedAt)",
+            "ExpressionAttributeNames": {"#pk": "pk", "#releasedAt": "releasedAt"},
+            "ExpressionAttributeValues": serialize({":pk": pk}),
+            "ConsistentRead": True,
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self.table.client.query(**kwargs)
+            found += [deserialize(raw) or {} for raw in response.get("Items", [])]
+            if not response.get("LastEvaluatedKey"):
+                return found
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def release_waiting(self, pk: str, sk: str, retain_seconds: float) -> None:
+        """Mark an entry done (its file moved on); TTL removes it later."""
+        self.table.update(pk, sk, set={"releasedAt": iso(), "expiresAt": int(now() + retain_seconds)})
 
     # -- objects
 

@@ -20,6 +20,7 @@ from omics_autoload_runtime.cli.output import PROG, render_table
 DEFAULT_LIMIT = 100
 # The order a file goes through the pipeline, for the counts table.
 STATUS_ORDER = (
+    tracking.WAITING_FOR_SHEET,
     tracking.WAITING_FOR_MATE,
     tracking.QUEUED,
     tracking.STARTING,

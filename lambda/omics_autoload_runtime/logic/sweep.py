@@ -15,6 +15,8 @@ never past the last RESERVED_MILLIS of the invocation) it
 - finalizes IMPORTING read sets whose workflow ended without Finalize (stopped by hand,
   or RecordFailure left them: the job may still import them);
 - retries the post-import action of read sets that were not ACTIVE yet (post_import);
+- ends the wait of files that waited for their run's sheet (``require_sample_sheet``) past
+  their ``waitUntil``: FAILED, with a reason naming the sheet, where, and how to redrive;
 - publishes two gauges, dimension SequenceStoreId: ``ReadSetsWaitingForMate`` (read sets
   in WAITING_FOR_MATE) and ``StuckItems`` (files in a non-final status not updated for
   STUCK_AFTER_SECONDS; mates only after the orphan window too), counted with
@@ -35,11 +37,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, import_slots, rate_limit, status_counts, tracking
 from omics_autoload_runtime.adapters.metrics import Metrics
-from omics_autoload_runtime.adapters.notices import FILE_ORPHANED, log_outcome, notifier_for
+from omics_autoload_runtime.adapters.notices import FILE_FAILED, FILE_ORPHANED, log_outcome, notifier_for
 from omics_autoload_runtime.adapters.table import ConditionFailed, iso, now, parse_iso
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.contract import Dimension, Metric, SkipCode, WorkflowError
-from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.domain import limits, run_folder
 from omics_autoload_runtime.errors import (
     ImportNotFinished,
     ImportRejected,
@@ -81,6 +83,7 @@ class Sweep:
     def run(self) -> dict[str, int]:
         self._poll_jobs()
         self._orphans()
+        self._sheet_timeouts()
         self._stuck()
         self._abandoned_imports()
         self._post_import()
@@ -212,6 +215,37 @@ class Sweep:
                     f"{head}: not imported; upload the mate (the pair is then imported)"
                     " or set the orphan policy IMPORT_SINGLE",
                 )
+
+    def _sheet_timeouts(self) -> None:
+        """WAITING_FOR_SHEET files past ``waitUntil`` (set by intake): FAILED. A sheet that
+        comes later does not import them by itself: the reason says to redrive."""
+        due = self.tracking.table.query_status(
+            tracking.WAITING_FOR_SHEET,
+            kind=tracking.KIND_OBJECT,
+            filter_expression="#waitUntil <= :now",
+            values={":now": int(now())},
+        )
+        notifier = notifier_for(self.cfg)
+        metrics = Metrics(self.cfg.metrics_namespace)
+        dims: dict[str, str] = {
+            Dimension.SEQUENCE_STORE_ID: self.cfg.sequence_store_id or "unknown",
+            Dimension.FILE_TYPE: "UNKNOWN",
+        }
+        for item in due:
+            if self.stats.get("sheetTimeouts", 0) >= MAX_FIXES_PER_SWEEP or not self._time_left():
+                return
+            reason = run_folder.timeout_reason(
+                item["uri"], str(item.get("awaiting") or "its run's sample sheet"), self.cfg.sheet_wait_seconds
+            )
+            if self.tracking.set_object(
+                item["pk"], item["sk"], tracking.FAILED, expect=(tracking.WAITING_FOR_SHEET,), reason=reason
+            ):
+                self._bump("sheetTimeouts")
+                log_outcome(LOG, FILE_FAILED, item["uri"], status=tracking.FAILED, reason=reason)
+                notifier.file_failed(item["uri"], reason)
+                metrics.count(Metric.FILES_FAILED, dimensions=dims)
+        notifier.flush()
+        metrics.flush()
 
     def _orphan_move(
         self, read_set: Mapping[str, Any], missing: int, status: str, file_status: str, reason: str, **extra: Any
