@@ -12,10 +12,12 @@ sizes", "Managing settings on global secondary indexes"):
   before and after; a failed condition still costs the units of the item as it is (min 1).
   TransactWriteItems: 2 WRU per started KB of each item, also when the transaction is
   cancelled (the prepare phase is billed).
-* global secondary index (the ``by-status`` index, projection ALL): each table write that
-  changes an indexed item adds index writes: item enters the index 1, leaves it 1, changes
-  its index key (``status`` or ``updatedAt``) 2 (delete + put), changes another attribute 1;
-  1 WRU per started KB of the index entry (= the item, as every attribute is projected).
+* global secondary indexes: each table write that changes an indexed item adds index
+  writes: item enters the index 1, leaves it 1, changes its index key 2 (delete + put),
+  changes a projected attribute 1 (none when no projected attribute changed); 1 WRU per
+  started KB of the index entry (the table and index keys plus the projected attributes:
+  the whole item for projection ALL). An item lacking an index key attribute is not in
+  the index (a sparse index).
 * reads: GetItem / each BatchGetItem key: 1 RRU per started 4 KB, min 1 even when absent;
   Query: the sizes of all items evaluated (before the filter, ``Select=COUNT`` included)
   summed, then 1 RRU per started 4 KB; eventually consistent reads (every index query)
@@ -80,27 +82,55 @@ def query_units(total_size: int, *, consistent: bool) -> float:
     return float(units) if consistent else units / 2
 
 
-def _index_key(item: Mapping[str, Any] | None, hash_attr: str, range_attr: str) -> tuple[Any, Any] | None:
+def _index_key(item: Mapping[str, Any] | None, hash_attr: str, range_attr: str | None) -> tuple[Any, Any] | None:
     """The item's key in the index, or None when it is not in the index."""
-    if not item or hash_attr not in item or range_attr not in item:
+    if not item or hash_attr not in item or (range_attr is not None and range_attr not in item):
         return None
-    return (repr(item[hash_attr]), repr(item[range_attr]))
+    return (repr(item[hash_attr]), repr(item[range_attr]) if range_attr else None)
+
+
+def index_entry(
+    item: Mapping[str, Any],
+    *,
+    hash_attr: str,
+    range_attr: str | None,
+    projection: str = "ALL",
+    include: tuple[str, ...] = (),
+    table_keys: tuple[str, str | None] = ("pk", "sk"),
+) -> dict[str, Any]:
+    """The attributes of ``item`` the index stores (its projection)."""
+    if projection == "ALL":
+        return dict(item)
+    names = {hash_attr, *(a for a in (range_attr, *table_keys) if a)}
+    if projection == "INCLUDE":
+        names.update(include)
+    return {name: value for name, value in item.items() if name in names}
 
 
 def index_write_units(
-    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, *, hash_attr: str, range_attr: str
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    *,
+    hash_attr: str,
+    range_attr: str | None,
+    projection: str = "ALL",
+    include: tuple[str, ...] = (),
+    table_keys: tuple[str, str | None] = ("pk", "sk"),
 ) -> int:
-    """Index WRU of one table write that turned ``old`` into ``new`` (projection ALL)."""
+    """Index WRU of one table write that turned ``old`` into ``new``."""
+    shape = {"hash_attr": hash_attr, "range_attr": range_attr, "projection": projection, "include": include}
     old_key = _index_key(old, hash_attr, range_attr)
     new_key = _index_key(new, hash_attr, range_attr)
     if old_key is None and new_key is None:
         return 0
+    old_entry = index_entry(old, table_keys=table_keys, **shape) if old_key is not None and old else {}
+    new_entry = index_entry(new, table_keys=table_keys, **shape) if new_key is not None and new else {}
     if old_key is None:
-        return write_units(0, item_size(new))
+        return write_units(0, item_size(new_entry))
     if new_key is None:
-        return write_units(item_size(old), 0)
+        return write_units(item_size(old_entry), 0)
     if old_key != new_key:
-        return write_units(item_size(old), 0) + write_units(0, item_size(new))
-    if old == new:
+        return write_units(item_size(old_entry), 0) + write_units(0, item_size(new_entry))
+    if old_entry == new_entry:
         return 0
-    return write_units(0, item_size(new))
+    return write_units(0, item_size(new_entry))

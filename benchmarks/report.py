@@ -293,7 +293,7 @@ def render(results: dict[str, Any]) -> str:
         add(
             f"Where the {fmt(c['total'], money=True)} per 1,000 files goes: DynamoDB writes "
             f"{fmt(c['dynamodb_writes'], money=True)} ({100 * burst['wru_index'] / max(burst['wru'], 1):.0f} % of the "
-            f"WRU are the by-status index; most from "
+            f"WRU are the secondary index; most from "
             + ", ".join(f"{k} {fmt(v / max(burst['imported'], 1))}" for k, v in top)
             + " WRU per file), CloudWatch PutMetricData "
             f"{fmt(c['cloudwatch_metrics'], money=True)}, S3 requests {fmt(c.get('s3_requests', 0), money=True)}, "
@@ -364,7 +364,7 @@ def render(results: dict[str, Any]) -> str:
         "per SDK call made + time slept); Step Functions Standard "
         f"${p['step_functions_per_transition'] * 1000:.3f} per 1,000 transitions (retries included); DynamoDB "
         f"on-demand ${p['dynamodb_per_wru'] * 1e6:.3f} per 1M WRU, ${p['dynamodb_per_rru'] * 1e6:.3f} per 1M RRU "
-        "(units computed from item sizes, the by-status index included); CloudWatch PutMetricData "
+        "(units computed from item sizes, the secondary index included); CloudWatch PutMetricData "
         f"${p['cloudwatch_per_put_metric_data'] * 1000:.2f} per 1,000; S3 requests the handlers make "
         f"${p.get('s3_per_get_request', 0) * 1000:.4f} (GET) / ${p.get('s3_per_put_request', 0) * 1000:.3f} (PUT) "
         "per 1,000; HealthOmics API calls, EventBridge AWS-service events and schedules, Lambda stream reads: "

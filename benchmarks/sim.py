@@ -26,7 +26,7 @@ runs import jobs on its simulated clock. What this module adds:
   which Step Functions bills as transitions too).
 * moto speed-ups that change no answer (``BENCH_VERIFY_QUERIES=1`` checks the first two
   against moto's own code on every call): queries read only the candidate items (the
-  ``by-status`` index is kept as sorted keys per status, updated on every write; table
+  due index is kept as the keys of each of its partitions, updated on every write; table
   queries read their partition); DynamoDB data-plane responses are dumped as the JSON they
   already are instead of walking the output shape; each UpdateExpression text is parsed
   once; TransactWriteItems backs up only the items it touches instead of deep-copying the
@@ -40,7 +40,6 @@ TransactWriteItems.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import copy
 import heapq
@@ -65,7 +64,7 @@ from support.omics_double import OmicsDouble
 from benchmarks import ddb_capacity, prices
 
 ACCOUNT, REGION, TABLE = harness.ACCOUNT, harness.REGION, harness.TABLE
-STATUS_INDEX = tracking.STATUS_INDEX
+DUE_INDEX = contract.DUE_INDEX
 SWEEP_SECONDS = 300.0  # the construct's default sweep_interval (EventBridge rate(5 minutes))
 BATCH_SIZE = 100  # the starter's event source mapping: max_sources_per_job records...
 BATCH_WINDOW_SECONDS = 30.0  # ...or 30 s (batching_window), whichever comes first
@@ -94,7 +93,7 @@ class Meter:
     api_calls: Counter = field(default_factory=Counter)  # "service.Operation" -> calls by handlers
     rru: Counter = field(default_factory=Counter)  # function -> read request units
     wru: Counter = field(default_factory=Counter)  # function -> write request units
-    wru_index: float = 0.0  # the share of WRU spent on the by-status index
+    wru_index: float = 0.0  # the share of WRU spent on the table's secondary indexes
     slept: Counter = field(default_factory=Counter)
     omics_outcomes: list[tuple[float, str, str]] = field(default_factory=list)  # (time, op, error or "")
 
@@ -119,33 +118,30 @@ def _function_name(module: str, event: Any) -> str:
 # --------------------------------------------------------------------------- the index
 
 
-class StatusIndex:
-    """The ``by-status`` GSI (hash ``status``, range ``updatedAt``, projection ALL) as sorted
-    ``(updatedAt, pk, sk)`` keys per status, refreshed after every write to the table."""
+class PartitionIndex:
+    """The due GSI's partitions (hash ``dueQ``) as sets of item keys, refreshed after every
+    write to the table: a query of one partition gives moto only that partition's items
+    (moto then sorts, pages, filters and projects them as it always does)."""
 
-    def __init__(self) -> None:
-        self.keys: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-        self.where: dict[tuple[str, str], tuple[str, tuple[str, str, str]]] = {}
+    def __init__(self, name: str = DUE_INDEX, hash_attr: str = contract.DUE_QUEUE) -> None:
+        self.name, self.hash_attr = name, hash_attr
+        self.keys: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        self.where: dict[tuple[str, str], str] = {}
 
     def refresh(self, table: Any, pk: str, sk: str) -> None:
         from moto.dynamodb.models.dynamo_type import DynamoType
 
         old = self.where.pop((pk, sk), None)
         if old is not None:
-            status, entry = old
-            keys = self.keys[status]
-            at = bisect.bisect_left(keys, entry)
-            if at < len(keys) and keys[at] == entry:
-                del keys[at]
+            self.keys[old].discard((pk, sk))
         item = table.items.get(DynamoType({"S": pk}), {}).get(DynamoType({"S": sk}))
         if item is None:
             return
-        status_value, updated = item.attrs.get("status"), item.attrs.get("updatedAt")
-        if status_value is None or updated is None or status_value.type != "S" or updated.type != "S":
+        value = item.attrs.get(self.hash_attr)
+        if value is None or value.type != "S":
             return
-        entry = (updated.value, pk, sk)
-        bisect.insort(self.keys[status_value.value], entry)
-        self.where[(pk, sk)] = (status_value.value, entry)
+        self.keys[value.value].add((pk, sk))
+        self.where[(pk, sk)] = value.value
 
 
 def _key_of(table: Any, attrs: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -231,7 +227,7 @@ class SimPipeline(harness.Pipeline):
         self.deliver_events_live = deliver_events
         self.sweep_seconds = sweep_seconds
         self.meter = Meter()
-        self.index = StatusIndex()
+        self.index = PartitionIndex()
         self.vt = VirtualClock(double)
         self.events_delivered = 0
         self.events_dropped = 0
@@ -645,7 +641,6 @@ class _DynamoDBMeter:
 
     def __init__(self, pipeline: SimPipeline):
         self.pipeline = pipeline
-        self.hash_attr, self.range_attr = "status", "updatedAt"  # the by-status index key
 
     def _current(self, table_name: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
         from moto.dynamodb.models import dynamodb_backends
@@ -664,6 +659,26 @@ class _DynamoDBMeter:
             return None
         item = bucket.get(range_value) if range_value is not None else bucket
         return item.to_json()["Attributes"] if item is not None else None
+
+    def _indexes(self, table_name: str) -> list[dict[str, Any]]:
+        """Each GSI of the table as ``index_write_units`` keywords (keys and projection)."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = dynamodb_backends[ACCOUNT][REGION].tables.get(table_name)
+        out = []
+        for gsi in getattr(table, "global_indexes", []) or []:
+            keys = {k["KeyType"]: k["AttributeName"] for k in gsi.schema}
+            projection = gsi.projection or {}
+            out.append(
+                {
+                    "hash_attr": keys["HASH"],
+                    "range_attr": keys.get("RANGE"),
+                    "projection": projection.get("ProjectionType", "ALL"),
+                    "include": tuple(projection.get("NonKeyAttributes", ())),
+                    "table_keys": (table.hash_key_attr, table.range_key_attr),
+                }
+            )
+        return out
 
     @staticmethod
     def _key(table_name: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -713,9 +728,8 @@ class _DynamoDBMeter:
                 new = self._current(table, key)
                 wru += multiplier * ddb_capacity.write_units(old_size, ddb_capacity.item_size(new))
                 if table == TABLE:
-                    index_wru += ddb_capacity.index_write_units(
-                        old, new, hash_attr=self.hash_attr, range_attr=self.range_attr
-                    )
+                    for gsi in self._indexes(table):
+                        index_wru += ddb_capacity.index_write_units(old, new, **gsi)
         elif operation == "GetItem" and ok:
             item = (parsed or {}).get("Item")
             size = ddb_capacity.item_size(_raw(item)) if item else 0
@@ -746,7 +760,7 @@ def _raw(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _fast_query(
-    index: StatusIndex,
+    index: PartitionIndex,
     original: Callable[..., Any],
     table: Any,
     hash_key: Any,
@@ -768,7 +782,7 @@ def _fast_query(
     elif any(k not in ("hash_key_conditions", "range_key_conditions") for k in kwargs):
         fast = False  # legacy QueryFilter
     else:
-        fast = hash_key is not None and (index_name is None or (index_name == STATUS_INDEX and table.name == TABLE))
+        fast = hash_key is not None and (index_name is None or (index_name == index.name and table.name == TABLE))
 
     def run(candidates: list[Any] | None) -> tuple[list[Any], int, Any]:
         _tl.candidates = candidates
@@ -797,9 +811,11 @@ def _fast_query(
         values = list(partition.values()) if table.range_key_attr else [partition]
         results, scanned, last = run(values)
     else:
-        results, scanned, last = _index_window(
-            index, table, hash_key, limit, exclusive_start_key, scan_index_forward, run
-        )
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        keys = index.keys.get(hash_key.value, set()) if hash_key.type == "S" else set()
+        items = [table.items.get(DynamoType({"S": pk}), {}).get(DynamoType({"S": sk})) for pk, sk in keys]
+        results, scanned, last = run([item for item in items if item is not None])
     if VERIFY_QUERIES and fast:
         slow = run(None)
         mine = ([(r.hash_key, r.range_key) for r in results], scanned, last)
@@ -812,47 +828,6 @@ def _fast_query(
     if projection_expressions:
         results = [r.project(projection_expressions) for r in results]
     return results, scanned, last
-
-
-def _index_window(
-    index: StatusIndex,
-    table: Any,
-    hash_key: Any,
-    limit: Any,
-    exclusive_start_key: Any,
-    scan_index_forward: bool,
-    run: Callable[[list[Any] | None], tuple[list[Any], int, Any]],
-) -> tuple[list[Any], int, Any]:
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    keys = index.keys.get(hash_key.value, []) if hash_key.type == "S" else []
-    if not scan_index_forward:
-        return run(None)
-    start = 0
-    if exclusive_start_key:
-        try:
-            marker = (
-                exclusive_start_key["updatedAt"]["S"],
-                exclusive_start_key[table.hash_key_attr]["S"],
-                exclusive_start_key[table.range_key_attr]["S"],
-            )
-        except KeyError:
-            return run(None)
-        start = bisect.bisect_right(keys, marker)
-    size = len(keys) - start if not limit else max(4 * int(limit), 256)
-    while True:
-        window = keys[start : start + size]
-        truncated = start + size < len(keys)
-        items = []
-        for _, pk, sk in window:
-            item = table.items.get(DynamoType({"S": pk}), {}).get(DynamoType({"S": sk}))
-            if item is not None:
-                items.append(item)
-        results, scanned, last = run(items)
-        if truncated and last is None and (not limit or len(results) < int(limit)):
-            size *= 4
-            continue
-        return results, scanned, last
 
 
 @contextlib.contextmanager
@@ -939,7 +914,7 @@ def _fast_json_responses() -> Iterator[None]:
         yield
 
 
-def _transact_write_items(index: StatusIndex) -> Callable[..., None]:
+def _transact_write_items(index: PartitionIndex) -> Callable[..., None]:
     """moto's TransactWriteItems with an item-level backup (same checks, same errors)."""
     from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import (

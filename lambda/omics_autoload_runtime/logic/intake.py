@@ -229,6 +229,7 @@ class Intake:
             "redrivenAt": stamp,
             "attempt": int(existing.get("attempt") or 0) + 1,
         }
+        full.update(tracking.due_fields(str(full["pk"]), str(full.get("status", ""))))
         table = self.tracking.table
         try:
             table.client.put_item(
@@ -394,6 +395,7 @@ class Intake:
                     "batchId": None,
                     "importJobId": None,
                     "readSetId": None,
+                    **tracking.due_fields(existing["pk"], tracking.QUEUED),
                 },
                 add={"attempt": 1},
                 condition="#status = :was AND #attempt = :attempt",
