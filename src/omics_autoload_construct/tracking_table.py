@@ -23,7 +23,7 @@ class TrackingTable(Construct):
 
     On-demand billing, point-in-time recovery, encryption (customer-managed key when
     given) and one sparse index, ``by-due`` (partition ``dueQ``, sort ``dueAt``, keys plus
-    ``dueBatch`` / ``fileCount`` / ``stuckAt``): an item is in it only while the sweep, the
+    ``dueBatch`` / ``fileCount``): an item is in it only while the sweep, the
     import slots or an operator must find it (an open read set, an import job, a held
     slot, a post-import retry, a FAILED or ORPHANED item), so an ordinary update writes
     no index entry. The stream carries new images; the starter reads it. TTL (attribute
