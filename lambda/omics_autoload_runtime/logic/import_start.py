@@ -84,7 +84,7 @@ def roles_of(item: Mapping[str, Any]) -> list[FileRole]:
     roles = []
     for entry in tracking.readset_files(item):
         data = json.loads(entry["role"])
-        roles.append(FileRole(**data))
+        roles.append(FileRole(**{"uri": entry["uri"], **data}))  # the role leaves out the entry's URI
     if item.get("singleEnd") and roles:
         roles = [replace(roles[0], mate=None)]
     return roles
