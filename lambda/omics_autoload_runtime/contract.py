@@ -166,7 +166,56 @@ SHEET_WAIT_SECONDS = 24 * 3600
 
 # ------------------------------------------------------------------ tracking table
 
-STATUS_INDEX = "by-status"  # partition ``status``, sort ``updatedAt``
+# The released layout's index (partition ``status``, sort ``updatedAt``, projection ALL):
+# rewritten on every update, no longer read; kept only while upgrading (``legacy_status_index``).
+STATUS_INDEX = "by-status"
+
+# The index the runtime reads: sparse (an item is in it only while someone must look at it
+# at a time: ``dueQ`` names the queue, ``dueAt`` the epoch second it is due), KEYS_ONLY plus
+# the few attributes of DUE_INDEX_INCLUDE; nothing else an update writes touches it.
+DUE_INDEX = "by-due"
+DUE_QUEUE = "dueQ"
+DUE_AT = "dueAt"
+# Written once where an item enters its queue: the batch of a job or slot (a read set's
+# ``batchId`` changes at every claim, so the index has its own name) and the files of an
+# importing read set (the StuckItems gauge sums them from the index entries).
+DUE_BATCH = "dueBatch"
+DUE_FILES = "fileCount"
+DUE_INDEX_INCLUDE = (DUE_BATCH, DUE_FILES)
+
+
+class DueQueue(StrEnum):
+    """The partitions (``dueQ``) of the due index: who reads each, and when an item is due."""
+
+    READSET = "RS"
+    """Read sets WAITING_FOR_MATE / QUEUED / STARTING: the sweep looks at one 15 minutes
+    after it arrived (lost stream record, claim whose workflow never started, interrupted pair)."""
+    MATE = "MATE"
+    """A lone mate after that first look: due when its orphan window ends."""
+    JOB = "JOB"
+    """Import jobs IMPORTING: due at ``nextPollAt`` (the sweep polls them)."""
+    IMPORTING = "IMP"
+    """Read sets IMPORTING: due at their job's ``stuckAt`` (its own expected end, see
+    STUCK_FACTOR); the sweep then records them from the job if their workflow ended, else
+    they count as stuck."""
+    SLOT = "SLOT"
+    """Batches holding an import slot: due 60 s after taking it (the sweep checks the holder)."""
+    POST_IMPORT = "POST"
+    """Post-import actions still to retry: due at once."""
+    SHEET = "SHEET"
+    """Files WAITING_FOR_SHEET: due at their ``waitUntil`` (the sweep then fails them)."""
+    FAILED = "FAILED"
+    """FAILED files and read sets, by when they failed (status, redrive)."""
+    ORPHANED = "ORPHANED"
+    """ORPHANED read sets, by when (redrive)."""
+
+
+# Expected progress of an import job, for "stuck": an import runs at least this fast
+# (bytes per second, per job) after a fixed start-up; a job counts as stuck once it runs
+# longer than STUCK_FACTOR times that (and never before the ``stuck_after`` floor).
+IMPORT_BYTES_PER_SECOND = 20 * 1024 * 1024
+IMPORT_STARTUP_SECONDS = 30 * 60
+STUCK_FACTOR = 3
 
 
 class KeyPrefix(StrEnum):

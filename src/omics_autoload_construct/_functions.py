@@ -114,11 +114,11 @@ KMS_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
 
 
 def grant_table(function: lambda_.Function, table: dynamodb.ITable, *, write: bool = True) -> None:
-    """The item actions the handlers use, on the table and its one index; no wildcards."""
+    """The item actions the handlers use, on the table and the index they read; no wildcards."""
     function.add_to_role_policy(
         iam.PolicyStatement(
             actions=TABLE_READ + (TABLE_WRITE if write else []),
-            resources=[table.table_arn, f"{table.table_arn}/index/{contract.STATUS_INDEX}"],
+            resources=[table.table_arn, f"{table.table_arn}/index/{contract.DUE_INDEX}"],
         )
     )
     if table.encryption_key is not None:

@@ -33,7 +33,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from omics_autoload_runtime import settings
+from omics_autoload_runtime import contract, settings
 from omics_autoload_runtime.adapters import clients, objects, rate_limit, tracking
 from omics_autoload_runtime.adapters.metrics import Metrics
 from omics_autoload_runtime.adapters.notices import (
@@ -98,7 +98,7 @@ def roles_of(item: Mapping[str, Any]) -> list[FileRole]:
     roles = []
     for entry in tracking.readset_files(item):
         data = json.loads(entry["role"])
-        roles.append(FileRole(**data))
+        roles.append(FileRole(**{"uri": entry["uri"], **data}))  # the role leaves out the entry's URI
     if item.get("singleEnd") and roles:
         roles = [replace(roles[0], mate=None)]
     return roles
@@ -353,12 +353,20 @@ class ImportStart:
 
     def _record(self, job_id: str, batch_id: str, ready: list[tuple[Mapping[str, Any], ReadSet]]) -> None:
         keys = [item["pk"] for item, _ in ready]
+        files = [entry for item, _ in ready for entry in tracking.readset_files(item)]
+        total_bytes = sum(int(entry.get("size") or 0) for entry in files)
+        # "Stuck" is this job's own expected progress, not a flat age: its read sets are due
+        # for the sweep (and counted stuck) only once the job runs past that.
+        stuck_at = tracking.stuck_at(now(), total_bytes, self.cfg.stuck_after_seconds)
         self.tracking.put_job(
             job_id,
             {
                 "batchId": batch_id,
                 "readSetKeys": keys,
                 "sourceCount": len(ready),
+                "fileCount": len(files),
+                "totalBytes": total_bytes,
+                "stuckAt": stuck_at,
                 "nextPollAt": int(now() + self.cfg.first_poll_seconds),
             },
         )
@@ -381,6 +389,9 @@ class ImportStart:
                     "referenceArn": read_set.reference_arn,
                     "reference": self._choices.get(item["pk"]),
                     "importStartedAt": iso(),
+                    contract.DUE_QUEUE: str(contract.DueQueue.IMPORTING),
+                    contract.DUE_AT: stuck_at,
+                    contract.DUE_FILES: len(tracking.readset_files(item)),
                 },
                 files=tracking.FileMove(
                     tracking.IMPORTING,

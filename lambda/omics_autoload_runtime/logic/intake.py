@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -69,6 +69,7 @@ from omics_autoload_runtime.domain.validation import file_problems
 from omics_autoload_runtime.logic.object_events import ObjectEvent
 
 LOG = logging.getLogger(__name__)
+OPTIONAL_ROLE_FIELDS = frozenset(f.name for f in fields(FileRole) if f.default is None)
 
 RELEASED_ENTRY_SECONDS = 7 * 86400  # a released waiting entry stays this long (TTL), for a look
 
@@ -451,6 +452,7 @@ class Intake:
                 else {"releasedAt": stamp}
             ),
         }
+        full.update(tracking.object_due_fields(full))
         table = self.tracking.table
         try:
             table.client.put_item(
@@ -522,14 +524,18 @@ class Intake:
     # -- read sets
 
     def _entry(self, item: Mapping[str, Any], role: FileRole, event: ObjectEvent) -> dict[str, Any]:
-        role_data = asdict(role)
+        # The read set carries this on every write (a write unit per started KB): not the URI
+        # (the entry has it), not the optional fields left unset, no spaces.
+        role_data = {
+            k: v for k, v in asdict(role).items() if k != "uri" and not (v is None and k in OPTIONAL_ROLE_FIELDS)
+        }
         entry = {
             "pk": item["pk"],
             "sk": item["sk"],
             "uri": item["uri"],
             "size": item.get("size"),
             "createdAt": item["createdAt"],
-            "role": json.dumps(role_data, ensure_ascii=False),
+            "role": json.dumps(role_data, ensure_ascii=False, separators=(",", ":")),
         }
         if item.get("eTag"):  # the version check before the import, in a bucket without versioning
             entry["eTag"] = item["eTag"]
@@ -623,6 +629,7 @@ class Intake:
                     "batchId": None,
                     "importJobId": None,
                     "readSetId": None,
+                    **tracking.due_fields(existing["pk"], tracking.QUEUED),
                 },
                 add={"attempt": 1},
                 condition="#status = :was AND #attempt = :attempt",
