@@ -12,10 +12,11 @@ sizes", "Managing settings on global secondary indexes"):
   before and after; a failed condition still costs the units of the item as it is (min 1).
   TransactWriteItems: 2 WRU per started KB of each item, also when the transaction is
   cancelled (the prepare phase is billed).
-* global secondary index (the ``by-status`` index, projection ALL): each table write that
-  changes an indexed item adds index writes: item enters the index 1, leaves it 1, changes
-  its index key (``status`` or ``updatedAt``) 2 (delete + put), changes another attribute 1;
-  1 WRU per started KB of the index entry (= the item, as every attribute is projected).
+* global secondary indexes (each index the table really has, read from its definition:
+  key schema and projection): each table write that changes an item's index entry adds
+  index writes: the entry appears 1, disappears 1, changes its index key 2 (delete +
+  put), changes a projected attribute 1, changes nothing projected 0; 1 WRU per started
+  KB of the index entry (its keys and projected attributes; with projection ALL, the item).
 * reads: GetItem / each BatchGetItem key: 1 RRU per started 4 KB, min 1 even when absent;
   Query: the sizes of all items evaluated (before the filter, ``Select=COUNT`` included)
   summed, then 1 RRU per started 4 KB; eventually consistent reads (every index query)
@@ -85,6 +86,45 @@ def _index_key(item: Mapping[str, Any] | None, hash_attr: str, range_attr: str) 
     if not item or hash_attr not in item or range_attr not in item:
         return None
     return (repr(item[hash_attr]), repr(item[range_attr]))
+
+
+def index_entry(
+    item: Mapping[str, Any] | None, keys: list[str], table_keys: list[str], projection: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The item's entry in an index (None when the item is not in it: a sparse index)."""
+    if not item or any(k not in item for k in keys):
+        return None
+    kind = projection.get("ProjectionType", "ALL")
+    if kind == "ALL":
+        return dict(item)
+    wanted = set(keys) | set(table_keys)
+    if kind == "INCLUDE":
+        wanted |= set(projection.get("NonKeyAttributes", []))
+    return {k: v for k, v in item.items() if k in wanted}
+
+
+def gsi_write_units(
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    *,
+    keys: list[str],
+    table_keys: list[str],
+    projection: Mapping[str, Any],
+) -> int:
+    """WRU one table write costs in one index."""
+    before = index_entry(old, keys, table_keys, projection)
+    after = index_entry(new, keys, table_keys, projection)
+    if before is None and after is None:
+        return 0
+    if before is None:
+        return write_units(0, item_size(after))
+    if after is None:
+        return write_units(item_size(before), 0)
+    if any(before[k] != after[k] for k in keys):
+        return write_units(item_size(before), 0) + write_units(0, item_size(after))
+    if before == after:
+        return 0
+    return write_units(0, item_size(after))
 
 
 def index_write_units(

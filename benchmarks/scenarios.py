@@ -64,12 +64,15 @@ def run(spec: dict[str, Any], definition: str) -> dict[str, Any]:
     import random
 
     random.seed(spec["seed"])  # moto's retry jitter
+    file_bytes = spec.get("file_bytes") or 0
     double = OmicsDouble(
         job_duration_seconds=spec["job_duration_seconds"],
         max_concurrent_import_jobs=spec["service_concurrent_jobs"],
         tps_limit=spec["service_tps"],
         seed=spec["seed"],
         throttle_fraction=spec.get("throttle_fraction", 0.0),
+        throughput_bytes_per_second=spec.get("throughput_bytes_per_second") if file_bytes else None,
+        source_bytes=(lambda uri: file_bytes) if file_bytes else None,
     )
     env = {
         "MAX_CONCURRENT_IMPORT_JOBS": str(spec["pipeline_concurrent_jobs"]),
@@ -80,10 +83,13 @@ def run(spec: dict[str, Any], definition: str) -> dict[str, Any]:
     uploads = sim.burst(keys, spec["within_seconds"])
     idle = spec.get("idle_seconds")
     started = time.monotonic()
-    with (
-        sim.quiet_logs(),
-        sim.SimPipeline(definition=definition, double=double, env=env, deliver_events=spec["deliver_events"]) as pipe,
-    ):
+    with sim.SimPipeline(
+        definition=definition,
+        double=double,
+        env=env,
+        deliver_events=spec["deliver_events"],
+        concurrency=spec.get("concurrency", 1),
+    ) as pipe:
         facts = pipe.drive(
             uploads,
             max_sim_seconds=idle if idle else max(7 * 86400.0, 20 * spec["job_duration_seconds"]),
@@ -135,23 +141,13 @@ def _summarise(
     lambda_ms = sum(meter.lambda_ms.values())
     wru, rru = sum(meter.wru.values()), sum(meter.rru.values())
     put_metric_data = meter.api_calls.get("cloudwatch.PutMetricData", 0)
-    s3_get = sum(n for call, n in meter.api_calls.items() if call.startswith("s3.") and _s3_read(call))
-    s3_put = sum(
-        n
-        for call, n in meter.api_calls.items()
-        if call.startswith("s3.") and not _s3_read(call) and not call.startswith("s3.Delete")
-    )
     billed = transitions["billed_transitions"]
-    money = prices.cost(
-        lambda_invocations=total_invocations,
-        lambda_ms_total=lambda_ms,
-        state_transitions=billed,
-        wru=wru,
-        rru=rru,
-        put_metric_data=put_metric_data,
-        s3_get=s3_get,
-        s3_put=s3_put,
-    )
+    sfn_log_bytes = transitions["history_events"] * prices.STEP_FUNCTIONS_LOG_BYTES_PER_EVENT
+    cold_starts = sum(max(meter.peak_running[f], 1) + 0.01 * n for f, n in invocations.items())
+    money = _money(meter, set(invocations), billed, sfn_log_bytes, cold_starts)
+    sweep_fns = {f for f in invocations if f == "completion:sweep"}
+    money_sweep = _money(meter, sweep_fns, 0, 0, sum(0.01 * invocations[f] for f in sweep_fns))
+    log_bytes = sum(meter.log_bytes.values()) + total_invocations * prices.LAMBDA_PLATFORM_LOG_BYTES + sfn_log_bytes
     n = max(imported, 1)
     return {
         "spec": spec,
@@ -181,6 +177,14 @@ def _summarise(
         "wru_by_function": {k: round(v, 1) for k, v in meter.wru.items()},
         "rru_by_function": {k: round(v, 1) for k, v in meter.rru.items()},
         "put_metric_data": put_metric_data,
+        "log_bytes_by_function": dict(meter.log_bytes),
+        "log_bytes": log_bytes,
+        "emf_lines": meter.emf_lines,
+        "metric_sets": [[ns, name, dict(dims)] for ns, name, dims in sorted(meter.metric_sets)],
+        "metric_set_count": len(meter.metric_sets),
+        "sweep_samples": meter.sweep_samples,
+        "peak_running": dict(meter.peak_running),
+        "cold_starts": cold_starts,
         "transitions": transitions,
         "drain": {
             "first_job_start_s": round(first_start, 1) if first_start is not None else None,
@@ -199,8 +203,41 @@ def _summarise(
             "wru": wru / n,
             "rru": rru / n,
             "put_metric_data": put_metric_data / n,
-            "s3_requests": (s3_get + s3_put) / n,
             "lambda_ms": lambda_ms / n,
+            "log_bytes": log_bytes / n,
         },
         "cost_per_1000_files": {k: v / n * 1000 for k, v in money.items()},
+        # What the sweep invocations cost (the rest is what the files' own path costs).
+        "sweep_cost_per_1000_files": {k: v / n * 1000 for k, v in money_sweep.items()},
     }
+
+
+def _money(
+    meter: sim.Meter, functions: set[str], transitions: float, extra_log_bytes: float, cold_starts: float
+) -> dict[str, float]:
+    """Dollars of the invocations of ``functions`` (and the given transitions and logs)."""
+    calls: Counter = Counter()
+    for (function, call), count in meter.api_by_function.items():
+        if function in functions:
+            calls[call] += count
+    invocations = sum(meter.invocations[f] for f in functions)
+    s3_get = sum(n for call, n in calls.items() if call.startswith("s3.") and _s3_read(call))
+    s3_put = sum(
+        n
+        for call, n in calls.items()
+        if call.startswith("s3.") and not _s3_read(call) and not call.startswith("s3.Delete")
+    )
+    return prices.cost(
+        lambda_invocations=invocations,
+        lambda_ms_total=sum(meter.lambda_ms[f] for f in functions),
+        state_transitions=transitions,
+        wru=sum(meter.wru[f] for f in functions),
+        rru=sum(meter.rru[f] for f in functions),
+        put_metric_data=calls.get("cloudwatch.PutMetricData", 0),
+        s3_get=s3_get,
+        s3_put=s3_put,
+        log_bytes=sum(meter.log_bytes[f] for f in functions)
+        + invocations * prices.LAMBDA_PLATFORM_LOG_BYTES
+        + extra_log_bytes,
+        cold_starts=cold_starts,
+    )

@@ -46,7 +46,9 @@ import copy
 import heapq
 import itertools
 import json
+import logging
 import os
+import sys
 import threading
 import time
 import types
@@ -85,6 +87,8 @@ class Invocation:
     slept: float = 0.0  # simulated seconds slept inside the handler
     rru: float = 0.0
     wru: float = 0.0
+    log_bytes: int = 0  # what the handler wrote to its log (Lambda's JSON format), EMF included
+    in_flight: int | None = None  # sweeps: object items not terminal when it started
 
 
 @dataclass
@@ -97,15 +101,131 @@ class Meter:
     wru_index: float = 0.0  # the share of WRU spent on the by-status index
     slept: Counter = field(default_factory=Counter)
     omics_outcomes: list[tuple[float, str, str]] = field(default_factory=list)  # (time, op, error or "")
+    log_bytes: Counter = field(default_factory=Counter)  # function -> bytes of handler log lines
+    api_by_function: Counter = field(default_factory=Counter)  # (function, "service.Operation") -> calls
+    # Distinct custom metrics a run created: (namespace, metric name, ((dimension, value), ...)),
+    # from PutMetricData requests and from Embedded Metric Format log lines alike.
+    metric_sets: set[tuple[str, str, tuple[tuple[str, str], ...]]] = field(default_factory=set)
+    emf_lines: int = 0
+    sweep_samples: list[dict[str, Any]] = field(default_factory=list)
+    running: Counter = field(default_factory=Counter)  # function -> invocations running now
+    peak_running: Counter = field(default_factory=Counter)  # function -> most at once
+    lock: Any = field(default_factory=threading.Lock)
+
+    def started(self, function: str) -> None:
+        with self.lock:
+            self.running[function] += 1
+            self.peak_running[function] = max(self.peak_running[function], self.running[function])
 
     def record(self, inv: Invocation) -> None:
-        self.invocations[inv.function] += 1
         calls = sum(inv.calls.values())
-        self.lambda_ms[inv.function] += prices.lambda_ms(calls, inv.slept)
-        self.api_calls.update(inv.calls)
-        self.rru[inv.function] += inv.rru
-        self.wru[inv.function] += inv.wru
-        self.slept[inv.function] += inv.slept
+        ms = prices.lambda_ms(calls, inv.slept)
+        with self.lock:
+            self.running[inv.function] -= 1
+            self.invocations[inv.function] += 1
+            self.lambda_ms[inv.function] += ms
+            self.api_calls.update(inv.calls)
+            self.api_by_function.update({(inv.function, call): n for call, n in inv.calls.items()})
+            self.rru[inv.function] += inv.rru
+            self.wru[inv.function] += inv.wru
+            self.slept[inv.function] += inv.slept
+            self.log_bytes[inv.function] += inv.log_bytes
+            if inv.function == "completion:sweep":
+                self.sweep_samples.append(
+                    {
+                        "in_flight": inv.in_flight,
+                        "rru": inv.rru,
+                        "wru": inv.wru,
+                        "lambda_ms": ms,
+                        "calls": sum(inv.calls.values()),
+                        "polls": inv.calls.get("omics.GetReadSetImportJob", 0),
+                        "put_metric_data": inv.calls.get("cloudwatch.PutMetricData", 0),
+                        "log_bytes": inv.log_bytes,
+                    }
+                )
+
+    def add_metric(self, namespace: str, name: str, dimensions: Mapping[str, str]) -> None:
+        with self.lock:
+            self.metric_sets.add((namespace, name, tuple(sorted((str(k), str(v)) for k, v in dimensions.items()))))
+
+
+# --------------------------------------------------------------------------- logs
+
+# LogRecord attributes that are not the caller's ``extra`` fields.
+_RECORD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+def _emf_metrics(meter: Meter, text: str) -> bool:
+    """Record the metrics of one Embedded Metric Format line; False when it is not one."""
+    if '"_aws"' not in text:
+        return False
+    try:
+        document = json.loads(text)
+        directives = document["_aws"]["CloudWatchMetrics"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    for directive in directives:
+        namespace = directive.get("Namespace", "")
+        for dimension_set in directive.get("Dimensions") or [[]]:
+            dims = {name: document.get(name, "") for name in dimension_set}
+            for metric in directive.get("Metrics", []):
+                meter.add_metric(namespace, metric.get("Name", ""), dims)
+    meter.emf_lines += 1
+    return True
+
+
+class _LogMeter(logging.Handler):
+    """Every log record a handler emits, sized as Lambda's JSON log format writes it
+    (timestamp, level, message, logger, requestId, the ``extra`` fields); nothing printed."""
+
+    def __init__(self, meter: Meter):
+        super().__init__(level=0)
+        self.meter = meter
+
+    def emit(self, record: Any) -> None:
+        invocation = getattr(_tl, "invocation", None)
+        if invocation is None:
+            return
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string still reaches the log in Lambda
+            message = str(record.msg)
+        line: dict[str, Any] = {
+            "timestamp": "2026-12-02T00:00:00.000Z",
+            "level": record.levelname,
+            "message": message,
+            "logger": record.name,
+            "requestId": "00000000-0000-0000-0000-000000000000",
+        }
+        line.update({k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS})
+        if record.exc_info:
+            line["stackTrace"] = self.format(record)
+        text = json.dumps(line, default=str)
+        invocation.log_bytes += len(text.encode("utf-8")) + 1
+        _emf_metrics(self.meter, message)
+
+
+class _StdoutMeter:
+    """sys.stdout while the benchmark runs: what a handler prints (an EMF line, say) is
+    counted as log bytes and not shown; everything else passes through."""
+
+    def __init__(self, meter: Meter, stream: Any):
+        self.meter, self.stream = meter, stream
+
+    def write(self, text: str) -> int:
+        invocation = getattr(_tl, "invocation", None)
+        if invocation is None:
+            return int(self.stream.write(text))
+        invocation.log_bytes += len(text.encode("utf-8"))
+        for line in text.splitlines():
+            _emf_metrics(self.meter, line)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _function_name(module: str, event: Any) -> str:
@@ -219,6 +339,7 @@ class SimPipeline(harness.Pipeline):
         deliver_events: bool = True,
         sweep_seconds: float = SWEEP_SECONDS,
         first_poll_seconds: int = 300,
+        concurrency: int = 1,
     ):
         kwargs: dict[str, Any] = {
             "state_machine": True,
@@ -236,6 +357,11 @@ class SimPipeline(harness.Pipeline):
         self.events_delivered = 0
         self.events_dropped = 0
         self.first_start_at: float | None = None
+        # Handlers running at once (S3 events and job events invoke Lambda concurrently;
+        # 1: one at a time, under the harness's lock).
+        self.concurrency = max(1, concurrency)
+        self._running = 0
+        self._running_lock = threading.Lock()
 
     # ------------------------------------------------------------------ setup
 
@@ -247,6 +373,7 @@ class SimPipeline(harness.Pipeline):
             self._patch_moto_dynamodb(stack)
             self._patch_runtime_clocks(stack)
             self._instrument_clients(stack)
+            self._meter_logs(stack)
         except BaseException:
             stack.close()
             raise
@@ -261,6 +388,29 @@ class SimPipeline(harness.Pipeline):
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
             type="STANDARD",
         )
+
+    def _meter_logs(self, stack: contextlib.ExitStack) -> None:
+        """The handlers' logs at Lambda's default level (INFO), sized, not printed."""
+        package = logging.getLogger("omics_autoload_runtime")
+        handler = _LogMeter(self.meter)
+        saved = (package.level, package.propagate)
+        package.setLevel(logging.INFO)
+        package.propagate = False
+        package.addHandler(handler)
+        names = [n for n in list(logging.root.manager.loggerDict) if n.startswith("omics_autoload_runtime.")]
+        levels = {n: logging.getLogger(n).level for n in names}
+        for name in names:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+
+        def restore() -> None:
+            package.removeHandler(handler)
+            package.setLevel(saved[0])
+            package.propagate = saved[1]
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+
+        stack.callback(restore)
+        stack.enter_context(mock.patch.object(sys, "stdout", _StdoutMeter(self.meter, sys.stdout)))
 
     def _patch_moto_time(self, stack: contextlib.ExitStack) -> None:
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -330,6 +480,10 @@ class SimPipeline(harness.Pipeline):
             original = getattr(DynamoDBBackend, name)
 
             def write(backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+                with harness._DDB_WRITE_LOCK:  # the index moves with the item (handlers may run at once)
+                    return _write(backend, table_name, *args, **kwargs)
+
+            def _write(backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
                 try:
                     return original(backend, table_name, *args, **kwargs)
                 finally:
@@ -426,6 +580,18 @@ class SimPipeline(harness.Pipeline):
                     meter.omics_outcomes.append((self.double.now(), model.name, code))
 
             events.register_first(f"after-call.{service_id}", outcome, unique_id=f"bench-omics-{id(client)}")
+        if service_name == "cloudwatch":
+
+            def metric_data(params: Mapping[str, Any], **_: Any) -> None:
+                if getattr(_tl, "invocation", None) is None:
+                    return
+                for datum in params.get("MetricData", []):
+                    dims = {d["Name"]: d["Value"] for d in datum.get("Dimensions", [])}
+                    meter.add_metric(params.get("Namespace", ""), datum.get("MetricName", ""), dims)
+
+            events.register(
+                "provide-client-params.cloudwatch.PutMetricData", metric_data, unique_id=f"bench-cw-{id(client)}"
+            )
         if service_name == "dynamodb":
             meterer = _DynamoDBMeter(self)
             events.register("provide-client-params.dynamodb", meterer.params, unique_id=f"bench-ddb-p-{id(client)}")
@@ -436,13 +602,65 @@ class SimPipeline(harness.Pipeline):
 
     def invoke(self, module: str, event: Any) -> Any:
         invocation = Invocation(_function_name(module, event))
+        if invocation.function == "completion:sweep":
+            invocation.in_flight = self.in_flight_objects()
         previous = getattr(_tl, "invocation", None)
         _tl.invocation = invocation
+        self.meter.started(invocation.function)
         try:
-            return super().invoke(module, event)
+            if self.concurrency == 1:
+                return super().invoke(module, event)
+            return self._invoke_concurrently(module, event)
         finally:
             _tl.invocation = previous
             self.meter.record(invocation)
+
+    def _invoke_concurrently(self, module: str, event: Any) -> Any:
+        """The harness's invoke without its lock (handlers run at once, as Lambda runs them)."""
+        with self._running_lock:
+            self._running += 1
+            self.counts.invocations[module] += 1
+        try:
+            payload = json.loads(json.dumps(event, default=harness._json_default))
+            with self.lock:
+                self._note_phase(module, payload, "enter")
+            result = harness.HANDLERS[module](payload, None)
+            with self.lock:
+                self._note_phase(module, payload, "exit")
+            return json.loads(json.dumps(result)) if result is not None else None
+        except Exception:
+            with self._running_lock:
+                self.counts.errors[module] += 1
+            raise
+        finally:
+            with self._running_lock:
+                self._running -= 1
+
+    def _invoke_all(self, module: str, events: Sequence[Any]) -> None:
+        """One invocation per event, up to ``concurrency`` at once."""
+        if self.concurrency == 1 or len(events) <= 1:
+            for event in events:
+                self.invoke(module, event)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            for future in [pool.submit(self.invoke, module, event) for event in events]:
+                future.result()
+
+    def in_flight_objects(self) -> int:
+        """Object items not in a terminal state (read from moto's table, not metered)."""
+        table = self._table()
+        terminal = set(tracking.OBJECT_TERMINAL)
+        count = 0
+        with harness._DDB_WRITE_LOCK:
+            for bucket in table.items.values():
+                for item in bucket.values() if isinstance(bucket, dict) else [bucket]:
+                    attrs = item.attrs
+                    kind, status = attrs.get("kind"), attrs.get("status")
+                    if kind is not None and kind.value == tracking.KIND_OBJECT and status is not None:
+                        count += status.value not in terminal
+        return count
 
     # ------------------------------------------------------------------ quiescence
 
@@ -459,13 +677,14 @@ class SimPipeline(harness.Pipeline):
         the simulated clock (parked on a task token or sleeping in a retry)."""
         deadline = time.monotonic() + timeout
         while True:
-            if self._in_flight == 0:
+            if self._in_flight == 0 and self._running == 0:
                 running = self.running_executions()
-                if self._in_flight == 0 and running <= self.vt.blocked():
+                if self._in_flight == 0 and self._running == 0 and running <= self.vt.blocked():
                     return running
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"executions did not settle: in flight {self._in_flight}, blocked {self.vt.blocked()}"
+                    f"executions did not settle: in flight {self._in_flight + self._running}, "
+                    f"blocked {self.vt.blocked()}"
                 )
             time.sleep(0.002)
 
@@ -486,9 +705,8 @@ class SimPipeline(harness.Pipeline):
         if not self.deliver_events_live:
             self.events_dropped += len(wanted)
             return
-        for event in wanted:
-            self.invoke("completion", event)
-            self.events_delivered += 1
+        self._invoke_all("completion", wanted)
+        self.events_delivered += len(wanted)
 
     def drive(
         self,
@@ -523,13 +741,17 @@ class SimPipeline(harness.Pipeline):
                 now = self.vt.now()
                 # Objects created now (up to a second ahead: the stream is polled ~1/s).
                 horizon = now + 1.0
+                arrived = []
                 while position < len(uploads) and t0 + uploads[position][0] <= horizon:
                     due = t0 + uploads[position][0]
                     if due > self.vt.now():
                         self.double.advance(due - self.vt.now())
                     stored = self.put(uploads[position][1])
-                    self.invoke("intake", {"Records": [self.s3_record(stored)]})
+                    arrived.append({"Records": [self.s3_record(stored)]})
                     position += 1
+                    if self.concurrency == 1:
+                        self.invoke("intake", arrived.pop())
+                self._invoke_all("intake", arrived)
                 mark = lap("uploads", mark)
                 self.settle()
                 mark = lap("settle", mark)
@@ -665,6 +887,20 @@ class _DynamoDBMeter:
         item = bucket.get(range_value) if range_value is not None else bucket
         return item.to_json()["Attributes"] if item is not None else None
 
+    def _indexes(self, table_name: str) -> list[tuple[list[str], list[str], dict[str, Any]]]:
+        """(index key attributes, table key attributes, projection) of each GSI of the table, as created."""
+        cached = getattr(self, "_gsi", None)
+        if cached is None:
+            from moto.dynamodb.models import dynamodb_backends
+
+            table = dynamodb_backends[ACCOUNT][REGION].tables.get(table_name)
+            cached = [
+                (list(index.schema_key_attrs), list(index.table_key_attrs), dict(index.projection or {}))
+                for index in (table.global_indexes if table is not None else [])
+            ]
+            self._gsi = cached
+        return cached
+
     @staticmethod
     def _key(table_name: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
         return {name: attrs[name] for name in ("pk", "sk") if name in attrs}
@@ -713,9 +949,10 @@ class _DynamoDBMeter:
                 new = self._current(table, key)
                 wru += multiplier * ddb_capacity.write_units(old_size, ddb_capacity.item_size(new))
                 if table == TABLE:
-                    index_wru += ddb_capacity.index_write_units(
-                        old, new, hash_attr=self.hash_attr, range_attr=self.range_attr
-                    )
+                    for keys, table_keys, projection in self._indexes(table):
+                        index_wru += ddb_capacity.gsi_write_units(
+                            old, new, keys=keys, table_keys=table_keys, projection=projection
+                        )
         elif operation == "GetItem" and ok:
             item = (parsed or {}).get("Item")
             size = ddb_capacity.item_size(_raw(item)) if item else 0
@@ -768,7 +1005,9 @@ def _fast_query(
     elif any(k not in ("hash_key_conditions", "range_key_conditions") for k in kwargs):
         fast = False  # legacy QueryFilter
     else:
-        fast = hash_key is not None and (index_name is None or (index_name == STATUS_INDEX and table.name == TABLE))
+        fast = hash_key is not None and (
+            index_name is None or (index_name == STATUS_INDEX and table.name == TABLE and _mirrored(table))
+        )
 
     def run(candidates: list[Any] | None) -> tuple[list[Any], int, Any]:
         _tl.candidates = candidates
@@ -812,6 +1051,12 @@ def _fast_query(
     if projection_expressions:
         results = [r.project(projection_expressions) for r in results]
     return results, scanned, last
+
+
+def _mirrored(table: Any) -> bool:
+    """The by-status index is keyed (status, updatedAt), as ``StatusIndex`` mirrors it (else moto's own query)."""
+    index = next((i for i in table.global_indexes if i.name == STATUS_INDEX), None)
+    return index is not None and list(index.schema_key_attrs) == ["status", "updatedAt"]
 
 
 def _index_window(

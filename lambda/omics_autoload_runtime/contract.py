@@ -30,6 +30,9 @@ class Status(StrEnum):
     HELD = "HELD"
     """A new version of an imported object, kept for an operator (``ReuploadPolicy.HOLD``):
     ``omics-autoload redrive --key KEY --new-version`` imports it as a new read set."""
+    WAITING_FOR_SHEET = "WAITING_FOR_SHEET"
+    """A file under ``require_sample_sheet`` whose run's Illumina sheet (or completion marker)
+    has not arrived: the sheet's own event releases it, the sweep fails it after the timeout."""
     DONE = "DONE"
 
 
@@ -39,6 +42,7 @@ class Kind(StrEnum):
     OBJECT = "object"
     READSET = "readset"
     JOB = "job"
+    WAIT = "wait"  # a file's entry in its run folder's waiting list (no status)
 
 
 class FileType(StrEnum):
@@ -69,6 +73,9 @@ class SkipCode(StrEnum):
     UNKNOWN_TYPE = "UnknownType"
     NOT_SEQUENCE = "NotSequence"
     REUPLOAD = "Reupload"  # HELD: a new version of an imported file, for an operator
+    OUTSIDE_PREFIX = "OutsidePrefix"  # an event for a key the pipeline does not watch
+    RUN_MARKER = "RunMarker"  # an instrument's completion marker, log or InterOp file
+    SAMPLE_SHEET = "SampleSheet"  # a sample sheet (CSV or Illumina): read, never imported
     OTHER = "Other"
 
 
@@ -83,6 +90,7 @@ class Env(StrEnum):
     IMPORT_ROLE_ARN = "IMPORT_ROLE_ARN"
     REFERENCE_PARAMETER_NAME = "REFERENCE_PARAMETER_NAME"
     REFERENCE_ARN = "REFERENCE_ARN"
+    REFERENCES = "REFERENCES"
     ASSEMBLY_OPTIONS = "ASSEMBLY_OPTIONS"
     STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
     METRICS_NAMESPACE = "METRICS_NAMESPACE"
@@ -99,6 +107,15 @@ class Env(StrEnum):
     MAX_CONCURRENT_IMPORT_JOBS = "MAX_CONCURRENT_IMPORT_JOBS"
     OMICS_CALLS_PER_SECOND = "OMICS_CALLS_PER_SECOND"
     REUPLOAD_POLICY = "REUPLOAD_POLICY"
+    BUCKET_NAME = "BUCKET_NAME"
+    KEY_PREFIXES = "KEY_PREFIXES"
+    KEY_SUFFIXES = "KEY_SUFFIXES"
+    INVENTORY_BUCKET = "INVENTORY_BUCKET"
+    INVENTORY_PREFIX = "INVENTORY_PREFIX"
+    RECONCILE_PAGES_PER_RUN = "RECONCILE_PAGES_PER_RUN"
+    REQUIRE_SHEET_PREFIXES = "REQUIRE_SHEET_PREFIXES"
+    SHEET_WAIT_SECONDS = "SHEET_WAIT_SECONDS"
+    RUN_COMPLETE_MARKER = "RUN_COMPLETE_MARKER"
 
 
 class PostImportAction(StrEnum):
@@ -140,6 +157,11 @@ SWEEP_INTERVAL_SECONDS = 5 * 60
 STUCK_AFTER_SECONDS = 24 * 3600
 MAX_CONCURRENT_IMPORT_JOBS = 10
 OMICS_CALLS_PER_SECOND = 4.0
+RECONCILE_PAGES_PER_RUN = 100  # of 1,000 object versions: a run reads at most 100,000
+# An object younger than this is not reported missing: its event may still be on its way
+# (S3 delivers within seconds, but the intake's asynchronous retries last longer).
+RECONCILE_SETTLE_SECONDS = 3600
+SHEET_WAIT_SECONDS = 24 * 3600
 
 # S3 Batch Operations backfill (``omics-autoload backfill``): where, in the construct's batch
 # operations bucket, the CLI writes manifests, S3 Inventory delivers reports, and jobs write
@@ -151,7 +173,56 @@ BACKFILL_REPORT_PREFIX = "omics-autoload/backfill/reports"  # CreateJob's Report
 
 # ------------------------------------------------------------------ tracking table
 
-STATUS_INDEX = "by-status"  # partition ``status``, sort ``updatedAt``
+# The released layout's index (partition ``status``, sort ``updatedAt``, projection ALL):
+# rewritten on every update, no longer read; kept only while upgrading (``legacy_status_index``).
+STATUS_INDEX = "by-status"
+
+# The index the runtime reads: sparse (an item is in it only while someone must look at it
+# at a time: ``dueQ`` names the queue, ``dueAt`` the epoch second it is due), KEYS_ONLY plus
+# the few attributes of DUE_INDEX_INCLUDE; nothing else an update writes touches it.
+DUE_INDEX = "by-due"
+DUE_QUEUE = "dueQ"
+DUE_AT = "dueAt"
+# Written once where an item enters its queue: the batch of a job or slot (a read set's
+# ``batchId`` changes at every claim, so the index has its own name) and the files of an
+# importing read set (the StuckItems gauge sums them from the index entries).
+DUE_BATCH = "dueBatch"
+DUE_FILES = "fileCount"
+DUE_INDEX_INCLUDE = (DUE_BATCH, DUE_FILES)
+
+
+class DueQueue(StrEnum):
+    """The partitions (``dueQ``) of the due index: who reads each, and when an item is due."""
+
+    READSET = "RS"
+    """Read sets WAITING_FOR_MATE / QUEUED / STARTING: the sweep looks at one 15 minutes
+    after it arrived (lost stream record, claim whose workflow never started, interrupted pair)."""
+    MATE = "MATE"
+    """A lone mate after that first look: due when its orphan window ends."""
+    JOB = "JOB"
+    """Import jobs IMPORTING: due at ``nextPollAt`` (the sweep polls them)."""
+    IMPORTING = "IMP"
+    """Read sets IMPORTING: due at their job's ``stuckAt`` (its own expected end, see
+    STUCK_FACTOR); the sweep then records them from the job if their workflow ended, else
+    they count as stuck."""
+    SLOT = "SLOT"
+    """Batches holding an import slot: due 60 s after taking it (the sweep checks the holder)."""
+    POST_IMPORT = "POST"
+    """Post-import actions still to retry: due at once."""
+    SHEET = "SHEET"
+    """Files WAITING_FOR_SHEET: due at their ``waitUntil`` (the sweep then fails them)."""
+    FAILED = "FAILED"
+    """FAILED files and read sets, by when they failed (status, redrive)."""
+    ORPHANED = "ORPHANED"
+    """ORPHANED read sets, by when (redrive)."""
+
+
+# Expected progress of an import job, for "stuck": an import runs at least this fast
+# (bytes per second, per job) after a fixed start-up; a job counts as stuck once it runs
+# longer than STUCK_FACTOR times that (and never before the ``stuck_after`` floor).
+IMPORT_BYTES_PER_SECOND = 20 * 1024 * 1024
+IMPORT_STARTUP_SECONDS = 30 * 60
+STUCK_FACTOR = 3
 
 
 class KeyPrefix(StrEnum):
@@ -163,6 +234,8 @@ class KeyPrefix(StrEnum):
     SLOT = "SLOT#"  # + batch id: a batch holding an import slot
     POST_IMPORT = "POST#"  # + object: a post-import action still to resolve
     RATE = "RATE#"  # + HealthOmics operation: its token bucket
+    RECONCILE = "RECONCILE#"  # + bucket: where the reconciliation pass got to
+    WAIT = "WAIT#"  # + s3://bucket/run folder/: the files waiting for that run's sheet
 
 
 class SortKey(StrEnum):
@@ -174,6 +247,8 @@ class SortKey(StrEnum):
     SLOT = "SLOT"
     POST_IMPORT = "POST"
     RATE = "RATE"
+    RECONCILE = "RECONCILE"
+    WAIT = "OBJ#"  # + s3://bucket/key#V#version: one waiting file
 
 
 SLOT_QUEUE_PK = "SLOTQ"  # the batches waiting for a slot (sort key: enqueued at, batch id)
@@ -231,11 +306,19 @@ class Metric(StrEnum):
     IMPORT_LATENCY = "ImportLatencySeconds"
     WAITING_FOR_MATE = "ReadSetsWaitingForMate"
     STUCK_ITEMS = "StuckItems"
+    UNTRACKED_OBJECTS = "UntrackedObjects"
+    """Objects under the watched prefixes that reconciliation found with no tracking item
+    (their event never came) and sent through intake: anything above zero is a lost event."""
 
 
 class Dimension(StrEnum):
-    """Metric dimensions: every value has ``SequenceStoreId``; details add one more."""
+    """Fields of a metric line: every value has ``SequenceStoreId``; details add one more."""
 
     SEQUENCE_STORE_ID = "SequenceStoreId"
     FILE_TYPE = "FileType"
     REASON = "Reason"
+
+
+# The one dimension set of every metric (the alarms and the dashboard read it). FileType
+# and Reason are written as plain fields of the EMF line: searchable, no custom metric.
+METRIC_DIMENSIONS: tuple[str, ...] = (Dimension.SEQUENCE_STORE_ID,)

@@ -10,7 +10,9 @@ takes the field's default.
 * sequence_store_id - sequence store that receives the read sets [required for imports]
 * import_role_arn - service role HealthOmics assumes to read the objects [required for imports]
 * reference_parameter_name - SSM parameter holding the reference ARN, read at run time
-* reference_arn - static reference ARN; both empty: BAM/CRAM files are SKIPPED
+* reference_arn - static reference ARN; both empty (and no references): BAM/CRAM files are SKIPPED
+* references - ``domain.references.ReferenceSet`` (as JSON): several references, their key rules and
+  contigs; when set it is the whole choice (the single reference above is in it, as ``default``)
 * assembly_options - ``AssemblyOptions`` (as JSON)
 * state_machine_arn - the import workflow (starter; the sweep uses it to check batches)
 * metrics_namespace - CloudWatch namespace
@@ -27,12 +29,23 @@ takes the field's default.
 * max_concurrent_import_jobs - import jobs this pipeline runs at once (``import_slots``)
 * omics_calls_per_second - calls per second per HealthOmics API (``rate_limit``)
 * reupload_policy - what a new version of an already imported object becomes (``contract.ReuploadPolicy``)
+* bucket_name - the watched bucket (reconciliation lists it)
+* key_prefixes - the watched key prefixes, a JSON list ([] = the whole bucket); intake skips other keys
+* key_suffixes - the watched key suffixes, a JSON list ([] = every key); reconciliation lists only these
+* inventory_bucket, inventory_prefix - where the bucket's S3 Inventory reports land (reconciliation reads them)
+* reconcile_pages_per_run - pages of 1,000 object versions one reconciliation run reads at most
+* require_sheet_prefixes - files under these key prefixes wait for their run's Illumina sheet
+  (as JSON; ``[""]`` = every file; empty = none wait)
+* sheet_wait_seconds - how long such a file waits before it ends FAILED
+* run_complete_marker - a file (path relative to the run folder, e.g. ``CopyComplete.txt``)
+  that waiting files also wait for ("" = none)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +56,7 @@ from omics_autoload_runtime import contract
 from omics_autoload_runtime.contract import Env, PostImportAction, ReuploadPolicy
 from omics_autoload_runtime.domain.illumina_sheet import SheetColumns
 from omics_autoload_runtime.domain.options import AssemblyOptions
+from omics_autoload_runtime.domain.references import Reference, ReferenceSet
 
 
 class ConfigurationError(RuntimeError):
@@ -56,6 +70,7 @@ class Settings:
     import_role_arn: str = ""
     reference_parameter_name: str = ""
     reference_arn: str = ""
+    references: ReferenceSet = field(default_factory=ReferenceSet)
     assembly_options: AssemblyOptions = field(default_factory=AssemblyOptions)
     state_machine_arn: str = ""
     metrics_namespace: str = contract.METRICS_NAMESPACE
@@ -72,11 +87,27 @@ class Settings:
     max_concurrent_import_jobs: int = contract.MAX_CONCURRENT_IMPORT_JOBS
     omics_calls_per_second: float = contract.OMICS_CALLS_PER_SECOND
     reupload_policy: ReuploadPolicy = ReuploadPolicy.IMPORT_AS_NEW
+    bucket_name: str = ""
+    key_prefixes: tuple[str, ...] = ()
+    key_suffixes: tuple[str, ...] = ()
+    inventory_bucket: str = ""
+    inventory_prefix: str = ""
+    reconcile_pages_per_run: int = contract.RECONCILE_PAGES_PER_RUN
+    require_sheet_prefixes: tuple[str, ...] = ()
+    sheet_wait_seconds: int = contract.SHEET_WAIT_SECONDS
+    run_complete_marker: str = ""
 
     @property
     def reference_configured(self) -> bool:
         """A reference is configured (its value may still be empty at run time)."""
-        return bool(self.reference_arn or self.reference_parameter_name)
+        return bool(self.reference_arn or self.reference_parameter_name or self.references.configured)
+
+    def reference_set(self) -> ReferenceSet:
+        """The references BAM/CRAM files are chosen among: ``references``, else the single one."""
+        if self.references.configured or not (self.reference_arn or self.reference_parameter_name):
+            return self.references
+        single = Reference("default", arn=self.reference_arn, parameter_name=self.reference_parameter_name)
+        return ReferenceSet((single,))
 
     def require(self, *names: str) -> None:
         missing = [name for name in names if not getattr(self, name)]
@@ -102,6 +133,7 @@ class Settings:
             import_role_arn=reader.text(Env.IMPORT_ROLE_ARN),
             reference_parameter_name=reader.text(Env.REFERENCE_PARAMETER_NAME),
             reference_arn=reader.text(Env.REFERENCE_ARN),
+            references=reader.references(),
             assembly_options=reader.options(),
             state_machine_arn=reader.text(Env.STATE_MACHINE_ARN),
             metrics_namespace=reader.text(Env.METRICS_NAMESPACE) or contract.METRICS_NAMESPACE,
@@ -121,6 +153,17 @@ class Settings:
             ),
             omics_calls_per_second=reader.positive(Env.OMICS_CALLS_PER_SECOND, contract.OMICS_CALLS_PER_SECOND),
             reupload_policy=reader.choice(Env.REUPLOAD_POLICY, ReuploadPolicy, ReuploadPolicy.IMPORT_AS_NEW),
+            bucket_name=reader.text(Env.BUCKET_NAME),
+            key_prefixes=reader.strings(Env.KEY_PREFIXES),
+            key_suffixes=reader.strings(Env.KEY_SUFFIXES),
+            inventory_bucket=reader.text(Env.INVENTORY_BUCKET),
+            inventory_prefix=reader.text(Env.INVENTORY_PREFIX),
+            reconcile_pages_per_run=reader.whole(
+                Env.RECONCILE_PAGES_PER_RUN, contract.RECONCILE_PAGES_PER_RUN, minimum=1
+            ),
+            require_sheet_prefixes=reader.prefixes(Env.REQUIRE_SHEET_PREFIXES),
+            sheet_wait_seconds=reader.whole(Env.SHEET_WAIT_SECONDS, contract.SHEET_WAIT_SECONDS, minimum=1),
+            run_complete_marker=reader.text(Env.RUN_COMPLETE_MARKER),
         )
 
 
@@ -128,12 +171,14 @@ Config = Settings  # the former name, until every caller says Settings
 
 
 def _text(value: object) -> str:
-    if isinstance(value, (AssemblyOptions, SheetColumns)):
+    if isinstance(value, (AssemblyOptions, SheetColumns, ReferenceSet)):
         return value.to_json()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, tuple):
+        return json.dumps(list(value)) if value else ""
     return str(value)
 
 
@@ -173,6 +218,18 @@ class _Reader:
             raise ConfigurationError(f"{name}={value} must be positive")
         return value
 
+    def strings(self, name: Env) -> tuple[str, ...]:
+        text = self.text(name)
+        if not text:
+            return ()
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigurationError(f"{name}={text!r} is not a JSON list of strings")
+        return tuple(value)
+
     def options(self) -> AssemblyOptions:
         text = self.text(Env.ASSEMBLY_OPTIONS)
         if not text:
@@ -186,12 +243,33 @@ class _Reader:
             raise ConfigurationError(f"{Env.ASSEMBLY_OPTIONS} is not valid: " + "; ".join(problems))
         return options
 
+    def references(self) -> ReferenceSet:
+        text = self.text(Env.REFERENCES)
+        try:
+            found = ReferenceSet.from_json(text) if text else ReferenceSet()
+        except (ValueError, TypeError, KeyError, IndexError) as error:
+            raise ConfigurationError(f"{Env.REFERENCES} is not valid: {error!r}") from None
+        problems = found.problems()
+        if problems:
+            raise ConfigurationError(f"{Env.REFERENCES} is not valid: " + "; ".join(problems))
+        return found
+
     def sheet_columns(self) -> SheetColumns:
         text = self.text(Env.ILLUMINA_SHEET_COLUMNS)
         try:
             return SheetColumns.from_json(text) if text else SheetColumns()
         except (ValueError, TypeError) as error:
             raise ConfigurationError(f"{Env.ILLUMINA_SHEET_COLUMNS} is not valid: {error}") from None
+
+    def prefixes(self, name: Env) -> tuple[str, ...]:
+        text = self.text(name)
+        try:
+            value = json.loads(text) if text else []
+        except ValueError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigurationError(f"{name}={text!r} is not a JSON list of key prefixes") from None
+        return tuple(value)
 
     def choice(self, name: Env, values: type[_Choice], default: _Choice) -> _Choice:
         value = self.text(name).upper() or default

@@ -8,21 +8,25 @@ from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
 from .omics_autoload import OmicsAutoLoad, OrphanPolicy
 from .post_import import PostImportAction
-from .reference_genome import IReferenceGenome, ReferenceGenome
+from .reconciliation import ObjectReconciliation, Reconciliation
+from .reference_genome import Contigs, IReferenceGenome, ReferenceGenome
 from .starter import Starter
 from .stores import IReferenceStore, ISequenceStore, ReferenceStore, SequenceStore
 from .tracking_table import TrackingTable
 
 __all__ = [
     "BatchOperations",
+    "Contigs",
     "IReferenceGenome",
     "IReferenceStore",
     "ISequenceStore",
     "ImportWorkflow",
     "Intake",
+    "ObjectReconciliation",
     "OmicsAutoLoad",
     "OrphanPolicy",
     "PostImportAction",
+    "Reconciliation",
     "ReferenceGenome",
     "ReferenceStore",
     "ReuploadPolicy",

@@ -159,6 +159,17 @@ def auto_load_paths(auto_load: OmicsAutoLoad) -> list[DeliveryPath]:
         intake.function: intake.dead_letter_queue,
         starter.function: starter.dead_letter_queue,
     }
+    reconciliation = auto_load.reconciliation
+    if reconciliation is not None:
+        queues[reconciliation.function] = reconciliation.dead_letter_queue
+        schedule = reconciliation.rule.rule_arn
+        t.from_service("EventBridge reconciliation schedule -> reconciliation function", "events.amazonaws.com",
+                       ("lambda:InvokeFunction",), reconciliation.function.function_arn, schedule)
+        t.from_service("EventBridge -> reconciliation dead-letter queue", "events.amazonaws.com",
+                       ("sqs:SendMessage",), reconciliation.dead_letter_queue.queue_arn, schedule)
+        t.key("EventBridge -> reconciliation dead-letter queue", "events.amazonaws.com", SEND_TO_QUEUE,
+              reconciliation.dead_letter_queue.encryption_master_key,
+              aws__SourceAccount=t.account, aws__SourceArn=schedule)
     for function in auto_load.functions:
         queue = queues.get(function, workflow.dead_letter_queue)
         t.queue(f"{function.node.path} (Lambda, failed event)", _role(function), queue)
@@ -211,8 +222,10 @@ def auto_load_paths(auto_load: OmicsAutoLoad) -> list[DeliveryPath]:
 
     # HealthOmics reads the sources; the intake reads them too.
     bucket = auto_load.bucket
-    t.omics_reads("read set", auto_load.import_role.role_arn, auto_load.sequence_store.sequence_store_arn, bucket,
-                  f"{auto_load.key_prefix or ''}{EXAMPLE_OBJECT}")
+    for prefix in auto_load.key_prefixes or ("",):  # a source under each watched prefix
+        label = f"read set ({prefix})" if prefix else "read set"
+        t.omics_reads(label, auto_load.import_role.role_arn, auto_load.sequence_store.sequence_store_arn, bucket,
+                      f"{prefix}{EXAMPLE_OBJECT}")
     t.key("intake reads the source object", _role(intake.function), ("kms:Decrypt",), bucket.encryption_key,
           kms__ViaService=t.via("s3"))
     t.store_key("sequence", auto_load.sequence_store)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -77,7 +79,7 @@ def acknowledge_function_findings(function: lambda_.Function) -> None:
         function,
         {_nag.HIPAA: ["LambdaInsideVPC"], _nag.NIST: ["LambdaInsideVPC"]},
         "The functions call only AWS APIs (S3, DynamoDB, HealthOmics, Step Functions, "
-        "CloudWatch) over TLS with IAM auth; a VPC would add NAT or endpoints without "
+        "CloudWatch Logs) over TLS with IAM auth; a VPC would add NAT or endpoints without "
         "narrowing what the functions can reach.",
     )
     _nag.acknowledge(
@@ -112,11 +114,11 @@ KMS_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
 
 
 def grant_table(function: lambda_.Function, table: dynamodb.ITable, *, write: bool = True) -> None:
-    """The item actions the handlers use, on the table and its one index; no wildcards."""
+    """The item actions the handlers use, on the table and the index they read; no wildcards."""
     function.add_to_role_policy(
         iam.PolicyStatement(
             actions=TABLE_READ + (TABLE_WRITE if write else []),
-            resources=[table.table_arn, f"{table.table_arn}/index/{contract.STATUS_INDEX}"],
+            resources=[table.table_arn, f"{table.table_arn}/index/{contract.DUE_INDEX}"],
         )
     )
     if table.encryption_key is not None:
@@ -125,12 +127,27 @@ def grant_table(function: lambda_.Function, table: dynamodb.ITable, *, write: bo
         )
 
 
-def grant_read_objects(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefix: str | None) -> None:
-    """Read the objects under the prefix (and decrypt them), nothing else in the bucket."""
+Prefixes = str | Sequence[str] | None  # one prefix (the former prop), several, or the whole bucket
+
+
+def prefix_list(key_prefixes: Prefixes) -> list[str]:
+    """The watched prefixes as a list; ``[""]`` is the whole bucket."""
+    if key_prefixes is None or isinstance(key_prefixes, str):
+        return [key_prefixes or ""]
+    return list(key_prefixes) or [""]
+
+
+def object_arns(bucket: s3.IBucket, key_prefixes: Prefixes) -> list[str]:
+    """``arn:...:bucket/<prefix>*`` for each watched prefix: the only objects a grant names."""
+    return [bucket.arn_for_objects(f"{prefix}*") for prefix in prefix_list(key_prefixes)]
+
+
+def grant_read_objects(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefixes: Prefixes) -> None:
+    """Read the objects under the prefixes (and decrypt them), nothing else in the bucket."""
     grantee.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(
             actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
-            resources=[bucket.arn_for_objects(f"{key_prefix or ''}*")],
+            resources=object_arns(bucket, key_prefixes),
         )
     )
     if bucket.encryption_key is not None:
@@ -139,12 +156,12 @@ def grant_read_objects(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefix: 
         )
 
 
-def grant_version_check(function: lambda_.Function, bucket: s3.IBucket, key_prefix: str | None) -> None:
+def grant_version_check(function: lambda_.Function, bucket: s3.IBucket, key_prefixes: Prefixes) -> None:
     """HeadObject of a source's key without a version: which version HealthOmics reads now."""
     function.add_to_role_policy(
-        iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{key_prefix or ''}*")])
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=object_arns(bucket, key_prefixes))
     )
-    acknowledge_object_wildcard(function, bucket, key_prefix)
+    acknowledge_object_wildcard(function, bucket, key_prefixes)
 
 
 def grant_bucket_location(grantee: iam.IGrantable, bucket: s3.IBucket) -> None:
@@ -154,12 +171,12 @@ def grant_bucket_location(grantee: iam.IGrantable, bucket: s3.IBucket) -> None:
     )
 
 
-def acknowledge_object_wildcard(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefix: str | None) -> None:
+def acknowledge_object_wildcard(grantee: iam.IGrantable, bucket: s3.IBucket, key_prefixes: Prefixes) -> None:
     scope = grantee.role if isinstance(grantee, lambda_.Function) and grantee.role else grantee
-    objects = _nag.rendered(bucket, bucket.arn_for_objects(f"{key_prefix or ''}*"))
+    objects = [_nag.rendered(bucket, arn) for arn in object_arns(bucket, key_prefixes)]
     _nag.acknowledge(
         scope,  # type: ignore[arg-type]
-        {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{objects}]"]},
+        {_nag.AWS_SOLUTIONS: [f"IAM5[Resource::{arn}]" for arn in objects]},
         "Sequencing files are not known at deployment; read access is limited to objects "
         "of the watched bucket (and key prefix), read actions only.",
     )
@@ -171,21 +188,4 @@ def acknowledge_queue_grant(function: lambda_.Function) -> None:
         {_nag.AWS_SOLUTIONS: ["IAM5[Action::kms:GenerateDataKey*]", "IAM5[Action::kms:ReEncrypt*]"]},
         "CDK's grant to send failed events to the KMS-encrypted dead-letter queue; the "
         "statement names only that queue's key.",
-    )
-
-
-def allow_put_metrics(function: lambda_.Function, namespace: str) -> None:
-    """PutMetricData has no resource-level permission; the namespace condition narrows it."""
-    function.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["cloudwatch:PutMetricData"],
-            resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
-        )
-    )
-    _nag.acknowledge(
-        function.role or function,
-        {_nag.AWS_SOLUTIONS: ["IAM5[Resource::*]"]},
-        "cloudwatch:PutMetricData supports no resource-level permission; the statement is "
-        "limited to the construct's metric namespace by the cloudwatch:namespace condition.",
     )

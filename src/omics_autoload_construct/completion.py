@@ -31,16 +31,14 @@ def grant_sweep(
     *,
     executions: str,
     table: dynamodb.ITable,
-    metrics_namespace: str,
     post_import_action: PostImportAction,
     bucket: s3.IBucket,
-    key_prefix: str | None,
+    key_prefix: _functions.Prefixes,
     store: ISequenceStore,
 ) -> None:
-    """What the sweep does beyond the other task functions: executions, gauges, post-import retries."""
+    """What the sweep does beyond the other task functions: executions, post-import retries."""
     # It checks whether a batch's execution still runs before freeing its read sets.
     function.add_to_role_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]))
-    _functions.allow_put_metrics(function, metrics_namespace)
     # It retries the post-import actions whose read set was not ACTIVE yet...
     post_import.grant_post_import_action(
         post_import_action, function, bucket=bucket, key_prefix=key_prefix, store=store

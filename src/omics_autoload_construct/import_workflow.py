@@ -22,7 +22,7 @@ stage, named as in the runtime.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -54,7 +54,7 @@ class ImportWorkflow(Construct):
         table: dynamodb.ITable,
         sequence_store: ISequenceStore,
         settings: Settings | None = None,
-        key_prefix: str | None = None,
+        key_prefixes: Sequence[str] | None = None,
         encryption_key: kms.IKey | None = None,
         retry_interval: Duration = Duration.seconds(2),
         quota_retry_interval: Duration = Duration.minutes(1),
@@ -66,6 +66,7 @@ class ImportWorkflow(Construct):
         max_concurrent_import_jobs: int | None = None,
         poll_interval: Duration | None = None,
         environment: Mapping[str, str] | None = None,
+        key_prefix: str | None = None,
     ) -> None:
         """
         :param bucket: the bucket the source files are in; the import role may read it.
@@ -75,8 +76,8 @@ class ImportWorkflow(Construct):
             table, the sequence store, the import role and the state machine are filled in
             from this part; the props below win over the settings' values. Default:
             ``Settings()``.
-        :param key_prefix: the import role reads only objects under this prefix.
-            Default: the whole bucket.
+        :param key_prefixes: the import role (and the functions that check or tag
+            sources) read only objects under these prefixes. Default: the whole bucket.
         :param encryption_key: encrypts the state machine, logs and environments.
             Default: AWS owned or managed keys.
         :param retry_interval: first wait after a throttled or failed HealthOmics call;
@@ -101,9 +102,15 @@ class ImportWorkflow(Construct):
             ``max_import_duration``. Default: ``settings.max_concurrent_import_jobs``.
         :param poll_interval: deprecated name of ``sweep_interval``.
         :param environment: deprecated: hand-built variables; give ``settings``.
+        :param key_prefix: deprecated single form of ``key_prefixes``.
         """
         super().__init__(scope, id)
         base = _props.settings_of(self, settings, environment)
+        prefixes, prefix_problems = _props.key_prefixes_of(self, key_prefix, key_prefixes)
+        if prefix_problems:
+            raise ValueError("invalid ImportWorkflow props:\n- " + "\n- ".join(prefix_problems))
+        key_prefix_list = list(prefixes)
+        self.key_prefixes = prefixes
         sweep_interval = _props.renamed(
             self,
             "poll_interval",
@@ -123,9 +130,9 @@ class ImportWorkflow(Construct):
         self.import_role = _defaults.omics_service_role(
             self, "ImportRole", description="omics-autoload: HealthOmics reads the source files of read set imports"
         )
-        _functions.grant_read_objects(self.import_role, bucket, key_prefix)
+        _functions.grant_read_objects(self.import_role, bucket, key_prefix_list)
         _functions.grant_bucket_location(self.import_role, bucket)
-        _functions.acknowledge_object_wildcard(self.import_role, bucket, key_prefix)
+        _functions.acknowledge_object_wildcard(self.import_role, bucket, key_prefix_list)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
 
         state_machine_name = Names.unique_resource_name(self, max_length=80, separator="-")
@@ -143,7 +150,7 @@ class ImportWorkflow(Construct):
             state_machine_arn=state_machine_arn,
             post_import_action=post_import_action,
             max_concurrent_import_jobs=max_concurrent_import_jobs,
-            # The namespace PutMetricData is granted for below.
+            # The namespace the handlers write their metric lines (EMF) under.
             metrics_namespace=metrics_namespace,
         )
 
@@ -183,9 +190,7 @@ class ImportWorkflow(Construct):
         self.finalize_function = function(
             "FinalizeFunction", "import_finalize", "records the outcome of each file", timeout=300
         )
-        _functions.allow_put_metrics(self.finalize_function, metrics_namespace)
         # StartImport records (and counts) files it fails or skips before any import job.
-        _functions.allow_put_metrics(self.start_function, metrics_namespace)
         self.completion_function = function(
             "CompletionFunction", "completion", "hands finished jobs back to their workflow", timeout=300
         )
@@ -217,20 +222,19 @@ class ImportWorkflow(Construct):
             )
         # StartImport checks each source's current version, Finalize (and the sweep's) again after.
         for fn in (self.start_function, self.finalize_function, self.completion_function):
-            _functions.grant_version_check(fn, bucket, key_prefix)
+            _functions.grant_version_check(fn, bucket, key_prefix_list)
         self.execution_arn_pattern = _functions.execution_arns(self, state_machine_name)
         # Finalize acts on imported objects; the sweep retries when a read set was not ACTIVE yet.
         post_import.grant_post_import_action(
-            post_import_action, self.finalize_function, bucket=bucket, key_prefix=key_prefix, store=sequence_store
+            post_import_action, self.finalize_function, bucket=bucket, key_prefix=key_prefix_list, store=sequence_store
         )
         completion.grant_sweep(
             self.completion_function,
             executions=self.execution_arn_pattern,
             table=table,
-            metrics_namespace=metrics_namespace,
             post_import_action=post_import_action,
             bucket=bucket,
-            key_prefix=key_prefix,
+            key_prefix=key_prefix_list,
             store=sequence_store,
         )
 

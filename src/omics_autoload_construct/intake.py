@@ -69,11 +69,12 @@ class Intake(Construct):
         settings: Settings | None = None,
         encryption_key: kms.IKey | None = None,
         trigger_mode: TriggerMode = TriggerMode.S3_NOTIFICATIONS,
-        key_prefix: str | None = None,
+        key_prefixes: Sequence[str] | None = None,
         key_suffixes: Sequence[str] = (),
         metrics_namespace: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         environment: Mapping[str, str] | None = None,
+        key_prefix: str | None = None,
     ) -> None:
         """
         :param bucket: the bucket to watch.
@@ -83,18 +84,27 @@ class Intake(Construct):
         :param encryption_key: encrypts the dead-letter queue, logs and environment.
             Default: AWS managed keys.
         :param trigger_mode: Default: ``TriggerMode.S3_NOTIFICATIONS``.
-        :param key_prefix: only objects under this prefix. Default: the whole bucket.
+        :param key_prefixes: only objects under these prefixes (one notification per
+            prefix and suffix; prefixes must not overlap, as S3 requires). An event for
+            another key is recorded SKIPPED, unread. Default: the whole bucket.
         :param key_suffixes: only objects whose keys end so (one notification per
             suffix). Default: every object, so that each one is recorded, imported or not.
         :param metrics_namespace: CloudWatch namespace. Default: ``settings.metrics_namespace``.
         :param log_retention: Default: one year.
         :param environment: deprecated: hand-built variables; give ``settings``.
+        :param key_prefix: deprecated single form of ``key_prefixes``.
         """
         super().__init__(scope, id)
         settings = _props.settings_of(self, settings, environment)
-        # The namespace PutMetricData is granted for below.
+        prefixes, problems = _props.key_prefixes_of(self, key_prefix, key_prefixes)
+        if problems:
+            raise ValueError("invalid Intake props:\n- " + "\n- ".join(problems))
+        self.key_prefixes = prefixes
+        # The namespace the handlers write their metric lines (EMF) under; the prefixes intake refuses others by.
         settings = settings.replace(
-            table_name=table.table_name, metrics_namespace=metrics_namespace or settings.metrics_namespace
+            table_name=table.table_name,
+            metrics_namespace=metrics_namespace or settings.metrics_namespace,
+            key_prefixes=prefixes,
         )
         self.bucket = bucket
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
@@ -113,35 +123,36 @@ class Intake(Construct):
         )
         _functions.grant_table(self.function, table)
         _functions.acknowledge_queue_grant(self.function)
-        _functions.grant_read_objects(self.function, bucket, key_prefix)
-        _functions.acknowledge_object_wildcard(self.function, bucket, key_prefix)
+        _functions.grant_read_objects(self.function, bucket, prefixes)
+        _functions.acknowledge_object_wildcard(self.function, bucket, prefixes)
         if settings.sample_sheet_name or settings.illumina_sheet_name:
             # Without ListBucket, S3 answers a missing sample sheet with AccessDenied, and
             # a real refusal could not be told from "no sheet in this folder".
             self.function.add_to_role_policy(
                 iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
             )
-        _functions.allow_put_metrics(self.function, settings.metrics_namespace)
 
         if trigger_mode is TriggerMode.S3_NOTIFICATIONS:
             destination = s3n.LambdaDestination(self.function)
+            # One configuration per prefix and suffix: S3 filters AND one prefix with one
+            # suffix, and the prefixes were checked not to overlap (S3 refuses overlaps).
             suffixes: list[str | None] = [*key_suffixes] or [None]
-            for suffix in suffixes:
-                filters = (
-                    [s3.NotificationKeyFilter(prefix=key_prefix, suffix=suffix)]
-                    if key_prefix or suffix
-                    else []
-                )
-                bucket.add_event_notification(s3.EventType.OBJECT_CREATED, destination, *filters)
+            prefix_filters: list[str | None] = [*prefixes] or [None]
+            for prefix in prefix_filters:
+                for suffix in suffixes:
+                    filters = (
+                        [s3.NotificationKeyFilter(prefix=prefix, suffix=suffix)] if prefix or suffix else []
+                    )
+                    bucket.add_event_notification(s3.EventType.OBJECT_CREATED, destination, *filters)
         else:
             detail: dict[str, object] = {"bucket": {"name": [bucket.bucket_name]}}
-            if key_prefix or key_suffixes:
-                # One wildcard per suffix: EventBridge ORs the list, each entry ANDs
-                # prefix and suffix, as S3 notification filters do.
-                prefix = _escape_wildcard(key_prefix or "")
+            if prefixes or key_suffixes:
+                # One wildcard per prefix and suffix: EventBridge ORs the list, each entry
+                # ANDs a prefix and a suffix, as S3 notification filters do.
                 detail["object"] = {
                     "key": [
-                        {"wildcard": f"{prefix}*{_escape_wildcard(suffix)}"}
+                        {"wildcard": f"{_escape_wildcard(prefix)}*{_escape_wildcard(suffix)}"}
+                        for prefix in (prefixes or [""])
                         for suffix in (key_suffixes or [""])
                     ]
                 }

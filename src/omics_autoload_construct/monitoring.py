@@ -67,6 +67,7 @@ class PipelineAlarms(Construct):
         state_machine: sfn.IStateMachine,
         dead_letter_queues: Sequence[sqs.IQueue],
         topic: sns.ITopic,
+        untracked_objects: bool = False,
     ) -> None:
         super().__init__(scope, id)
         action = actions.SnsAction(topic)
@@ -111,6 +112,13 @@ class PipelineAlarms(Construct):
             state_machine.metric_timed_out(period=Duration.minutes(5)),
             "Import workflow executions timed out.",
         )
+        if untracked_objects:  # with reconciliation: its runs publish the count, zero included
+            alarm(
+                "UntrackedObjects",
+                metrics.metric(Metric.UNTRACKED_OBJECTS, period=Duration.hours(1)),
+                "Reconciliation found objects whose S3 event never came and sent them through intake: "
+                "check the bucket's notifications (or EventBridge rule) and the intake dead-letter queue.",
+            )
         for function in functions:
             name = function.node.scope.node.id if function.node.scope else function.node.id
             label = f"{name}{function.node.id}" if function.node.id != "Function" else name

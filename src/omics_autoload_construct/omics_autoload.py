@@ -25,8 +25,9 @@ from . import _defaults, _functions, _import_slot, _props, monitoring
 from .batch_operations import BatchOperations
 from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
-from .reference_genome import IReferenceGenome
-from .starter import Starter
+from .reconciliation import ObjectReconciliation, Reconciliation
+from .reference_genome import IReferenceGenome, reference_set
+from .starter import DEFAULT_BATCHING_WINDOW, Starter, check_batching_window
 from .stores import ISequenceStore, SequenceStore
 from .tracking_table import TrackingTable
 
@@ -61,22 +62,28 @@ class OmicsAutoLoad(Construct):
         bucket_props: dict[str, Any] | None = None,
         server_access_logs_bucket: s3.IBucket | None = None,
         trigger_mode: TriggerMode = TriggerMode.S3_NOTIFICATIONS,
-        key_prefix: str | None = None,
+        key_prefixes: Sequence[str] | None = None,
         key_suffixes: Sequence[str] = (),
         sequence_store: ISequenceStore | None = None,
         reference: IReferenceGenome | None = None,
         reference_arn: str | None = None,
+        references: Mapping[str, IReferenceGenome | str] | None = None,
+        reference_rules: Mapping[str, str] | None = None,
+        default_reference: str | None = None,
         read_set_patterns: Sequence[str] = (),
         sample_sheet_name: str | None = contract.SAMPLE_SHEET_NAME,
         illumina_sheet_name: str | None = contract.ILLUMINA_SHEET_NAME,
         illumina_sheet_columns: Mapping[str, Sequence[str]] | None = None,
+        require_sample_sheet: bool | Sequence[str] = False,
+        sample_sheet_timeout: Duration = Duration.seconds(contract.SHEET_WAIT_SECONDS),
+        run_complete_marker: str | None = None,
         include_undetermined: bool = False,
         orphan_policy: OrphanPolicy = OrphanPolicy.REPORT,
         orphan_window: Duration = Duration.seconds(contract.ORPHAN_WINDOW_SECONDS),
         bam_is_unaligned: bool = False,
         sample_from_header: bool = True,
         max_sources_per_job: int = 100,
-        batching_window: Duration = Duration.seconds(30),
+        batching_window: Duration = DEFAULT_BATCHING_WINDOW,
         retry_interval: Duration = Duration.seconds(2),
         quota_retry_interval: Duration = Duration.minutes(1),
         first_poll_delay: Duration = Duration.seconds(contract.FIRST_POLL_SECONDS),
@@ -100,8 +107,11 @@ class OmicsAutoLoad(Construct):
         omics_calls_per_second: float = contract.OMICS_CALLS_PER_SECOND,
         reupload_policy: ReuploadPolicy = ReuploadPolicy.IMPORT_AS_NEW,
         reserved_concurrent_executions: int | None = None,
+        reconciliation: Reconciliation | None = None,
         poll_interval: Duration | None = None,
         batch_operations: bool = False,
+        key_prefix: str | None = None,
+        legacy_status_index: bool | None = None,
     ) -> None:
         """
         :param bucket: an existing bucket to watch. Default: a new bucket is created
@@ -116,8 +126,11 @@ class OmicsAutoLoad(Construct):
         :param trigger_mode: S3 event notifications (added without replacing the bucket's
             others) or EventBridge ``Object Created`` events (turned on for the bucket this
             construct creates; turn them on for your own). Default: S3 notifications.
-        :param key_prefix: watch and read only objects under this prefix. Default: the
-            whole bucket.
+        :param key_prefixes: watch and read only objects under these prefixes (for
+            example ``["runs/", "aligned/"]``): one notification filter (or EventBridge
+            pattern entry) per prefix, and every grant on the bucket's objects names only
+            ``<bucket>/<prefix>*``. Prefixes must not overlap (S3 refuses overlapping
+            notification filters), start with ``/`` or hold ``*``. Default: the whole bucket.
         :param key_suffixes: watch only keys ending so. Default: every object, so each
             one is recorded, imported or skipped with a reason.
         :param sequence_store: the store that receives the read sets. Default: a new
@@ -126,8 +139,26 @@ class OmicsAutoLoad(Construct):
             ``ReferenceGenome``, or ``ReferenceGenome.from_reference_arn`` /
             ``from_parameter_name``; an ARN kept in SSM is read at run time. Default: none.
         :param reference_arn: a reference ARN to use as it is, instead of ``reference``.
-            Default: none. With neither, BAM and CRAM files are skipped with a reason;
-            FASTQ and uBAM import fine.
+            Default: none. With neither (and no ``references``), BAM and CRAM files are
+            skipped with a reason; FASTQ and uBAM import fine. With ``references``, this
+            one (or ``reference``) is among them as ``"default"``, the default reference.
+        :param references: several references side by side, by name, e.g.
+            ``{"GRCh38": ReferenceGenome(..., contigs=Contigs.GRCH38), "GRCh37":
+            ReferenceGenome.from_reference_arn(..., contigs=Contigs.GRCH37)}`` (a value may
+            also be a reference ARN). Each BAM/CRAM is imported against its own: the first
+            of ``reference_rules`` that matches its key, else the one whose declared
+            ``contigs`` agree with the ``@SQ`` lines of its header (names, lengths, ``M5``),
+            else ``default_reference``. A file whose header matches none, or more than one,
+            or contradicts its rule, ends FAILED with a reason naming the contigs seen and
+            the references configured; it is never imported against another. Only the
+            import-start function may read these references' SSM parameters. Default: none.
+        :param reference_rules: glob over the object key (``fnmatch``; ``*`` also matches
+            ``/``) -> reference name, tried in order, e.g. ``{"legacy/*": "GRCh37"}``.
+            Default: none (the header decides).
+        :param default_reference: the reference for files that neither a rule nor the
+            header decides (still checked against its contigs when it has them).
+            Default: none (such files fail with a reason), or ``"default"`` when
+            ``reference``/``reference_arn`` is also given.
         :param read_set_patterns: regular expressions over file names with named groups
             (``sample`` required; ``mate``, ``name``, ``subject``...), tried before the
             built-in Illumina / SRA rules. Default: none.
@@ -147,6 +178,19 @@ class OmicsAutoLoad(Construct):
             non-empty wins, e.g. ``{"subject_id": ["Sample_Name", "Patient_ID"]}``.
             Default: ``Sample_ID``; ``Sample_Name`` (else the sample id);
             ``Sample_Project``/``ProjectName``; ``RunName``/``Experiment Name``.
+        :param require_sample_sheet: files under these key prefixes (``True``: every file)
+            wait, with status ``WAITING_FOR_SHEET`` and a reason naming the sheet and the
+            folders searched, until their run's ``illumina_sheet_name`` sheet arrives; then
+            they go on as if they had arrived after it (a malformed sheet fails them with
+            its line). Use it when the sheet carries the ids (LIMS, patient) and DataSync
+            may deliver the FASTQs first. Default: ``False`` (files never wait).
+        :param sample_sheet_timeout: how long a file waits for its sheet (and
+            ``run_complete_marker``) before it ends ``FAILED``, with a reason saying which
+            sheet was expected where and how to redrive. Default: 24 hours.
+        :param run_complete_marker: a file the run's software writes last, as a path from
+            the run folder (``CopyComplete.txt``, ``RTAComplete.txt``,
+            ``Logs/FastqComplete.txt``): files that wait (``require_sample_sheet``) also wait
+            for it, and its arrival releases the run's files as one unit. Default: none.
         :param include_undetermined: import Illumina ``Undetermined_*`` reads. Default: no.
         :param orphan_policy: a mate whose partner has not arrived after
             ``orphan_window``. Default: ``OrphanPolicy.REPORT``.
@@ -157,8 +201,9 @@ class OmicsAutoLoad(Construct):
             ``@RG SM:`` tag of its header when all its read groups name one sample (one
             64 KiB read per file); tags and sheets still win. Default: yes.
         :param max_sources_per_job: read sets per import job, 1-100. Default: 100.
-        :param batching_window: how long ready read sets are gathered into one job.
-            Default: 30 seconds.
+        :param batching_window: how long ready read sets are gathered into one job that
+            is not full yet; a full job (``max_sources_per_job``) starts at once, so this
+            is the wait of a file that comes alone. Default: 2 seconds.
         :param retry_interval: first wait after a throttled HealthOmics call. Default: 2 s.
         :param quota_retry_interval: first wait when the import job quota is full.
             Default: 1 minute.
@@ -192,8 +237,10 @@ class OmicsAutoLoad(Construct):
             a topic.
         :param dashboard: create a CloudWatch dashboard. Default: yes.
         :param dashboard_name: Default: generated by CloudFormation.
-        :param stuck_after: an object or read set in a non-final state for longer than
-            this counts as stuck (metric ``StuckItems``). Default: 24 hours.
+        :param stuck_after: the floor of "stuck" (metric ``StuckItems``): an import job
+            counts as stuck once it runs longer than three times its expected duration (30
+            minutes plus its bytes at 20 MiB/s), and never before this; a read set waiting to
+            start, once it is this long past the sweep's look. Default: 24 hours.
         :param post_import_action: what happens to a source object once its read set is
             ACTIVE; never on failure. Default: ``PostImportAction.KEEP``.
         :param transition_storage_class: with ``PostImportAction.TRANSITION``, the class
@@ -220,6 +267,12 @@ class OmicsAutoLoad(Construct):
             executions for each of the pipeline's functions, for accounts whose policy
             asks for it. The account must keep 100 unreserved. Default: none (the
             account's unreserved pool).
+        :param reconciliation: turn on the scheduled check for objects whose S3 event never
+            came (README, "Events that never came"): ``Reconciliation(schedule=Duration.days(1))``
+            lists the watched prefixes, ``Reconciliation(inventory_bucket=..., inventory_prefix=...)``
+            reads the bucket's S3 Inventory report instead; what it finds goes through intake and
+            is counted in ``UntrackedObjects`` (alarmed with ``alarms``). Default: off
+            (``omics-autoload reconcile`` still runs the same check by hand).
         :param poll_interval: deprecated name of ``sweep_interval``.
         :param batch_operations: create what ``omics-autoload backfill --batch-operations``
             needs to send millions of existing objects through intake with an S3 Batch
@@ -228,6 +281,12 @@ class OmicsAutoLoad(Construct):
             and write completion reports, and an SSE-S3 bucket for those (README, "Importing
             data that is already there"). Default: no (``backfill`` then sends objects
             directly, which suits up to tens of thousands).
+        :param key_prefix: deprecated single form of ``key_prefixes``
+            (``key_prefix="runs/"`` is ``key_prefixes=["runs/"]``).
+        :param legacy_status_index: keep the tracking table's ``by-status`` index of earlier
+            releases, for the first of the two deployments that upgrade a pipeline deployed
+            by such a release (README, "Upgrading"): ``True``, then ``False``. Default: not
+            kept, with a synth warning naming the two steps; ``False`` silences it.
         """
         super().__init__(scope, id)
         # Log delivery by bucket policy, not the legacy LogDeliveryWrite ACL, whatever the
@@ -252,6 +311,15 @@ class OmicsAutoLoad(Construct):
             )
         if reference is not None and reference_arn is not None:
             problems.append("give either reference (a ReferenceGenome) or reference_arn, not both")
+        chosen_references, reference_readers, reference_problems = reference_set(
+            self,
+            references=references,
+            rules=reference_rules,
+            default_reference=default_reference,
+            single=reference,
+            single_arn=reference_arn,
+        )
+        problems += reference_problems
         if sample_sheet_name is not None and ("/" in sample_sheet_name or not sample_sheet_name.strip()):
             problems.append(f"sample_sheet_name {sample_sheet_name!r} must be a file name without '/'")
         name = illumina_sheet_name
@@ -264,8 +332,22 @@ class OmicsAutoLoad(Construct):
             sheet_columns = SheetColumns.merged(illumina_sheet_columns)
         except ValueError as error:
             problems.append(f"illumina_sheet_columns: {error}")
-        if key_prefix is not None and (key_prefix.startswith("/") or "*" in key_prefix):
-            problems.append(f"key_prefix {key_prefix!r} must not start with '/' or contain '*'")
+        prefixes, prefix_problems = _props.key_prefixes_of(self, key_prefix, key_prefixes)
+        problems += prefix_problems
+        wait_prefixes = _wait_prefixes(require_sample_sheet, problems)
+        if wait_prefixes and not illumina_sheet_name:
+            problems.append("require_sample_sheet needs illumina_sheet_name (the sheet the files wait for)")
+        if run_complete_marker is not None:
+            marker = run_complete_marker
+            if not wait_prefixes:
+                problems.append("run_complete_marker needs require_sample_sheet (the files that wait for it)")
+            if not marker.strip() or marker.startswith("/") or marker.endswith("/") or "*" in marker:
+                problems.append(
+                    f"run_complete_marker {marker!r} must be a file's path from the run folder,"
+                    " e.g. 'CopyComplete.txt' or 'Logs/FastqComplete.txt'"
+                )
+        if not 60 <= sample_sheet_timeout.to_seconds() <= 30 * 86400:
+            problems.append("sample_sheet_timeout must be between 1 minute and 30 days")
         if first_poll_delay.to_seconds() > max_poll_interval.to_seconds():
             problems.append("first_poll_delay must not be longer than max_poll_interval")
         if not 0 < omics_calls_per_second <= 100:
@@ -276,10 +358,19 @@ class OmicsAutoLoad(Construct):
         capacity_problem = _import_slot.check_max_concurrent_import_jobs(max_concurrent_import_jobs)
         if capacity_problem:
             problems.append(capacity_problem)
+        if reconciliation is not None and not isinstance(reconciliation, Reconciliation):
+            problems.append(
+                "reconciliation must be a Reconciliation(...), such as Reconciliation(schedule=Duration.days(1))"
+            )
+        elif reconciliation is not None:
+            problems += reconciliation.problems()
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
             problems.append(f"reserved_concurrent_executions must be at least 1, not {reserved_concurrent_executions}")
         if not isinstance(batch_operations, bool):
             problems.append(f"batch_operations must be True or False, not {batch_operations!r}")
+        window_problem = check_batching_window(batching_window)
+        if window_problem:
+            problems.append(window_problem)
         if problems:
             raise ValueError("invalid OmicsAutoLoad props:\n- " + "\n- ".join(problems))
 
@@ -309,7 +400,11 @@ class OmicsAutoLoad(Construct):
             self, "SequenceStore", encryption_key=self.encryption_key, removal_policy=removal_policy
         )
         self.tracking = TrackingTable(
-            self, "Tracking", encryption_key=self.encryption_key, removal_policy=removal_policy
+            self,
+            "Tracking",
+            encryption_key=self.encryption_key,
+            removal_policy=removal_policy,
+            legacy_status_index=legacy_status_index,
         )
         self.table = self.tracking.table
 
@@ -329,6 +424,7 @@ class OmicsAutoLoad(Construct):
             reference_parameter_name=(reference.parameter_name or "") if reference else "",
             reference_arn=reference_arn
             or (reference.reference_arn if reference is not None and reference.parameter_name is None else ""),
+            references=chosen_references,
             metrics_namespace=metrics_namespace,
             orphan_window_seconds=int(orphan_window.to_seconds()),
             first_poll_seconds=int(first_poll_delay.to_seconds()),
@@ -343,6 +439,12 @@ class OmicsAutoLoad(Construct):
             max_concurrent_import_jobs=max_concurrent_import_jobs,
             omics_calls_per_second=float(omics_calls_per_second),
             reupload_policy=ReuploadPolicy(reupload_policy),
+            bucket_name=self.bucket.bucket_name,  # `omics-autoload reconcile` reads it from intake
+            key_prefixes=prefixes,
+            key_suffixes=tuple(key_suffixes),
+            require_sheet_prefixes=wait_prefixes,
+            sheet_wait_seconds=int(sample_sheet_timeout.to_seconds()),
+            run_complete_marker=run_complete_marker or "",
         )
         self.intake = Intake(
             self,
@@ -352,7 +454,7 @@ class OmicsAutoLoad(Construct):
             settings=settings,
             encryption_key=self.encryption_key,
             trigger_mode=trigger_mode,
-            key_prefix=key_prefix,
+            key_prefixes=list(prefixes),
             key_suffixes=key_suffixes,
             metrics_namespace=metrics_namespace,
             log_retention=log_retention,
@@ -373,7 +475,7 @@ class OmicsAutoLoad(Construct):
             table=self.table,
             sequence_store=self.sequence_store,
             settings=settings,
-            key_prefix=key_prefix,
+            key_prefixes=list(prefixes),
             encryption_key=self.encryption_key,
             retry_interval=retry_interval,
             quota_retry_interval=quota_retry_interval,
@@ -420,13 +522,29 @@ class OmicsAutoLoad(Construct):
             encryption_key=self.encryption_key,
             log_retention=log_retention,
         )
+        self.reconciliation: ObjectReconciliation | None = None
+        if reconciliation is not None:
+            self.reconciliation = ObjectReconciliation(
+                self,
+                "Reconciliation",
+                bucket=self.bucket,
+                table=self.table,
+                settings=settings,
+                reconciliation=reconciliation,
+                key_prefixes=prefixes,
+                encryption_key=self.encryption_key,
+                log_retention=log_retention,
+            )
         _acknowledge_notifications_handler(self, self.intake.bucket)
         self.state_machine = self.workflow.state_machine
         self.import_role = self.workflow.import_role
-        if reference is not None:
-            # Only StartImport reads the reference ARN; intake just checks one is configured.
-            reference.grant_read(self.workflow.start_function)
-        self.key_prefix = key_prefix
+        for readable in reference_readers:
+            # Only StartImport reads reference ARNs; intake just checks one is configured.
+            readable.grant_read(self.workflow.start_function)
+        self.key_prefixes: tuple[str, ...] = prefixes
+        """The watched key prefixes (empty: the whole bucket)."""
+        self.key_prefix: str | None = prefixes[0] if len(prefixes) == 1 else None
+        """Deprecated: the one watched prefix, when there is exactly one; see ``key_prefixes``."""
         # The functions that publish one notice per failed file.
         self.notice_publishers: list[lambda_.Function] = []
         if failure_topic is not None:
@@ -436,6 +554,8 @@ class OmicsAutoLoad(Construct):
                 self.workflow.start_function,
                 self.intake.function,
             ]
+            if self.reconciliation is not None:  # it runs intake, which notifies of failed files
+                self.notice_publishers.append(self.reconciliation.function)
             for function in self.notice_publishers:
                 _grant_publish(function, failure_topic, self.encryption_key if alarm_topic is None else None)
         if reserved_concurrent_executions is not None:
@@ -450,6 +570,8 @@ class OmicsAutoLoad(Construct):
             self.starter.dead_letter_queue,
             self.workflow.dead_letter_queue,
         ]
+        if self.reconciliation is not None:
+            self.dead_letter_queues.append(self.reconciliation.dead_letter_queue)
         self.alarms: list[cloudwatch.Alarm] = []
         if self.alarm_topic is not None:
             self.alarms = monitoring.PipelineAlarms(
@@ -460,6 +582,7 @@ class OmicsAutoLoad(Construct):
                 state_machine=self.state_machine,
                 dead_letter_queues=self.dead_letter_queues,
                 topic=self.alarm_topic,
+                untracked_objects=self.reconciliation is not None,
             ).alarms
         self.dashboard: cloudwatch.Dashboard | None = None
         if dashboard:
@@ -511,6 +634,12 @@ class OmicsAutoLoad(Construct):
         options.setdefault("statistic", "Maximum")
         return self.metrics.metric(Metric.STUCK_ITEMS, **options)
 
+    def metric_untracked_objects(self, **options: Any) -> cloudwatch.Metric:
+        """Objects reconciliation found with no tracking item (their event never came), sent
+        through intake (sum per hour; published only with ``reconciliation``)."""
+        options.setdefault("period", Duration.hours(1))
+        return self.metrics.metric(Metric.UNTRACKED_OBJECTS, **options)
+
     def metric_dead_letter_messages(self, **options: Any) -> cloudwatch.IMetric:
         """Messages in all the pipeline's dead-letter queues (maximum)."""
         return monitoring.dead_letter_depth(self.dead_letter_queues, **options)
@@ -519,7 +648,7 @@ class OmicsAutoLoad(Construct):
     def functions(self) -> list[lambda_.IFunction]:
         """Every Lambda function of the pipeline."""
         w = self.workflow
-        return [
+        functions: list[lambda_.IFunction] = [
             self.intake.function,
             self.starter.function,
             w.start_function,
@@ -528,6 +657,9 @@ class OmicsAutoLoad(Construct):
             w.completion_function,
             w.capacity_function,
         ]
+        if self.reconciliation is not None:
+            functions.append(self.reconciliation.function)
+        return functions
 
 
 def _notifiable(scope: Construct, bucket: s3.IBucket, trigger_mode: TriggerMode) -> s3.IBucket:
@@ -587,3 +719,21 @@ def _grant_publish(function: lambda_.Function, topic: sns.ITopic, topic_key: kms
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[topic_key.key_arn])
         )
+
+
+def _wait_prefixes(require: bool | Sequence[str], problems: list[str]) -> tuple[str, ...]:
+    """``require_sample_sheet`` as key prefixes (``("",)``: every file); problems appended."""
+    if isinstance(require, bool):
+        return ("",) if require else ()
+    if isinstance(require, str):
+        problems.append(f"require_sample_sheet takes a list of key prefixes, e.g. [{require!r}], or True")
+        return ()
+    prefixes = tuple(require)
+    bad = [p for p in prefixes if not isinstance(p, str) or not p or p.startswith("/") or "*" in p]
+    if bad or not prefixes:
+        problems.append(
+            f"require_sample_sheet {list(prefixes)!r}: give key prefixes such as 'runs/'"
+            " (not empty, no leading '/', no '*'), or True for every file"
+        )
+        return ()
+    return prefixes

@@ -25,7 +25,7 @@ def grant_post_import_action(
     function: lambda_.Function,
     *,
     bucket: s3.IBucket,
-    key_prefix: str | None,
+    key_prefix: _functions.Prefixes,
     store: ISequenceStore,
 ) -> None:
     """What ``action`` needs: read the read set's status, then tag or delete its sources."""
@@ -46,7 +46,7 @@ def grant_post_import_action(
         ]
     )
     function.add_to_role_policy(
-        iam.PolicyStatement(actions=object_actions, resources=[bucket.arn_for_objects(f"{key_prefix or ''}*")])
+        iam.PolicyStatement(actions=object_actions, resources=_functions.object_arns(bucket, key_prefix))
     )
     _functions.acknowledge_object_wildcard(function, bucket, key_prefix)
     _nag.acknowledge(

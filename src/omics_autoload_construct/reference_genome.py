@@ -32,6 +32,15 @@ Lifecycle
 - A reference store runs one reference import at a time: while another import runs,
   the handler waits and retries the start at each poll instead of failing.
 
+Contigs
+-------
+``contigs`` (name -> length, e.g. :attr:`Contigs.GRCH38`) and ``contig_md5s`` declare what
+the FASTA holds, so that ``OmicsAutoLoad(references=...)`` can tell from a BAM's or CRAM's
+``@SQ`` lines which reference it was aligned to. They are declared, not read from the
+``.fai`` next to the FASTA at deployment: a custom resource returns at most 4 KiB, less
+than the index of GRCh38 with its alt and decoy contigs, and a reference brought by ARN has
+no FASTA here at all. The primary chromosomes alone tell the human assemblies apart.
+
 Timing
 ------
 ``query_interval`` (default 30 s) and ``total_timeout`` (default 55 min) drive the
@@ -51,6 +60,7 @@ machine and the ~5 TPS GetReferenceImportJob quota.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 from aws_cdk import (
@@ -69,6 +79,7 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct, Node
+from omics_autoload_runtime.domain import references as _known
 
 from . import _defaults, _functions, _lambda_code, _nag
 from .stores import IReferenceStore, ReferenceStore, _text_problems
@@ -100,6 +111,38 @@ _STORE_ACTIONS = (
 )
 _REFERENCE_READ = ("omics:GetReferenceMetadata",)
 _REFERENCE_DELETE = ("omics:DeleteReference",)
+
+
+class Contigs:
+    """Contig names and lengths of well-known human assemblies, for the ``contigs`` prop.
+
+    Names are compared exactly with a file's ``@SQ SN:``: pick the set whose naming
+    (``chr1`` or ``1``) your FASTA uses.
+    """
+
+    GRCH38: Mapping[str, int] = _known.GRCH38
+    """GRCh38, UCSC names ``chr1``..``chr22``, ``chrX``, ``chrY``, ``chrM`` (Broad / NCBI analysis sets)."""
+    GRCH38_ENSEMBL: Mapping[str, int] = _known.GRCH38_ENSEMBL
+    """GRCh38, Ensembl names ``1``..``22``, ``X``, ``Y``, ``MT``."""
+    GRCH37: Mapping[str, int] = _known.GRCH37
+    """GRCh37 / b37 (1000 Genomes, Ensembl): ``1``..``22``, ``X``, ``Y``, ``MT`` (16,569 bases)."""
+    HG19: Mapping[str, int] = _known.HG19
+    """UCSC hg19: ``chr1``..``chr22``, ``chrX``, ``chrY``, ``chrM`` (16,571 bases)."""
+
+
+def _contig_problems(contigs: Mapping[str, int] | None, md5s: Mapping[str, str] | None) -> list[str]:
+    problems = []
+    for name, length in (contigs or {}).items():
+        if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+            problems.append(f"contigs: {name!r} is not a contig name (no spaces, not empty)")
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            problems.append(f"contigs[{name!r}] must be a length in bases (a whole number above 0), not {length!r}")
+    for name, md5 in (md5s or {}).items():
+        if contigs is None or name not in contigs:
+            problems.append(f"contig_md5s names {name!r}, which is not in contigs: declare its length too")
+        if not (isinstance(md5, str) and re.fullmatch(r"[0-9a-fA-F]{32}", md5)):
+            problems.append(f"contig_md5s[{name!r}] must be 32 hexadecimal digits (an @SQ M5 value), not {md5!r}")
+    return problems
 
 
 @runtime_checkable
@@ -160,7 +203,8 @@ class ReferenceGenome(Construct):
         )
         reference.grant_read(my_function)  # reads reference.parameter_name at run time
 
-    Usable on its own, or passed to ``OmicsAutoLoad(reference=...)``. Refer to a
+    Usable on its own, or passed to ``OmicsAutoLoad(reference=...)`` or, one of several,
+    ``OmicsAutoLoad(references={"GRCh38": ...})`` (declare its ``contigs`` there). Refer to a
     reference imported elsewhere with :meth:`from_reference_arn` or
     :meth:`from_parameter_name`.
 
@@ -179,6 +223,10 @@ class ReferenceGenome(Construct):
     """The store that holds the reference."""
     reference_store_arn: str
     """ARN of that store."""
+    contigs: dict[str, int] | None
+    """The ``contigs`` prop: what the FASTA holds (None when not declared)."""
+    contig_md5s: dict[str, str]
+    """The ``contig_md5s`` prop."""
     encryption_key: kms.IKey
     """The key of the store made here, the logs, the environments and the waiter: the
     ``encryption_key`` prop, or the customer-managed key made when none is given."""
@@ -199,6 +247,8 @@ class ReferenceGenome(Construct):
         total_timeout: Duration | None = None,
         query_interval: Duration | None = None,
         log_retention: logs.RetentionDays = _defaults.DEFAULT_LOG_RETENTION,
+        contigs: Mapping[str, int] | None = None,
+        contig_md5s: Mapping[str, str] | None = None,
     ) -> None:
         """
         :param fasta_bucket: the bucket that holds the FASTA. When its objects are
@@ -230,6 +280,12 @@ class ReferenceGenome(Construct):
             seconds.
         :param log_retention: retention of the handlers' and the waiter's logs.
             Default: one year.
+        :param contigs: the FASTA's contigs, name -> length in bases (all, or the primary
+            chromosomes: e.g. :attr:`Contigs.GRCH38`), so that ``OmicsAutoLoad`` can match a
+            BAM's or CRAM's ``@SQ`` lines against this reference. Default: not declared (the
+            reference is used for aligned files without checking their header).
+        :param contig_md5s: ``M5`` checksums of some of those contigs (name -> 32 hex
+            digits), compared with the ``@SQ M5:`` tags a header carries. Default: none.
         """
         super().__init__(scope, id)
         query_interval = query_interval or DEFAULT_QUERY_INTERVAL
@@ -241,6 +297,7 @@ class ReferenceGenome(Construct):
         if parameter_name is not None:
             problems += _parameter_name_problems(parameter_name)
         problems += _timing_problems(total_timeout, query_interval)
+        problems += _contig_problems(contigs, contig_md5s)
         if removal_policy == RemovalPolicy.SNAPSHOT:
             problems.append("removal_policy SNAPSHOT is not supported for a reference: use RETAIN or DESTROY")
         if problems:
@@ -255,6 +312,8 @@ class ReferenceGenome(Construct):
         )
         self.reference_store_arn = self.reference_store.reference_store_arn
         self.reference_name = name
+        self.contigs = dict(contigs) if contigs is not None else None
+        self.contig_md5s = dict(contig_md5s or {})
         self.fasta_key = fasta_key
         self.encryption_key = encryption_key
         self.source_uri = f"s3://{fasta_bucket.bucket_name}/{fasta_key}"
@@ -363,9 +422,7 @@ class ReferenceGenome(Construct):
             description=f"ARN of the HealthOmics reference {name}"[:1024],
         )
 
-    def _handler(
-        self, id: str, handler: str, log_group: logs.ILogGroup, encryption_key: kms.IKey
-    ) -> lambda_.Function:
+    def _handler(self, id: str, handler: str, log_group: logs.ILogGroup, encryption_key: kms.IKey) -> lambda_.Function:
         return lambda_.Function(
             self,
             id,
@@ -391,13 +448,21 @@ class ReferenceGenome(Construct):
 
     @staticmethod
     def from_reference_arn(
-        scope: Construct, id: str, reference_arn: str, *, parameter_name: str | None = None
+        scope: Construct,
+        id: str,
+        reference_arn: str,
+        *,
+        parameter_name: str | None = None,
+        contigs: Mapping[str, int] | None = None,
+        contig_md5s: Mapping[str, str] | None = None,
     ) -> IReferenceGenome:
         """Use a reference imported elsewhere, by ARN.
 
         :param reference_arn: ``arn:<partition>:omics:<region>:<account>:referenceStore/<id>/reference/<id>``.
         :param parameter_name: also publish the ARN in an SSM parameter of this name
             (created here). Default: no parameter; consumers take the ARN as it is.
+        :param contigs: its contigs, name -> length (see ``ReferenceGenome``). Default: not declared.
+        :param contig_md5s: ``M5`` checksums of some of them. Default: none.
         """
         problems = []
         if not Token.is_unresolved(reference_arn) and not _REFERENCE_ARN.fullmatch(reference_arn):
@@ -407,26 +472,42 @@ class ReferenceGenome(Construct):
             )
         if parameter_name is not None:
             problems += _parameter_name_problems(parameter_name)
+        problems += _contig_problems(contigs, contig_md5s)
         if problems:
             raise ValueError("invalid ReferenceGenome.from_reference_arn props:\n- " + "\n- ".join(problems))
-        return _ExistingReferenceGenome(scope, id, reference_arn=reference_arn, parameter_name=parameter_name)
+        found = _ExistingReferenceGenome(scope, id, reference_arn=reference_arn, parameter_name=parameter_name)
+        found.contigs, found.contig_md5s = (dict(contigs) if contigs is not None else None), dict(contig_md5s or {})
+        return found
 
     @staticmethod
-    def from_parameter_name(scope: Construct, id: str, parameter_name: str) -> IReferenceGenome:
+    def from_parameter_name(
+        scope: Construct,
+        id: str,
+        parameter_name: str,
+        *,
+        contigs: Mapping[str, int] | None = None,
+        contig_md5s: Mapping[str, str] | None = None,
+    ) -> IReferenceGenome:
         """Use a reference whose ARN is in an existing SSM parameter.
 
         The pipeline reads the parameter at run time, so a new ARN written there is
         used without a deployment. ``reference_store_arn`` is ``None`` (not known).
 
         :param parameter_name: name of the existing ``String`` parameter.
+        :param contigs: its contigs, name -> length (see ``ReferenceGenome``). Default: not declared.
+        :param contig_md5s: ``M5`` checksums of some of them. Default: none.
         """
-        problems = _parameter_name_problems(parameter_name)
+        problems = _parameter_name_problems(parameter_name) + _contig_problems(contigs, contig_md5s)
         if problems:
             raise ValueError("invalid ReferenceGenome.from_parameter_name props:\n- " + "\n- ".join(problems))
-        return _ParameterReferenceGenome(scope, id, parameter_name)
+        found = _ParameterReferenceGenome(scope, id, parameter_name)
+        found.contigs, found.contig_md5s = (dict(contigs) if contigs is not None else None), dict(contig_md5s or {})
+        return found
 
 
 class _ExistingReferenceGenome(Construct):
+    contigs: dict[str, int] | None
+    contig_md5s: dict[str, str]
     reference_arn: str
     reference_store_arn: str
     parameter: ssm.IStringParameter | None
@@ -438,6 +519,7 @@ class _ExistingReferenceGenome(Construct):
 
     def __init__(self, scope: Construct, id: str, *, reference_arn: str, parameter_name: str | None) -> None:
         super().__init__(scope, id)
+        self.contigs, self.contig_md5s = None, {}
         self.reference_arn = reference_arn
         match = None if Token.is_unresolved(reference_arn) else _REFERENCE_ARN.fullmatch(reference_arn)
         if match:
@@ -457,6 +539,8 @@ class _ExistingReferenceGenome(Construct):
 
 
 class _ParameterReferenceGenome(Construct):
+    contigs: dict[str, int] | None
+    contig_md5s: dict[str, str]
     reference_arn: str
     reference_store_arn: None
     parameter: ssm.IStringParameter
@@ -467,6 +551,7 @@ class _ParameterReferenceGenome(Construct):
 
     def __init__(self, scope: Construct, id: str, parameter_name: str) -> None:
         super().__init__(scope, id)
+        self.contigs, self.contig_md5s = None, {}
         # A dynamic reference ({{resolve:ssm:...}}) rather than a template parameter, which
         # would sit unreferenced (cfn-lint W2001) when only grant_read is used.
         self.parameter = ssm.StringParameter.from_string_parameter_attributes(
@@ -475,6 +560,85 @@ class _ParameterReferenceGenome(Construct):
         self.parameter_name = parameter_name
         self.reference_arn = self.parameter.string_value
         self.reference_store_arn = None
+
+
+# --------------------------------------------------------------------------- several references
+
+_REFERENCE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+DEFAULT_REFERENCE_NAME = "default"
+#: Room the reference set may take in the functions' environment (Lambda: 4 KB for all variables;
+#: the other settings take ~1 KB). Two references with 25 contigs each take ~1 KB.
+MAX_REFERENCE_SET_CHARACTERS = 2500
+
+
+def reference_set(
+    scope: Construct,
+    *,
+    references: Mapping[str, IReferenceGenome | str] | None,
+    rules: Mapping[str, str] | None,
+    default_reference: str | None,
+    single: IReferenceGenome | None,
+    single_arn: str | None,
+) -> tuple[_known.ReferenceSet, list[IReferenceGenome], list[str]]:
+    """``OmicsAutoLoad``'s reference props as the runtime's ``ReferenceSet`` (empty when the
+    single ``reference`` needs no choice), the references whose parameter StartImport reads,
+    and every problem in the props."""
+    problems: list[str] = []
+    given: dict[str, IReferenceGenome | str] = dict(references or {})
+    if single is not None or single_arn is not None:
+        if DEFAULT_REFERENCE_NAME in given:
+            problems.append(
+                f"references has a {DEFAULT_REFERENCE_NAME!r} entry and reference/reference_arn is given too: "
+                "the single reference is the default one; rename the entry or drop reference"
+            )
+        if default_reference is not None and references:
+            problems.append("give default_reference or the single reference/reference_arn (the default), not both")
+        given = {DEFAULT_REFERENCE_NAME: single if single is not None else str(single_arn), **given}
+    if rules and not references:
+        problems.append("reference_rules name references of the references prop: give references too")
+    entries = []
+    for name, value in given.items():
+        if not isinstance(name, str) or not _REFERENCE_KEY.fullmatch(name):
+            problems.append(f"references key {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
+        if isinstance(value, str):
+            if not Token.is_unresolved(value) and not _REFERENCE_ARN.fullmatch(value):
+                problems.append(
+                    f"references[{name!r}] {value!r} must be a ReferenceGenome or a reference ARN "
+                    "(arn:aws:omics:<region>:<account>:referenceStore/<id>/reference/<id>)"
+                )
+            entries.append(_known.Reference(name, arn=value))
+            continue
+        if not isinstance(value, IReferenceGenome):
+            problems.append(f"references[{name!r}] must be a ReferenceGenome or a reference ARN, not {value!r}")
+            continue
+        parameter = value.parameter_name
+        entries.append(
+            _known.Reference(
+                name,
+                arn="" if parameter else value.reference_arn,
+                parameter_name=parameter or "",
+                contigs=dict(getattr(value, "contigs", None) or {}),
+                md5s=dict(getattr(value, "contig_md5s", None) or {}),
+            )
+        )
+    default = default_reference or (DEFAULT_REFERENCE_NAME if DEFAULT_REFERENCE_NAME in given and references else "")
+    found = _known.ReferenceSet(
+        tuple(entries), tuple(_known.Rule(pattern, name) for pattern, name in (rules or {}).items()), default
+    )
+    if not problems:
+        problems += [p.replace("default reference", "default_reference") for p in found.problems()]
+    if len(found.to_json()) > MAX_REFERENCE_SET_CHARACTERS:
+        problems.append(
+            f"the references and their contigs take {len(found.to_json())} characters of every function's"
+            f" environment (at most {MAX_REFERENCE_SET_CHARACTERS}, Lambda allows 4 KB in all): declare"
+            " fewer contigs per reference (the primary chromosomes, or even chr1, chrX and chrM, tell the"
+            " human assemblies apart)"
+        )
+    chosen_among = [v for v in given.values() if not isinstance(v, str)]
+    # The single reference without declared contigs is today's setting alone: nothing to choose.
+    if not references and not any(r.contigs for r in found.references):
+        found = _known.ReferenceSet()
+    return found, chosen_among, problems
 
 
 # --------------------------------------------------------------------------- helpers
@@ -661,6 +825,7 @@ __all__ = [
     "DEFAULT_QUERY_INTERVAL",
     "DEFAULT_TOTAL_TIMEOUT",
     "MAX_TOTAL_TIMEOUT",
+    "Contigs",
     "IReferenceGenome",
     "ReferenceGenome",
 ]

@@ -19,6 +19,20 @@ from omics_autoload_runtime.settings import Settings
 from . import _functions, _nag, _props
 from .intake import dead_letter_queue
 
+# A lone file waits this long before its import starts; a burst does not wait (see Starter).
+DEFAULT_BATCHING_WINDOW = Duration.seconds(2)
+MAX_BATCHING_WINDOW_SECONDS = 300
+
+
+def check_batching_window(window: Duration) -> str | None:
+    seconds = window.to_seconds()
+    if 0 <= seconds <= MAX_BATCHING_WINDOW_SECONDS:
+        return None
+    return (
+        f"batching_window must be 0-{MAX_BATCHING_WINDOW_SECONDS} seconds (Lambda's limit), "
+        f"not {seconds} s: give e.g. Duration.seconds(2)"
+    )
+
 
 class Starter(Construct):
     """Reads ready read sets from the table's stream and starts import workflows.
@@ -28,6 +42,10 @@ class Starter(Construct):
     read sets, bisects a failing batch, retries a bounded number of times and then
     sends the batch's description to ``dead_letter_queue``. Execution names are derived
     from the batch content, so a replayed batch starts nothing twice.
+
+    The window is short on purpose: Lambda invokes as soon as ``max_sources_per_job``
+    records are buffered, whatever the window, so a burst fills jobs of 100 anyway and
+    the window only delays a file that comes alone (a lone file used to wait 30 s).
     """
 
     def __init__(
@@ -39,7 +57,7 @@ class Starter(Construct):
         state_machine: sfn.IStateMachine,
         settings: Settings | None = None,
         max_sources_per_job: int = 100,
-        batching_window: Duration = Duration.seconds(30),
+        batching_window: Duration = DEFAULT_BATCHING_WINDOW,
         retry_attempts: int = 10,
         encryption_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
@@ -51,7 +69,8 @@ class Starter(Construct):
         :param settings: the pipeline settings every handler reads (``Settings``); the
             table and the state machine are filled in from this part. Default: ``Settings()``.
         :param max_sources_per_job: read sets per import job (1-100). Default: 100.
-        :param batching_window: how long the stream waits to fill a batch. Default: 30 s.
+        :param batching_window: how long the stream waits to fill a batch that is not
+            full yet (0-300 s); a full batch goes at once. Default: 2 s.
         :param retry_attempts: retries of a failing batch before it goes to the
             dead-letter queue. Default: 10.
         :param encryption_key: encrypts the dead-letter queue, logs and environment.
@@ -65,6 +84,9 @@ class Starter(Construct):
         )
         if not 1 <= max_sources_per_job <= 100:
             raise ValueError(f"max_sources_per_job must be 1-100 (HealthOmics limit), got {max_sources_per_job}")
+        window_problem = check_batching_window(batching_window)
+        if window_problem:
+            raise ValueError(window_problem)
         if table.table_stream_arn is None:
             raise ValueError("the tracking table needs a stream (NEW_IMAGE) for the starter")
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)

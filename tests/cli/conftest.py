@@ -6,8 +6,7 @@ synthesized state machine."""
 from __future__ import annotations
 
 import pytest
-from omics_autoload_runtime.adapters import clients
-from support.pipeline import Pipeline, RecordingCloudWatch, run_without_state_machine
+from support.pipeline import EmfLog, Pipeline, run_without_state_machine
 
 FILES = ["run/good.ubam", "run/bad.ubam", "run/S1_R1.fq.gz", "run/S1_R2.fq.gz", "run/notes.txt"]
 
@@ -15,7 +14,7 @@ FILES = ["run/good.ubam", "run/bad.ubam", "run/S1_R1.fq.gz", "run/S1_R2.fq.gz", 
 @pytest.fixture
 def pipe():
     with Pipeline() as pipeline:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         pipeline.double.fail_source("bad.ubam", "Invalid BAM: EOF marker missing")
         pipeline.upload(FILES)
         run_without_state_machine(pipeline)

@@ -73,7 +73,7 @@ def test_json_output_shape_and_every_uri_once(capsys, listing):
     code, out, _ = run(capsys, "--listing", str(listing), "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"readSets", "skipped"}
+    assert set(data) == {"readSets", "skipped", "totalBytes", "lateSheets", "waitingForSheet"}
     single = next(rs for rs in data["readSets"] if rs["name"] == "single")
     assert single["source2"] is None
     for read_set in data["readSets"]:
@@ -83,7 +83,7 @@ def test_json_output_shape_and_every_uri_once(capsys, listing):
     placed += [skip["uri"] for skip in data["skipped"]]
     listed = {line.split("\t")[0] for line in LISTING if line.startswith("s3://")}
     assert sorted(placed) == sorted(listed)
-    assert all(set(skip) == {"uri", "reason"} for skip in data["skipped"])
+    assert all(set(skip) == {"uri", "code", "reason"} for skip in data["skipped"])
 
 
 def test_options_reach_the_plan(capsys, tmp_path):

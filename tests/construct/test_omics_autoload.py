@@ -82,7 +82,6 @@ def test_only_the_start_function_may_pass_the_import_role_and_only_to_omics():
 # Every action the construct grants on Resource "*", and why: none of them supports a
 # resource-level permission (AWS Service Authorization Reference).
 WILDCARD_RESOURCE_ACTIONS = {
-    "cloudwatch:PutMetricData": "no resource types; narrowed by the cloudwatch:namespace condition",
     "dynamodb:ListStreams": "no resource types; added by the stream event source mapping",
     "xray:PutTraceSegments": "no resource types; Step Functions tracing",
     "xray:PutTelemetryRecords": "no resource types; Step Functions tracing",
@@ -135,6 +134,33 @@ def test_handlers_get_the_options_reference_and_topic():
     assert "NOTIFICATION_TOPIC_ARN" in env
 
 
+def test_intake_gets_the_prefixes_that_wait_for_a_sheet_its_timeout_and_the_marker():
+    functions = resources_of_type(maximal_template(), "AWS::Lambda::Function")
+    intake = next(f for k, f in functions.items() if "IntakeFunction" in k)
+    env = intake["Properties"]["Environment"]["Variables"]
+    assert json.loads(env["REQUIRE_SHEET_PREFIXES"]) == ["runs/novaseq/"]
+    assert env["SHEET_WAIT_SECONDS"] == "43200"
+    assert env["RUN_COMPLETE_MARKER"] == "CopyComplete.txt"
+
+
+@pytest.mark.parametrize(
+    ("props", "fragment"),
+    [
+        ({"require_sample_sheet": "runs/"}, "list of key prefixes, e.g. ['runs/']"),
+        ({"require_sample_sheet": ["/runs", ""]}, "give key prefixes such as 'runs/'"),
+        ({"require_sample_sheet": True, "illumina_sheet_name": None}, "needs illumina_sheet_name"),
+        ({"run_complete_marker": "CopyComplete.txt"}, "run_complete_marker needs require_sample_sheet"),
+        ({"require_sample_sheet": True, "run_complete_marker": "/Logs/"}, "path from the run folder"),
+        ({"require_sample_sheet": True, "sample_sheet_timeout": cdk.Duration.seconds(5)}, "between 1 minute"),
+    ],
+)
+def test_sheet_wait_props_name_the_fix(props, fragment):
+    stack = cdk.Stack(cdk.App(), "Bad")
+    with pytest.raises(ValueError, match="invalid OmicsAutoLoad props") as error:
+        OmicsAutoLoad(stack, "AutoLoad", **props)
+    assert fragment in str(error.value)
+
+
 def test_alarms_notify_the_topic():
     template = maximal_template()
     alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
@@ -174,9 +200,11 @@ def test_every_bad_prop_is_reported_at_once():
             max_concurrent_import_jobs=0,
             illumina_sheet_name="omics-samplesheet.csv",
             illumina_sheet_columns={"patient": ["Patient_ID"]},
+            batching_window=cdk.Duration.minutes(6),
         )
     message = str(error.value)
     expected = ("bucket_props", "reference", "(unclosed", "101", "key_prefix", "max_concurrent_import_jobs")
+    assert "batching_window must be 0-300 seconds" in message
     for fragment in (*expected, "omics_calls_per_second", "other than sample_sheet_name", "['patient']"):
         assert fragment in message, fragment
 
@@ -345,3 +373,13 @@ def test_eventbridge_mode_turns_eventbridge_on_for_the_bucket_it_creates():
     assert notifications["Properties"]["BucketName"] == {"Ref": bucket_id}
     config = notifications["Properties"]["NotificationConfiguration"]
     assert config == {"EventBridgeConfiguration": {}}
+
+
+def test_a_lone_file_waits_2_s_for_its_batch_and_a_full_batch_not_at_all():
+    from support.synth import example_template
+
+    # Lambda invokes the starter when BatchSize records are buffered or the window ends,
+    # whichever comes first: bursts fill jobs of 100, a lone file waits the window only.
+    (mapping,) = resources_of_type(example_template(), "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["MaximumBatchingWindowInSeconds"] == 2
+    assert mapping["Properties"]["BatchSize"] == 100

@@ -55,9 +55,9 @@ def test_parts_with_a_key_let_cloudwatch_logs_use_it():
     assert "kms:GenerateDataKey*" in logs[0]["Action"] and "kms:Decrypt*" in logs[0]["Action"]
 
 
-def test_metrics_namespace_reaches_the_handlers_it_is_granted_for():
-    # PutMetricData is allowed only in the prop's namespace; the handlers read the
-    # namespace from METRICS_NAMESPACE, so both must say the same thing.
+def test_metrics_namespace_reaches_the_handlers_and_no_role_may_put_metric_data():
+    # The handlers write their metrics as log lines (EMF) under METRICS_NAMESPACE:
+    # CloudWatch Logs extracts them, so no function needs cloudwatch:PutMetricData.
     template = _template()
     functions = resources_of_type(template, "AWS::Lambda::Function")
     publishers = ("intake", "import_start", "import_finalize", "completion")
@@ -68,11 +68,10 @@ def test_metrics_namespace_reaches_the_handlers_it_is_granted_for():
             assert function["Properties"]["Environment"]["Variables"]["METRICS_NAMESPACE"] == "Lab", module
             seen.add(module)
     assert seen == set(publishers)
-    conditions = [
-        s["Condition"]
+    actions = [
+        action
         for p in resources_of_type(template, "AWS::IAM::Policy").values()
         for s in p["Properties"]["PolicyDocument"]["Statement"]
-        if s["Action"] == "cloudwatch:PutMetricData"
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     ]
-    assert len(conditions) == 4
-    assert all(c == {"StringEquals": {"cloudwatch:namespace": "Lab"}} for c in conditions)
+    assert actions and not [a for a in actions if a.startswith("cloudwatch:")]

@@ -305,6 +305,26 @@ def test_external_clock_drives_the_lifecycle():
     assert got["status"] == "COMPLETED"
 
 
+def test_job_duration_grows_with_the_bytes_it_imports():
+    gib = 1024**3
+    omics = OmicsDouble(
+        job_duration_seconds=60, throughput_bytes_per_second=100 * 1024**2, source_bytes=lambda uri: 10 * gib
+    )
+    store = omics.create_sequence_store()
+    small = start(omics, store, [fastq("one")])
+    big = start(omics, store, [fastq(f"s{i}") for i in range(10)])
+
+    def status(job):
+        return omics.client.get_read_set_import_job(id=job["id"], sequenceStoreId=store)["status"]
+
+    omics.advance(60 + 10 * 1024 / 100 - 1)  # 10 GiB at 100 MiB/s: 102.4 s after the fixed part
+    assert (status(small), status(big)) == ("IN_PROGRESS", "IN_PROGRESS")
+    omics.advance(2)
+    assert (status(small), status(big)) == ("COMPLETED", "IN_PROGRESS")
+    omics.advance(9 * 102.4)
+    assert status(big) == "COMPLETED"
+
+
 def test_list_and_paginate(omics, store):
     for i in range(5):
         start(omics, store, [fastq(f"s{i}")])

@@ -39,6 +39,7 @@ FILES = [
     "runs/240101_A01/RunInfo.xml",
     "runs/240101_A01/NA12878.bam",  # aligned: the import needs the reference, when there is one
 ]
+DROPPED = "runs/240102_A02/HG002.ubam"
 # Harness handler name -> the function's handler (module.function).
 HANDLERS = {name: f"{'import_slot' if name == 'capacity' else name}.handler" for name in pipeline.HANDLERS}
 REFERENCE_HANDLERS: dict[str, Callable[..., Any]] = {
@@ -54,8 +55,15 @@ FASTA = "s3://genomes-bucket/hg38.fa"
 @functools.cache
 def _recorded(reference: bool = False) -> tuple[list[Call], dict[str, str]]:
     """One run of the pipeline: its calls, and the harness's names for the ids it made."""
-    with recording() as calls, Pipeline(reference=reference, state_machine=True) as pipe:
+    # The prefixes of the configurations that watch some (the files are all under runs/).
+    env = {"KEY_PREFIXES": '["runs/", "aligned/"]'}
+    with recording() as calls, Pipeline(reference=reference, state_machine=True, env=env) as pipe:
         pipe.upload(FILES)
+        pipe.run()
+        # An event that never came: reconciliation lists the prefixes and sends it through intake.
+        pipe.put(DROPPED)
+        pipe.settle()
+        assert pipe.reconcile()["untracked"] == 1
         pipe.run()
         assert pipe.all_terminal() and not pipe.handler_failures, pipe.handler_failures
         made = {"store": pipe.store_id, "reference": pipe.reference_arn}
@@ -68,7 +76,7 @@ def _template_names(template: Template, made: dict[str, str]) -> dict[str, str]:
     (machine,) = _import_workflow(template)
     (store,) = template.of_type("AWS::Omics::SequenceStore")
     # The data bucket: the construct's own, or the user's (Maximal); never the access logs.
-    (bucket,) = [b for b in template.of_type("AWS::S3::Bucket") if "AccessLogs" not in b]
+    (bucket,) = [b for b in template.of_type("AWS::S3::Bucket") if "AccessLogs" not in b and "Inventory" not in b]
     (role,) = [r for r in template.of_type("AWS::IAM::Role") if r.startswith("AutoLoadImportWorkflowImportRole")]
     functions = template.of_type("AWS::Lambda::Function")
     (namespace,) = {
@@ -160,8 +168,15 @@ def _provide(double: OmicsDouble, event: dict[str, Any]) -> dict[str, Any]:
     raise AssertionError("the reference import never completed")
 
 
+def _has_function(template: Template, function: str) -> bool:
+    handler = f"omics_autoload_runtime.handlers.{HANDLERS.get(function, '')}"
+    return any(f["Properties"]["Handler"] == handler for f in template.of_type("AWS::Lambda::Function").values())
+
+
 def _requests(template: Template, calls: list[Call], names: dict[str, str]) -> Iterator[tuple[Call, Request]]:
     for call in calls:
+        if call.function == "reconcile" and not _has_function(template, call.function):
+            continue  # reconciliation is opt-in: only the configurations that turn it on have it
         for action, resource, context in iam_requests(call):
             context = {k: _translate(v, names) for k, v in context.items()}
             yield call, Request(_principal(template, call.function), action, _translate(resource, names), context)
@@ -197,6 +212,11 @@ def test_the_runs_exercised_every_function_and_the_state_machine():
     assert {"StartReferenceImportJob", "GetReferenceImportJob"} <= set(reference), reference
     # Maximal has a reference: its run reads the reference ARN from the SSM parameter.
     assert "ssm:GetParameter" in {request.action for _, request in _all_requests("Maximal")[1]}
+    # The configurations with reconciliation evaluate its listing of each watched prefix.
+    for name in ("Maximal", "BroughtTopic"):
+        listed = {r.context.get("s3:prefix") for c, r in _all_requests(name)[1] if c.function == "reconcile"
+                  and r.action == "s3:ListBucketVersions"}
+        assert listed == {"runs/", "aligned/"}, (name, listed)
     counts = {name: len(_all_requests(name)[1]) for name in NAMES}
     print(f"\n[calls evaluated] {counts} by {dict(by_function)}, reference: {dict(reference)}")
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from omics_autoload_runtime.adapters import clients, tracking
-from support.pipeline import BUCKET, Pipeline, RecordingCloudWatch, Stored
+from omics_autoload_runtime.adapters import tracking
+from support.pipeline import BUCKET, EmfLog, Pipeline, Stored
 
 HOSTILE_KEYS = {
     "path traversal": "../../etc/passwd_R1.fastq.gz",
@@ -30,7 +30,7 @@ HOSTILE_KEYS = {
 @pytest.fixture
 def pipe():
     with Pipeline() as pipeline:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         yield pipeline
 
 

@@ -1,6 +1,6 @@
 """Issue 6 end to end, through the synthesized import state machine run by moto: a failed
 import is noticed on SNS, `omics-autoload redrive` sends it round again and it ends
-IMPORTED; every metric reaches (moto) CloudWatch with the dimensions the construct's
+IMPORTED; every metric reaches the log (EMF lines) with the dimensions the construct's
 alarms and dashboard read; the post-import action honours success and failure; and the
 CLI finds the table, queues and functions in the synthesized stack's resources."""
 
@@ -9,15 +9,15 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from omics_autoload_runtime import cli
 from omics_autoload_runtime.adapters import tracking
 from omics_autoload_runtime.cli.deployment import deployment_from_resources
+from omics_autoload_runtime.contract import Metric
 from omics_autoload_runtime.logic import post_import
-from support.pipeline import BUCKET, REGION, TABLE, Pipeline
+from support.pipeline import BUCKET, REGION, TABLE, EmfLog, Pipeline
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:omics-autoload-alarms"
 NAMESPACE = "OmicsAutoLoadTest"
@@ -87,45 +87,10 @@ def test_a_failed_import_is_noticed_then_redriven_to_imported():
         assert code == 0 and "0 redriven" in out
 
 
-def _dimension_sets(cloudwatch, name: str) -> set[tuple[tuple[str, str], ...]]:
-    metrics = cloudwatch.list_metrics(Namespace=NAMESPACE, MetricName=name)["Metrics"]
-    return {tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])) for m in metrics}
-
-
-def _statistic(cloudwatch, name: str, dimensions, statistic: str) -> float:
-    now = datetime.now(UTC)
-    points = cloudwatch.get_metric_statistics(
-        Namespace=NAMESPACE,
-        MetricName=name,
-        Dimensions=[{"Name": n, "Value": v} for n, v in dimensions],
-        StartTime=now - timedelta(hours=1),
-        EndTime=now + timedelta(hours=1),
-        Period=7200,
-        Statistics=[statistic],
-    )["Datapoints"]
-    if statistic in ("Sum", "SampleCount"):
-        return sum(p[statistic] for p in points)
-    return max(p[statistic] for p in points)
-
-
-def _sum(cloudwatch, name: str, store: str, statistic: str = "Sum") -> float:
-    """The statistic of the ``{SequenceStoreId}`` roll-up alone, as CloudWatch answers an
-    alarm on exactly that dimension set. moto matches any datum whose dimensions include
-    the asked ones, so the detailed sets are taken out again (and must add up to it)."""
-    rollup = (("SequenceStoreId", store),)
-    if statistic not in ("Sum", "SampleCount"):
-        return _statistic(cloudwatch, name, rollup, statistic)
-    everything = _statistic(cloudwatch, name, rollup, statistic)
-    detailed = [s for s in _dimension_sets(cloudwatch, name) if s != rollup]
-    detail = sum(_statistic(cloudwatch, name, s, statistic) for s in detailed)
-    if detailed:
-        assert everything - detail == detail, (name, everything, detail)  # roll-up == sum of the details
-    return everything - detail
-
-
-def test_every_metric_reaches_cloudwatch_with_the_alarm_dimensions():
+def test_every_metric_reaches_the_log_with_the_alarm_dimensions():
     env = {"STUCK_AFTER_SECONDS": "3600"}
     with Pipeline(state_machine=True, env=env) as pipe:
+        log = EmfLog().install()
         pipe.double.fail_source("bad.ubam", "Invalid BAM: EOF marker missing")
         pipe.upload(["m/good.ubam", "m/bad.ubam", "m/P_R1.fq.gz", "m/P_R2.fq.gz", "m/notes.txt"])
         pipe.run()
@@ -134,35 +99,27 @@ def test_every_metric_reaches_cloudwatch_with_the_alarm_dimensions():
         pipe.double.advance(2 * 3600)
         pipe.sweep()
 
-        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        rollup = (("SequenceStoreId", pipe.store_id),)
-        expected = {
-            "FilesReceived": set(),
-            "FilesSkipped": {"Reason"},
-            "FilesImported": {"FileType"},
-            "FilesFailed": {"FileType"},
-            "BytesImported": {"FileType"},
-            "ImportLatencySeconds": {"FileType"},
-            "ReadSetsWaitingForMate": set(),
-            "StuckItems": set(),
-        }
-        for name, detail in expected.items():
-            sets = _dimension_sets(cloudwatch, name)
-            assert rollup in sets, (name, sets)  # what metric_*(), the alarms and the dashboard read
-            assert {n for s in sets for n, _ in s} == {"SequenceStoreId", *detail}, (name, sets)
-        store = pipe.store_id
-        assert _sum(cloudwatch, "FilesReceived", store) == 7
-        assert _sum(cloudwatch, "FilesSkipped", store) == 1
-        assert _sum(cloudwatch, "FilesImported", store) == 3
-        assert _sum(cloudwatch, "FilesFailed", store) == 1
+        store = {"SequenceStoreId": pipe.store_id}
+        rollup = {tuple(store.items())}
+        for name in [str(m) for m in Metric]:
+            # the one dimension set metric_*(), the alarms and the dashboard read
+            assert log.dimension_sets(name) == rollup, (name, log.dimension_sets(name))
+        assert {d["namespace"] for d in log.datums()} == {NAMESPACE}
+        assert sum(log.exact("FilesReceived", **store)) == 7
+        assert sum(log.exact("FilesSkipped", **store)) == 1
+        assert sum(log.exact("FilesImported", **store)) == 3
+        assert sum(log.exact("FilesFailed", **store)) == 1
         sizes = sum(o["size"] for o in pipe.objects().values() if o["status"] == tracking.IMPORTED)
-        assert _sum(cloudwatch, "BytesImported", store) == sizes
-        assert _sum(cloudwatch, "ImportLatencySeconds", store, "SampleCount") == 3
-        assert 0 < _sum(cloudwatch, "ImportLatencySeconds", store, "Maximum") < 3600
-        assert _sum(cloudwatch, "ReadSetsWaitingForMate", store, "Maximum") == 1
-        assert _sum(cloudwatch, "StuckItems", store, "Maximum") == 1
-        assert _dimension_sets(cloudwatch, "FilesSkipped") >= {(("Reason", "NotSequence"), *rollup)}
-        assert (("FileType", "UBAM"), *rollup) in _dimension_sets(cloudwatch, "FilesFailed")
+        assert sum(log.exact("BytesImported", **store)) == sizes
+        latencies = log.exact("ImportLatencySeconds", **store)
+        assert len(latencies) == 3 and 0 < max(latencies) < 3600
+        assert max(log.exact("ReadSetsWaitingForMate", **store)) == 1
+        assert max(log.exact("StuckItems", **store)) == 1
+        # the details are fields of the lines (Logs Insights), not metrics of their own
+        assert log.total("FilesSkipped", Reason="NotSequence") == 1
+        assert log.total("FilesFailed", FileType="UBAM") == 1
+        # nothing was sent to CloudWatch's API: the lines are the only channel
+        assert boto3.client("cloudwatch", region_name=REGION).list_metrics(Namespace=NAMESPACE)["Metrics"] == []
 
 
 @pytest.mark.parametrize("action", ["TAG", "DELETE"])

@@ -10,12 +10,13 @@ import boto3
 import pytest
 from omics_autoload_runtime.adapters import clients, metrics, notices, tracking
 from omics_autoload_runtime.logic import post_import
+from support.emf import parse
 from support.pipeline import (
     BUCKET,
     REGION,
     TABLE,
+    EmfLog,
     Pipeline,
-    RecordingCloudWatch,
     RecordingStepFunctions,
     _starter_inputs,
     exact_total,
@@ -30,8 +31,7 @@ TAGS = {"SampleId": SECRET_SAMPLE, "SubjectId": SECRET_SUBJECT}
 def pipeline(**env):
     pipe = Pipeline(env={"NOTIFICATION_TOPIC_ARN": TOPIC, **env})
     pipe.__enter__()
-    pipe.cloudwatch = RecordingCloudWatch()
-    clients.override("cloudwatch", pipe.cloudwatch)
+    pipe.metric_log = EmfLog().install()
     clients.override("stepfunctions", RecordingStepFunctions())
     sns = boto3.client("sns", region_name=REGION)
     sns.create_topic(Name=TOPIC.rsplit(":", 1)[-1])
@@ -71,18 +71,52 @@ def tagging(pipe, key):
 # ------------------------------------------------------------------ metrics
 
 
-def test_every_detailed_datum_is_rolled_up_to_the_sequence_store():
+def test_every_metric_has_the_one_dimension_set_the_alarms_read():
     m = metrics.Metrics("NS")
     m.count("FilesSkipped", dimensions={"SequenceStoreId": "s1", "Reason": "Empty"})
     m.count("FilesSkipped", dimensions={"SequenceStoreId": "s1", "Reason": "NotSequence"})
+    m.count("FilesSkipped", dimensions={"SequenceStoreId": "s1", "Reason": "Empty"})
     m.add("BytesImported", 10, unit="Bytes", dimensions={"SequenceStoreId": "s1", "FileType": "UBAM"})
+    m.count("FilesReceived", 3, dimensions={"SequenceStoreId": "s1"})
+    log = EmfLog().install()
+    try:
+        assert m.flush() == 4  # one line per group of detail fields
+    finally:
+        log.uninstall()
+    for name in ("FilesSkipped", "BytesImported", "FilesReceived"):
+        assert log.dimension_sets(name) == {(("SequenceStoreId", "s1"),)}, name
+    assert log.exact("FilesSkipped", SequenceStoreId="s1") == [2.0, 1.0]  # counters are summed per line
+    assert log.total("FilesSkipped", Reason="Empty") == 2  # the detail is a field of the line
+    assert log.exact("FilesReceived", SequenceStoreId="s1") == [3.0]
+    record = json.loads(log.lines[0])
+    assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "NS"
+    assert isinstance(record["_aws"]["Timestamp"], int)
+
+
+def test_more_than_100_samples_are_split_over_lines():
+    m = metrics.Metrics("NS")
+    for i in range(250):
+        m.add("ImportLatencySeconds", i, unit="Seconds", dimensions={"SequenceStoreId": "s1"})
+    log = EmfLog().install()
+    try:
+        assert m.flush() == 3
+    finally:
+        log.uninstall()
+    assert sorted(log.exact("ImportLatencySeconds", SequenceStoreId="s1")) == [float(i) for i in range(250)]
+    assert all(len(json.loads(line)["ImportLatencySeconds"]) <= 100 for line in log.lines)
+
+
+def test_a_metric_that_cannot_be_written_never_fails_the_handler():
+    def broken(line: str) -> None:
+        raise OSError("stdout closed")
+
+    m = metrics.Metrics("NS")
     m.count("FilesReceived", dimensions={"SequenceStoreId": "s1"})
-    sets = {(d["MetricName"], tuple(sorted((x["Name"], x["Value"]) for x in d["Dimensions"]))) for d in m.datums()}
-    assert ("FilesSkipped", (("SequenceStoreId", "s1"),)) in sets
-    assert ("BytesImported", (("SequenceStoreId", "s1"),)) in sets
-    rollup = [d for d in m.datums() if d["MetricName"] == "FilesSkipped" and len(d["Dimensions"]) == 1]
-    assert sum(v * c for d in rollup for v, c in zip(d["Values"], d["Counts"], strict=True)) == 2
-    assert len([d for d in m.datums() if d["MetricName"] == "FilesReceived"]) == 1  # no duplicate
+    metrics.set_output(broken)
+    try:
+        assert m.flush() == 0
+    finally:
+        metrics.set_output(None)
 
 
 def test_the_sweep_publishes_waiting_and_stuck_gauges():
@@ -90,18 +124,18 @@ def test_the_sweep_publishes_waiting_and_stuck_gauges():
     try:
         store = {"SequenceStoreId": pipe.store_id}
         pipe.sweep()
-        assert exact_total(pipe.cloudwatch, "ReadSetsWaitingForMate", **store) == 0  # zero is published too
+        assert exact_total(pipe.metric_log, "ReadSetsWaitingForMate", **store) == 0  # zero is published too
         pipe.upload(["g/A_R1.fq.gz", "g/late.ubam"])  # one mate waiting; late.ubam never started
         pipe.double.advance(2 * 3600)
         stats = pipe.sweep()["sweep"]
         assert stats["waitingForMate"] == 1
         assert stats["stuckItems"] == 1  # late.ubam (the mate waits within its orphan window)
-        last = pipe.cloudwatch.calls[-1]["MetricData"]
-        assert {d["MetricName"]: [x["Name"] for x in d["Dimensions"]] for d in last} == {
+        last = [d for d in parse(pipe.metric_log.lines[-1])]
+        assert {d["name"]: list(d["dimensions"]) for d in last} == {
             "ReadSetsWaitingForMate": ["SequenceStoreId"],
             "StuckItems": ["SequenceStoreId"],
         }
-        assert {d["MetricName"]: d["Values"] for d in last} == {"ReadSetsWaitingForMate": [1.0], "StuckItems": [1.0]}
+        assert {d["name"]: d["values"] for d in last} == {"ReadSetsWaitingForMate": [1.0], "StuckItems": [1.0]}
     finally:
         pipe.__exit__(None, None, None)
 

@@ -1,13 +1,12 @@
-"""FilesSkipped's Reason dimension is the SkipCode set where the skip was decided, never a guess."""
+"""FilesSkipped's Reason field is the SkipCode set where the skip was decided, never a guess."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from omics_autoload_runtime.adapters import clients
 from omics_autoload_runtime.contract import SkipCode
 from omics_autoload_runtime.domain.classify import Skip, classify
-from support.pipeline import BUCKET, Pipeline, RecordingCloudWatch
+from support.pipeline import BUCKET, EmfLog, Pipeline
 
 NAMES = [
     "notes.txt",
@@ -24,22 +23,20 @@ NAMES = [
 
 
 def _skip_reasons(pipe: Pipeline) -> Counter[str]:
+    """FilesSkipped by its Reason field, as ``stats sum(FilesSkipped) by Reason`` shows it."""
     counts: Counter[str] = Counter()
-    for call in pipe.cloudwatch.calls:
-        for datum in call["MetricData"]:
-            dims = {d["Name"]: d["Value"] for d in datum["Dimensions"]}
-            if datum["MetricName"] == "FilesSkipped" and "Reason" in dims:
-                counts[dims["Reason"]] += int(sum(datum["Counts"]))
+    for datum in pipe.metric_log.datums():
+        if datum["name"] == "FilesSkipped" and "Reason" in datum["fields"]:
+            counts[datum["fields"]["Reason"]] += int(sum(datum["values"]))
     return counts
 
 
 def _recording(pipe: Pipeline) -> Pipeline:
-    pipe.cloudwatch = RecordingCloudWatch()
-    clients.override("cloudwatch", pipe.cloudwatch)
+    pipe.metric_log = EmfLog().install()
     return pipe
 
 
-def test_the_reason_dimension_is_the_code_of_each_skip():
+def test_the_reason_field_is_the_code_of_each_skip():
     with Pipeline() as pipe:
         _recording(pipe).upload([f"run/{name}" for name in NAMES])
         skips = [classify(f"s3://{BUCKET}/run/{name}") for name in NAMES]

@@ -114,6 +114,8 @@ def _s3(call: Call) -> list[tuple[str, str, dict[str, Any]]]:
     bucket = f"arn:aws:s3:::{p['Bucket']}"
     if op == "ListObjectsV2":
         return [("s3:ListBucket", bucket, {"s3:prefix": p.get("Prefix", "")})]
+    if op == "ListObjectVersions":
+        return [("s3:ListBucketVersions", bucket, {"s3:prefix": p.get("Prefix", "")})]
     versioned = "VersionId" in p
     action = {
         "GetObject": "s3:GetObjectVersion" if versioned else "s3:GetObject",

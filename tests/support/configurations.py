@@ -1,9 +1,10 @@
 """The configurations whose policies are evaluated, synthesized together once per process.
 
 One app holds one stack per configuration (a single jsii synthesis): zero-config, maximal
-(the user's key and KMS bucket, EventBridge, prefix, a reference with its key, alarms,
-tagging), EventBridge with alarms, an imported key, a brought alarm topic with its own
-key, and a ReferenceGenome alone with a key. Each comes with its delivery-path table
+(the user's key and KMS bucket, EventBridge, two prefixes, a reference with its key, alarms,
+tagging, reconciliation from an S3 Inventory report), EventBridge with alarms, an imported
+key, a brought alarm topic with its own key (S3 notifications, two prefixes, reconciliation
+by listing), and a ReferenceGenome alone with a key. Each comes with its delivery-path table
 (``omics_autoload_construct._delivery_paths``), resolved to CloudFormation values, and
 with the key-policy statements the synthesis warned an imported key needs.
 """
@@ -69,6 +70,7 @@ def configurations() -> dict[str, Configuration]:
     from omics_autoload_construct import (
         OmicsAutoLoad,
         PostImportAction,
+        Reconciliation,
         ReferenceGenome,
         ReferenceStore,
         TriggerMode,
@@ -94,9 +96,15 @@ def configurations() -> dict[str, Configuration]:
     )
     tables["Maximal"] += auto_load_paths(
         OmicsAutoLoad(
-            stack, "AutoLoad", bucket=bucket, trigger_mode=TriggerMode.EVENTBRIDGE, key_prefix="runs/",
-            key_suffixes=[".fastq.gz", ".bam"], reference=reference, encryption_key=key, alarms=True,
-            post_import_action=PostImportAction.TAG,
+            stack, "AutoLoad", bucket=bucket, trigger_mode=TriggerMode.EVENTBRIDGE,
+            key_prefixes=["runs/", "aligned/"], key_suffixes=[".fastq.gz", ".bam"], reference=reference,
+            encryption_key=key, alarms=True, post_import_action=PostImportAction.TAG,
+            reconciliation=Reconciliation(
+                inventory_bucket=s3.Bucket(
+                    stack, "Inventory", encryption=s3.BucketEncryption.KMS, encryption_key=key, enforce_ssl=True
+                ),
+                inventory_prefix="inventory/user-bucket/daily",
+            ),
         )
     )
     tables["Maximal"] += reference_genome_paths(reference, bucket)
@@ -115,7 +123,12 @@ def configurations() -> dict[str, Configuration]:
     stack = stacks["BroughtTopic"]
     topic_key = kms.Key(stack, "TopicKey", enable_key_rotation=True)
     topic = sns.Topic(stack, "Topic", master_key=topic_key)
-    tables["BroughtTopic"] += auto_load_paths(OmicsAutoLoad(stack, "AutoLoad", alarm_topic=topic))
+    tables["BroughtTopic"] += auto_load_paths(
+        OmicsAutoLoad(
+            stack, "AutoLoad", alarm_topic=topic, key_prefixes=["runs/", "aligned/"],
+            reconciliation=Reconciliation(schedule=cdk.Duration.hours(6)),
+        )
+    )
 
     stack = stacks["ReferenceWithKey"]
     key = kms.Key(stack, "Key", enable_key_rotation=True)

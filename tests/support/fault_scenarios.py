@@ -92,6 +92,38 @@ def sheet_after_files(pipe: FaultPipeline) -> None:
     pipe.settle()
 
 
+# A BCL Convert (v2) sheet as NovaSeq X writes it: lanes, dual index, a project.
+V2_SHEET = b"""[Header]
+FileFormatVersion,2
+RunName,NVX_20261201_RUN7
+
+[Reads]
+Read1Cycles,151
+Read2Cycles,151
+Index1Cycles,10
+Index2Cycles,10
+
+[BCLConvert_Data]
+Lane,Sample_ID,Index,Index2
+1,LIB-7,GAACTGAGCG,TCGTGGAGCG
+2,LIB-7,GAACTGAGCG,TCGTGGAGCG
+
+[Cloud_Data]
+Sample_ID,ProjectName
+LIB-7,ONCO-2026
+"""
+
+
+def sheet_required(pipe: FaultPipeline) -> None:
+    """``require_sample_sheet``: lane 1 arrives before the run's sheet (it waits), the sheet
+    (its event twice), then lane 2: all four imported, none with name-based ids."""
+    _upload(pipe, [f"nvx/RUN7/Fastq/LIB-7_S1_L001_R{r}_001.fastq.gz" for r in (1, 2)], per_event=1)
+    pipe.step(120, sweep=True)
+    pipe.deliver([pipe.put("nvx/RUN7/SampleSheet.csv", V2_SHEET)], duplicates=True)
+    _upload(pipe, [f"nvx/RUN7/Fastq/LIB-7_S1_L002_R{r}_001.fastq.gz" for r in (1, 2)])
+    pipe.settle()
+
+
 def redrive(pipe: FaultPipeline) -> None:
     """The job fails; the ImportFailures alarm fires and the operator runs
     ``omics-autoload redrive`` (``settle`` does, as the README says): imported then."""
@@ -110,6 +142,7 @@ SCENARIOS = {
         Scenario("reupload", reupload),
         Scenario("sheet_after_files", sheet_after_files),
         Scenario("redrive", redrive),
+        Scenario("sheet-required", sheet_required, {"env": {"REQUIRE_SHEET_PREFIXES": '["nvx/"]'}}),
     )
 }
 

@@ -531,6 +531,12 @@ def broken_promises(pipe: Pipeline, expected: Mapping[tuple[str, int], str] | No
             problems.append(f"in the store but {status}: {label} ({sorted(r['id'] for r in held)})")
         if expected is not None and version in expected and expected[version] != status:
             problems.append(f"outcome changed: {label} {expected[version]} -> {status}")
+    if expected is not None:  # a version the clean run tracked that has no item at all is lost
+        problems += [
+            f"lost: {key}#v{n} has no item (the clean run: {expected[(key, n)]})"
+            for key, n in sorted(expected)
+            if (key, n) not in seen
+        ]
     problems += [f"two items for one version: {v}" for v, n in seen.items() if n > 1]
     problems += [f"transition not in the state model: {kind} {old} -> {new}" for kind, old, new in unmodelled(pipe)]
     problems += [f"untracked read set {rs['id']} ({rs.get('name')})" for rs in store if rs["id"] not in named]

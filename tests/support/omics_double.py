@@ -8,7 +8,11 @@ recursively from ``client.meta.service_model``, plus the service's semantic rule
 Every response is checked against the operation's output shape before it is returned.
 
 Import jobs run on a simulated clock (``advance()``): SUBMITTED -> IN_PROGRESS -> a
-terminal status, emitting EventBridge-shaped events on every change. Throttling and
+terminal status, emitting EventBridge-shaped events on every change. A job ends
+``job_duration_seconds`` after its creation, plus, with ``throughput_bytes_per_second``,
+the bytes of all its source files (``source_bytes(uri)``) at that rate: a read set import
+job of 100 30-GB files takes longer than a job of one. AWS publishes no import throughput for
+HealthOmics storage; the benchmark states the rate it assumes. Throttling and
 event loss are deterministic pseudo-random functions of ``seed``.
 
 What an import reads: with ``read_objects_from(s3_client)`` the double looks each source
@@ -180,6 +184,8 @@ class OmicsDouble:
         job_duration_seconds: float = 60.0,
         drop_event_fraction: float = 0.0,
         tps_limit: float | None = None,
+        throughput_bytes_per_second: float | None = None,
+        source_bytes: Callable[[str], int] | None = None,
     ):
         """See the module docstring. Additions to the agreed API: ``tps_limit`` (per
         operation, over any 1 s of simulated time; above it -> ThrottlingException, like
@@ -193,6 +199,8 @@ class OmicsDouble:
         self.tps_limit = tps_limit
         self.max_concurrent_import_jobs = max_concurrent_import_jobs
         self.job_duration_seconds = job_duration_seconds
+        self.throughput_bytes_per_second = throughput_bytes_per_second
+        self.source_bytes = source_bytes
         self.drop_event_fraction = drop_event_fraction
         self._throttle_rng = random.Random(f"{seed}:throttle")
         self._drop_rng = random.Random(f"{seed}:drop")
@@ -490,6 +498,18 @@ class OmicsDouble:
         self._emit(f"{kind} Import Job Status Change", t, detail)
         self.peak_concurrent_jobs = max(self.peak_concurrent_jobs, self.active_jobs())
 
+    def job_seconds(self, job: dict) -> float:
+        """How long ``job`` runs from its creation to its terminal status."""
+        rate = self.throughput_bytes_per_second
+        if not rate or self.source_bytes is None or job["kind"] != "readSet":
+            return self.job_duration_seconds
+        total = 0
+        for src in job["sources"]:
+            request = src["_request"]
+            for uri in (request.get("sourceFiles") or {"sourceFile": request.get("sourceFile", "")}).values():
+                total += self.source_bytes(uri)
+        return self.job_duration_seconds + total / rate
+
     def _schedule(self, job: dict, due: float) -> None:
         job["_due"] = due
         self._counter += 1
@@ -511,7 +531,7 @@ class OmicsDouble:
                     src["status"] = "IN_PROGRESS"
                     src["_read"] = self._read_sources(src["_request"])
                 self._set_status(job, "IN_PROGRESS", due)
-                self._schedule(job, job["creationTime"] + self.job_duration_seconds)
+                self._schedule(job, job["creationTime"] + self.job_seconds(job))
             elif job["status"] == "CANCELLING":
                 for src in job["sources"]:
                     if src["status"] != "FINISHED":

@@ -35,12 +35,13 @@ from urllib.parse import quote_plus
 import boto3
 from moto import mock_aws
 from omics_autoload_runtime import contract, settings
-from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters import clients, metrics, tracking
 from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.logic import starter
 
 from support import synth
+from support.emf import EmfLog
 from support.omics_double import EPOCH, OmicsDouble
 
 REGION = "us-east-1"
@@ -63,6 +64,7 @@ HANDLERS: dict[str, Callable[..., Any]] = {
         "import_finalize": "import_finalize",
         "completion": "completion",
         "capacity": "import_slot",
+        "reconcile": "reconcile",
     }.items()
 }
 # Errors handlers raise on purpose (Step Functions retries or catches them by name).
@@ -295,6 +297,7 @@ class Pipeline:
             state_machine_arn=STATE_MACHINE_ARN,
             metrics_namespace="OmicsAutoLoadTest",
             first_poll_seconds=self.first_poll_seconds,
+            bucket_name=BUCKET,
         ).to_environment()
         env["AWS_DEFAULT_REGION"] = REGION
         env.update(self.extra_env)
@@ -320,6 +323,7 @@ class Pipeline:
         clients.reset()
         settings.reset()
         tracking.set_clock(None)
+        metrics.set_output(None)
 
     def _make_reference(self) -> str:
         ref_store = self.double.create_reference_store("refs")
@@ -583,6 +587,19 @@ class Pipeline:
             },
         )
 
+    def reconcile(self) -> dict[str, Any]:
+        """One scheduled reconciliation run (the objects whose events were dropped)."""
+        return self.invoke(
+            "reconcile",
+            {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}},
+        )
+
+    def settle(self, seconds: float = 2 * 3600) -> None:
+        """Move the simulated clock past the objects' real S3 times (reconciliation waits for
+        events of young objects)."""
+        with self.lock:
+            self.double.advance(max(0.0, time.time() - self.double.now()) + seconds)
+
     # ------------------------------------------------------------------ table views
 
     def items(self, kind: str | None = None) -> list[dict[str, Any]]:
@@ -755,30 +772,11 @@ class RecordingStepFunctions:
         return {"executionArn": f"{stateMachineArn}:{name}"}
 
 
-class RecordingCloudWatch:
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def put_metric_data(self, Namespace: str, MetricData: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append({"Namespace": Namespace, "MetricData": MetricData})
-        return {}
-
-    def total(self, name: str, **dimensions: str) -> float:
-        """Sum of value x count of one metric over every call (dimension filter optional)."""
-        out = 0.0
-        for call in self.calls:
-            for datum in call["MetricData"]:
-                dims = {d["Name"]: d["Value"] for d in datum["Dimensions"]}
-                if datum["MetricName"] == name and all(dims.get(k) == v for k, v in dimensions.items()):
-                    out += sum(v * c for v, c in zip(datum["Values"], datum["Counts"], strict=True))
-        return out
-
-
 __all__ = [
     "EPOCH",
     "Counts",
+    "EmfLog",
     "Pipeline",
-    "RecordingCloudWatch",
     "RecordingStepFunctions",
     "run_demo",
     "run_without_state_machine",
@@ -823,14 +821,7 @@ FUNCTION_ALIASES["CapacityFunction"] = "capacity"
 # --------------------------------------------------------------------------- metrics (issue 6)
 
 
-def exact_total(recorder: RecordingCloudWatch, name: str, **dimensions: str) -> float:
-    """Sum of value x count of one metric over the datums whose dimension set is exactly
-    ``dimensions`` (``RecordingCloudWatch.total`` also counts wider sets, and every datum
-    with detail dimensions is published again as the ``{SequenceStoreId}`` roll-up)."""
-    out = 0.0
-    for call in recorder.calls:
-        for datum in call["MetricData"]:
-            dims = {d["Name"]: d["Value"] for d in datum["Dimensions"]}
-            if datum["MetricName"] == name and dims == dimensions:
-                out += sum(v * c for v, c in zip(datum["Values"], datum["Counts"], strict=True))
-    return out
+def exact_total(recorder: EmfLog, name: str, **dimensions: str) -> float:
+    """Sum of one metric's values whose dimension set is exactly ``dimensions``: what an
+    alarm on that metric sees (``EmfLog.total`` also matches the lines' detail fields)."""
+    return sum(recorder.exact(name, **dimensions))

@@ -111,7 +111,7 @@ REFERENCE_ARN = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/
 @functools.cache
 def maximal_outdir() -> Path:
     """Every option on: the user's own KMS-encrypted bucket, EventBridge trigger, prefix and
-    suffix filters, an imported reference genome, alarms with notifications, custom patterns,
+    suffix filters, reconciliation, an imported reference genome, alarms with notifications, custom patterns,
     the batch operations role and bucket."""
     import aws_cdk as cdk
     from aws_cdk import aws_kms as kms
@@ -121,6 +121,7 @@ def maximal_outdir() -> Path:
         OmicsAutoLoad,
         OrphanPolicy,
         PostImportAction,
+        Reconciliation,
         ReferenceGenome,
         ReferenceStore,
         TriggerMode,
@@ -156,7 +157,7 @@ def maximal_outdir() -> Path:
         "AutoLoad",
         bucket=bucket,
         trigger_mode=TriggerMode.EVENTBRIDGE,
-        key_prefix="runs/",
+        key_prefixes=["runs/"],
         key_suffixes=[".fastq.gz", ".bam"],
         reference=ReferenceGenome(
             stack,
@@ -176,6 +177,10 @@ def maximal_outdir() -> Path:
         post_import_action=PostImportAction.TAG,
         omics_calls_per_second=2.5,
         batch_operations=True,
+        reconciliation=Reconciliation(schedule=cdk.Duration.hours(12)),
+        require_sample_sheet=["runs/novaseq/"],
+        sample_sheet_timeout=cdk.Duration.hours(12),
+        run_complete_marker="CopyComplete.txt",
     )
     _synth_keeping_the_report(app)
     return outdir

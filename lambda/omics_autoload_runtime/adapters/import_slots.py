@@ -8,8 +8,9 @@ waiter with SendTaskSuccess.
 Items:
 
 * ``pk=CAPACITY`` ``sk=IMPORT_JOBS`` - ``inFlight``: slots taken.
-* ``pk=SLOT#<batchId>`` ``sk=SLOT`` - one per batch holding a slot (``status=SLOT_HELD``, so
-  the ``by-status`` index lists them for the sweep); ``grantToken`` while a slot handed to a
+* ``pk=SLOT#<batchId>`` ``sk=SLOT`` - one per batch holding a slot (``status=SLOT_HELD``; in
+  the due index's SLOT queue, due SWEEP_GRACE_SECONDS after it was taken, so the sweep finds
+  the holders without reading anything else); ``grantToken`` while a slot handed to a
   waiter is not yet confirmed delivered.
 * ``pk=SLOTQ`` ``sk=<enqueuedAt ISO>#<batchId>`` - a waiter and its ``taskToken``; the sort
   key makes the queue first in, first out.
@@ -125,6 +126,9 @@ class Capacity:
             "takenAt": stamp,
             "updatedAt": stamp,
             "grantToken": grant_token,
+            contract.DUE_QUEUE: str(contract.DueQueue.SLOT),
+            contract.DUE_BATCH: batch_id,
+            contract.DUE_AT: int(now() + SWEEP_GRACE_SECONDS),
         }
         return {
             "Put": {
@@ -332,8 +336,9 @@ class Capacity:
         """The sweep: release slots whose execution no longer runs, resend unconfirmed grants,
         then pump."""
         stats = {"slotsReclaimed": 0, "grantsResent": 0, "slotErrors": 0, "unchanged": 0}
-        cutoff = iso(now() - grace_seconds)
-        for slot in self.table.query_status(HELD, updated_before=cutoff, kind=KIND_SLOT):
+        for slot in self.table.due_items(contract.DueQueue.SLOT, due_by=now() + SWEEP_GRACE_SECONDS - grace_seconds):
+            if slot.get("status") != HELD:
+                continue
             batch_id = slot["batchId"]
             try:
                 stats[self._reconcile_slot(slot, running)] += 1
@@ -385,8 +390,9 @@ class Capacity:
             kwargs["ExclusiveStartKey"] = last
 
     def holders(self) -> list[str]:
-        """Batches holding a slot (from the by-status index: eventually consistent)."""
-        return [slot["batchId"] for slot in self.table.query_status(HELD, kind=KIND_SLOT)]
+        """Batches holding a slot (from the due index: eventually consistent)."""
+        slots = self.table.query_due(contract.DueQueue.SLOT)
+        return [str(slot[contract.DUE_BATCH]) for slot in slots if slot.get(contract.DUE_BATCH)]
 
 
 def finish(batch_id: str) -> dict[str, Any]:

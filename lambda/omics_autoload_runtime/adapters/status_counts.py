@@ -1,87 +1,66 @@
-"""Counting tracking items by status through the ``by-status`` index, at a bounded cost.
+"""What ``omics-autoload status`` reads: counts by status, and the files that are stuck.
 
-Used by the sweep (the ``ReadSetsWaitingForMate`` and ``StuckItems`` gauges) and by
-``omics-autoload status``. Queries only, never a scan: a key condition on ``status``
-(and on ``updatedAt`` for "older than"), ``Select=COUNT`` so no item is returned,
-pages followed until done or ``max_pages``. A count cut short by ``max_pages`` is a
-lower bound and says so (``complete`` is False).
+Counts: one paginated Scan that returns only ``kind`` and ``status`` (the due index holds
+only the items someone must find, not IMPORTED ones, so it cannot count them). It reads the
+table once, as the per-status queries of the former ``by-status`` index did (projection
+ALL: every attribute). Everything else comes from the due index: the open read sets (its
+READSET and MATE queues) and the import jobs (JOB), never every item in flight.
+
+"Stuck": a file whose read set waits to be imported (WAITING_FOR_MATE, QUEUED, STARTING)
+or is IMPORTING, and was not updated for the given time; or a file whose import job runs
+past its own expected end (the read set's ``dueAt`` in the IMP queue: the job's bytes at
+the documented throughput, times STUCK_FACTOR, never before the ``stuck_after`` floor).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from omics_autoload_runtime.adapters import tracking
-from omics_autoload_runtime.adapters.table import ItemTable, iso, serialize
+from omics_autoload_runtime.adapters.table import ItemTable, deserialize, iso
 
 NON_TERMINAL_OBJECT_STATUSES = tuple(s for s in tracking.OBJECT_STATUSES if s not in tracking.OBJECT_TERMINAL)
 
 
-@dataclass(frozen=True)
-class Count:
-    count: int
-    complete: bool
-    pages: int
-
-
-def status_query(
-    table: ItemTable, status: str, *, kind: str | None = None, updated_before: str | None = None
-) -> dict[str, Any]:
-    """Query arguments for the items of ``status`` (and ``kind``; updated before a time)."""
-    names = {"#status": "status"}
-    values: dict[str, Any] = {":status": status}
-    condition = "#status = :status"
-    if updated_before is not None:
-        condition += " AND #updatedAt < :before"
-        names["#updatedAt"] = "updatedAt"
-        values[":before"] = updated_before
+def count_by_status(table: ItemTable) -> dict[str, dict[str, int]]:
+    """{kind: {status: items}} of the whole table (one Scan, two attributes returned)."""
+    counts: dict[str, dict[str, int]] = {}
     kwargs: dict[str, Any] = {
         "TableName": table.name,
-        "IndexName": tracking.STATUS_INDEX,
-        "KeyConditionExpression": condition,
+        "ProjectionExpression": "#kind, #status",
+        "ExpressionAttributeNames": {"#kind": "kind", "#status": "status"},
     }
-    if kind is not None:
-        kwargs["FilterExpression"] = "#kind = :kind"
-        names["#kind"] = "kind"
-        values[":kind"] = kind
-    kwargs["ExpressionAttributeNames"] = names
-    kwargs["ExpressionAttributeValues"] = serialize(values)
-    return kwargs
-
-
-def count(
-    table: ItemTable,
-    status: str,
-    *,
-    kind: str | None = None,
-    updated_before: str | None = None,
-    max_pages: int | None = 50,
-) -> Count:
-    """Items of ``status`` (and ``kind``; last updated before ``updated_before``)."""
-    kwargs = status_query(table, status, kind=kind, updated_before=updated_before)
-    kwargs["Select"] = "COUNT"
-    total = pages = 0
     while True:
-        response = table.client.query(**kwargs)
-        total += int(response.get("Count", 0))
-        pages += 1
+        response = table.client.scan(**kwargs)
+        for raw in response.get("Items", []):
+            item = deserialize(raw) or {}
+            if item.get("status") is None:
+                continue
+            by_status = counts.setdefault(str(item.get("kind", "?")), {})
+            by_status[str(item["status"])] = by_status.get(str(item["status"]), 0) + 1
         last = response.get("LastEvaluatedKey")
         if not last:
-            return Count(total, True, pages)
-        if max_pages is not None and pages >= max_pages:
-            return Count(total, False, pages)
+            return counts
         kwargs["ExclusiveStartKey"] = last
 
 
-def stuck_cutoffs(now: float, stuck_after_seconds: int, orphan_window_seconds: int) -> dict[str, str]:
-    """Per non-final object status, the ``updatedAt`` before which a file counts as stuck.
-
-    A mate waits by design until the orphan window ends (the sweep then resolves it), so
-    WAITING_FOR_MATE is stuck only after the longer of the two.
-    """
-    waiting = max(stuck_after_seconds, orphan_window_seconds)
-    return {
-        status: iso(now - (waiting if status == tracking.WAITING_FOR_MATE else stuck_after_seconds))
-        for status in NON_TERMINAL_OBJECT_STATUSES
-    }
+def stuck_files(table: ItemTable, *, now: float, stuck_after_seconds: int) -> Iterator[dict[str, Any]]:
+    """The object items of stuck files (see the module docstring), oldest read set first.
+    For the CLI: it reads every open and importing read set (their index entries, then the
+    items), as many as are in flight."""
+    cutoff = iso(now - stuck_after_seconds)
+    read_sets = tracking.open_read_sets(table, updated_before=cutoff)
+    importing = tracking.queue_items(table, tracking.DueQueue.IMPORTING, status=tracking.IMPORTING)
+    read_sets += [
+        rs for rs in importing if int(rs.get(tracking.DUE_AT) or 0) <= now or str(rs.get("updatedAt") or "") < cutoff
+    ]
+    read_sets.sort(key=lambda rs: str(rs.get("updatedAt") or ""))
+    keys = [(entry["pk"], entry["sk"]) for rs in read_sets for entry in tracking.readset_files(rs)]
+    for start in range(0, len(keys), 100):
+        chunk = keys[start : start + 100]
+        found = table.get_many(chunk)
+        for key in chunk:
+            item = found.get(key)
+            if item is not None and item.get("status") in NON_TERMINAL_OBJECT_STATUSES:
+                yield item

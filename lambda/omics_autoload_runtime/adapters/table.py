@@ -1,7 +1,7 @@
 """Item access to the tracking table: plain Python values in, plain Python values out.
 
 What every user of the table needs below the transitions of :mod:`.tracking`: the
-DynamoDB (de)serialisation, one class for reads, conditional writes and status-index
+DynamoDB (de)serialisation, one class for reads, conditional writes and due-index
 queries (``ItemTable``), ``ConditionFailed`` for a write that lost its race, and the clock
 the timestamps come from (tests and benchmarks replace it with :func:`set_clock`).
 """
@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from omics_autoload_runtime.adapters import clients
-from omics_autoload_runtime.contract import STATUS_INDEX
+from omics_autoload_runtime.contract import DUE_AT, DUE_INDEX, DUE_QUEUE
 from omics_autoload_runtime.errors import OmicsThrottled, error_code
 
 # BatchGetItem rounds that may leave keys unprocessed, and transactions cancelled by a
@@ -177,44 +177,21 @@ class ItemTable:
                 pending = list(unprocessed) + pending
         return found
 
-    def query_status(
+    def query_due(
         self,
-        status: str,
+        queue: str,
         *,
-        updated_before: str | None = None,
-        kind: str | None = None,
-        filter_expression: str | None = None,
-        values: Mapping[str, Any] | None = None,
+        due_by: float | None = None,
+        newest_first: bool = False,
         page_size: int = 100,
         max_pages: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Items of one status from the ``by-status`` index, oldest ``updatedAt`` first."""
-        names = {"#status": "status"}
-        expression_values: dict[str, Any] = {":status": status}
-        key_condition = "#status = :status"
-        if updated_before is not None:
-            key_condition += " AND #updatedAt < :before"
-            names["#updatedAt"] = "updatedAt"
-            expression_values[":before"] = updated_before
-        filters = []
-        if kind is not None:
-            filters.append("#kind = :kind")
-            expression_values[":kind"] = kind
-        if filter_expression:
-            filters.append(f"({filter_expression})")
-        expression_values.update(values or {})
-        kwargs: dict[str, Any] = {
-            "TableName": self.name,
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": key_condition,
-            "Limit": page_size,
-        }
-        if filters:
-            kwargs["FilterExpression"] = " AND ".join(filters)
-        for expression in [key_condition, *filters]:
-            names.update({f"#{n}": n for n in _NAME.findall(expression)})
-        kwargs["ExpressionAttributeNames"] = names
-        kwargs["ExpressionAttributeValues"] = serialize(expression_values)
+        """Index entries (keys, ``dueQ``, ``dueAt`` and DUE_INDEX_INCLUDE) of one queue of the
+        due index, due by ``due_by`` (epoch seconds) when given, earliest first. Eventually
+        consistent: read the item (:meth:`get_many`) before acting on it."""
+        kwargs = self._due_query(queue, due_by)
+        kwargs["Limit"] = page_size
+        kwargs["ScanIndexForward"] = not newest_first
         pages = 0
         while True:
             response = self.client.query(**kwargs)
@@ -225,6 +202,50 @@ class ItemTable:
             if not last or (max_pages is not None and pages >= max_pages):
                 return
             kwargs["ExclusiveStartKey"] = last
+
+    def due_items(self, queue: str, *, due_by: float | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The items (strongly consistent, as they are now) of up to ``limit`` entries of
+        ``queue`` due by ``due_by``, earliest due first. An item that left the queue since
+        the index was written is still returned: callers check its status."""
+        keys = []
+        for entry in self.query_due(queue, due_by=due_by, page_size=min(limit, 100)):
+            keys.append((entry["pk"], entry["sk"]))
+            if len(keys) >= limit:
+                break
+        found = self.get_many(keys)
+        return [found[key] for key in keys if key in found]
+
+    def count_due(self, queue: str, *, due_by: float | None = None, max_pages: int | None = 50) -> tuple[int, bool]:
+        """(entries of ``queue`` due by ``due_by``, complete?) with ``Select=COUNT``."""
+        kwargs = self._due_query(queue, due_by)
+        kwargs["Select"] = "COUNT"
+        total = pages = 0
+        while True:
+            response = self.client.query(**kwargs)
+            total += int(response.get("Count", 0))
+            pages += 1
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return total, True
+            if max_pages is not None and pages >= max_pages:
+                return total, False
+            kwargs["ExclusiveStartKey"] = last
+
+    def _due_query(self, queue: str, due_by: float | None) -> dict[str, Any]:
+        names = {"#q": DUE_QUEUE}
+        values: dict[str, Any] = {":q": queue}
+        condition = "#q = :q"
+        if due_by is not None:
+            condition += " AND #at <= :by"
+            names["#at"] = DUE_AT
+            values[":by"] = int(due_by)
+        return {
+            "TableName": self.name,
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": serialize(values),
+        }
 
     # -- writes
 

@@ -11,7 +11,12 @@ One table, three kinds of item (``kind`` attribute):
 Every write that can race is conditional; nothing holds a lock that could leak. A
 transition that loses its race returns False (or raises ``ConditionFailed`` with the
 item as it was), and the caller decides what that means. Timestamps are ISO-8601 UTC
-strings of fixed width, so they sort as text in the ``by-status`` index.
+strings of fixed width.
+
+The due index (``contract.DUE_INDEX``) holds an item only while someone must look at it
+at a given time (:func:`due_fields`): every status write here sets or removes ``dueQ`` /
+``dueAt``, and moves between the open read-set statuses leave them as they are, so the
+index is written when an item enters or leaves a queue, not on every update.
 
 Used by the handlers and by the ``status`` / ``redrive`` CLI.
 """
@@ -35,11 +40,12 @@ from omics_autoload_runtime.adapters.table import (  # noqa: F401 - re-exported
     serialize,
     set_clock,
 )
-from omics_autoload_runtime.contract import KeyPrefix, Kind, SortKey, Status
+from omics_autoload_runtime.contract import DUE_AT, DUE_QUEUE, DueQueue, KeyPrefix, Kind, SortKey, Status
 
 # The keys, statuses and kinds are the contract's; these names stay for the callers
 # that still use them (``tracking.QUEUED``...), typed as the plain strings they were.
 STATUS_INDEX: str = contract.STATUS_INDEX
+DUE_INDEX: str = contract.DUE_INDEX
 
 OBJECT_PREFIX: str = KeyPrefix.OBJECT
 READSET_PREFIX: str = KeyPrefix.READSET
@@ -61,9 +67,12 @@ FAILED: str = Status.FAILED
 ORPHANED: str = Status.ORPHANED
 SUPERSEDED: str = Status.SUPERSEDED
 HELD: str = Status.HELD
+WAITING_FOR_SHEET: str = Status.WAITING_FOR_SHEET
 DONE: str = Status.DONE
 
-OBJECT_STATUSES = (SKIPPED, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED, SUPERSEDED, HELD)
+OBJECT_STATUSES = (
+    SKIPPED, WAITING_FOR_SHEET, WAITING_FOR_MATE, QUEUED, IMPORTING, IMPORTED, FAILED, SUPERSEDED, HELD
+)
 OBJECT_TERMINAL = (SKIPPED, IMPORTED, FAILED, SUPERSEDED, HELD)  # HELD: until an operator acts
 OPEN_OBJECT_STATUSES = (QUEUED, WAITING_FOR_MATE, IMPORTING)  # a file's import still to be decided
 READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING, IMPORTING, IMPORTED, FAILED, ORPHANED, SUPERSEDED)
@@ -74,12 +83,13 @@ JOB_STATUSES = (IMPORTING, DONE)
 NEW = None
 TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
     KIND_OBJECT: {
-        NEW: frozenset({SKIPPED, WAITING_FOR_MATE, QUEUED, FAILED, HELD}),
+        NEW: frozenset({SKIPPED, WAITING_FOR_MATE, QUEUED, FAILED, HELD, WAITING_FOR_SHEET}),
+        WAITING_FOR_SHEET: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED, FAILED}),
         WAITING_FOR_MATE: frozenset({QUEUED, SKIPPED, FAILED, IMPORTING, IMPORTED, SUPERSEDED}),
         QUEUED: frozenset({IMPORTING, SKIPPED, FAILED, IMPORTED, SUPERSEDED}),
         IMPORTING: frozenset({IMPORTED, FAILED}),
-        FAILED: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED}),
-        SKIPPED: frozenset({QUEUED, WAITING_FOR_MATE, FAILED}),
+        FAILED: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED, WAITING_FOR_SHEET}),
+        SKIPPED: frozenset({QUEUED, WAITING_FOR_MATE, FAILED, WAITING_FOR_SHEET}),
         IMPORTED: frozenset(),
         SUPERSEDED: frozenset(),
         HELD: frozenset({QUEUED}),
@@ -105,6 +115,51 @@ JOB_RETENTION_SECONDS = 30 * 86400
 
 STARTER_FILTER_PATTERN = contract.STARTER_FILTER_PATTERN
 
+# Read-set statuses of the READSET due queue: moves among them keep the item's due time.
+OPEN_READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING)
+JOB_KEYS_SK = "KEYS"  # the write-once part of a job: its read-set keys (``JOB#<id>``, ``KEYS``)
+
+
+def due_fields(pk: str, status: str, at: float | None = None) -> dict[str, Any]:
+    """``dueQ`` / ``dueAt`` of an object or read-set item in ``status`` (None: not in the
+    due index). Open read sets are due for the sweep's look STALE_CLAIM_SECONDS later;
+    FAILED and ORPHANED items are listed by when. Jobs, slots and post-import markers set
+    theirs where they are written."""
+    moment = now() if at is None else at
+    queue: str | None = None
+    due = int(moment)
+    if pk.startswith(READSET_PREFIX):
+        if status in OPEN_READSET_STATUSES:
+            queue, due = DueQueue.READSET, int(moment + STALE_CLAIM_SECONDS)
+        elif status == FAILED:
+            queue = DueQueue.FAILED
+        elif status == ORPHANED:
+            queue = DueQueue.ORPHANED
+    elif pk.startswith(OBJECT_PREFIX) and status == FAILED:
+        queue = DueQueue.FAILED
+    elif pk.startswith(OBJECT_PREFIX) and status == WAITING_FOR_SHEET:
+        queue = DueQueue.SHEET  # due at ``at``: the item's waitUntil
+    if queue is None:
+        return {DUE_QUEUE: None, DUE_AT: None}
+    return {DUE_QUEUE: str(queue), DUE_AT: due}
+
+
+def object_due_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    """``due_fields`` of a whole object item: a file WAITING_FOR_SHEET is due at its ``waitUntil``."""
+    status = str(item.get("status", ""))
+    return due_fields(str(item["pk"]), status, item.get("waitUntil") if status == WAITING_FOR_SHEET else None)
+
+
+def expected_import_seconds(total_bytes: int) -> float:
+    """How long an import job of ``total_bytes`` should take at most (contract's throughput)."""
+    return contract.IMPORT_STARTUP_SECONDS + total_bytes / contract.IMPORT_BYTES_PER_SECOND
+
+
+def stuck_at(started: float, total_bytes: int, floor_seconds: int) -> int:
+    """When a job started at ``started`` counts as stuck: STUCK_FACTOR times its expected
+    duration, and never before the ``stuck_after`` floor."""
+    return int(started + max(floor_seconds, contract.STUCK_FACTOR * expected_import_seconds(total_bytes)))
+
 
 # ------------------------------------------------------------------ keys
 
@@ -125,12 +180,70 @@ def uri_of_object_pk(pk: str) -> str:
     return pk[len(OBJECT_PREFIX) :]
 
 
+def waiting_key(bucket: str, run_folder: str, object_pk: str, object_sk: str) -> tuple[str, str]:
+    """A waiting file's entry: partition = its run folder (one Query finds them all), sort = the version."""
+    return f"{KeyPrefix.WAIT}s3://{bucket}/{run_folder}", f"{object_pk}#{object_sk}"
+
+
 def readset_files(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The file entries (``file1``, then ``file2``) of a read-set item."""
     return [dict(item[name]) for name in ("file1", "file2") if isinstance(item.get(name), Mapping)]
 
 
 Table = ItemTable  # the CLI's name for it
+
+
+def queue_items(
+    table: ItemTable,
+    queue: str,
+    *,
+    prefix: str | None = None,
+    status: str | None = None,
+    newest_first: bool = False,
+    limit: int = 0,
+) -> list[dict[str, Any]]:
+    """Items of one due-index queue (FAILED, ORPHANED...) as they are now, by due time:
+    those whose ``pk`` starts with ``prefix`` and whose status is still ``status``, at most
+    ``limit`` (0: all)."""
+    out: list[dict[str, Any]] = []
+    entries = table.query_due(queue, newest_first=newest_first)
+    while True:
+        chunk = []
+        for entry in entries:
+            if prefix is None or str(entry["pk"]).startswith(prefix):
+                chunk.append((entry["pk"], entry["sk"]))
+            if len(chunk) >= 100:
+                break
+        if not chunk:
+            return out
+        found = table.get_many(chunk)
+        for key in chunk:
+            item = found.get(key)
+            if item is not None and (status is None or item.get("status") == status):
+                out.append(item)
+                if limit and len(out) >= limit:
+                    return out
+
+
+def open_read_sets(
+    table: ItemTable, status: str | None = None, *, updated_before: str | None = None
+) -> list[dict[str, Any]]:
+    """Read sets of the due index's READSET and MATE queues (WAITING_FOR_MATE, QUEUED,
+    STARTING), as they are now: of ``status`` when given, last updated before a time. For
+    the CLI: it reads every open read set (its index entries, then the items)."""
+    keys = [(e["pk"], e["sk"]) for queue in (DueQueue.READSET, DueQueue.MATE) for e in table.query_due(queue)]
+    found = table.get_many(keys)
+    out = []
+    for key in keys:
+        item = found.get(key)
+        if item is None or item.get("status") not in OPEN_READSET_STATUSES:
+            continue
+        if status is not None and item.get("status") != status:
+            continue
+        if updated_before is not None and str(item.get("updatedAt") or "") >= updated_before:
+            continue
+        out.append(item)
+    return out
 
 # ------------------------------------------------------------------ transitions
 
@@ -160,12 +273,46 @@ class Tracking:
     def __init__(self, table: ItemTable | str):
         self.table = table if isinstance(table, ItemTable) else ItemTable(table)
 
+    # -- files waiting for their run's sheet (see logic.intake)
+
+    def add_waiting(self, pk: str, sk: str, fields: Mapping[str, Any], expires_at: float) -> None:
+        """Enter a file in its run folder's waiting list (a repeat only rewrites the same entry)."""
+        self.table.update(
+            pk,
+            sk,
+            set={**fields, "kind": contract.Kind.WAIT, "expiresAt": int(expires_at)},
+            remove=("releasedAt",),
+        )
+
+    def waiting_in(self, pk: str) -> list[dict[str, Any]]:
+        """The entries of a run folder not yet released, by Query on its partition."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table.name,
+            "KeyConditionExpression": "#pk = :pk",
+            "FilterExpression": "attribute_not_exists(#releasedAt)",
+            "ExpressionAttributeNames": {"#pk": "pk", "#releasedAt": "releasedAt"},
+            "ExpressionAttributeValues": serialize({":pk": pk}),
+            "ConsistentRead": True,
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self.table.client.query(**kwargs)
+            found += [deserialize(raw) or {} for raw in response.get("Items", [])]
+            if not response.get("LastEvaluatedKey"):
+                return found
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def release_waiting(self, pk: str, sk: str, retain_seconds: float) -> None:
+        """Mark an entry done (its file moved on); TTL removes it later."""
+        self.table.update(pk, sk, set={"releasedAt": iso(), "expiresAt": int(now() + retain_seconds)})
+
     # -- objects
 
     def put_object(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
         """Record a new object version; None when new, else the item already there."""
         stamp = iso()
         full = {"kind": KIND_OBJECT, "updatedAt": stamp, "receivedAt": stamp, **item}
+        full.update(object_due_fields(full))
         return self.table.put_new(full)
 
     def set_object(
@@ -188,6 +335,7 @@ class Tracking:
 
     @staticmethod
     def _move_spec(
+        pk: str,
         status: str,
         expect: Sequence[str],
         must_equal: Mapping[str, Any],
@@ -195,16 +343,28 @@ class Tracking:
         reason: str | None,
         extra: Mapping[str, Any] | None,
         clear_reason: bool,
+        due_queue: str | None = None,
     ) -> dict[str, Any]:
         """The conditional status transition (``ItemTable.update`` keywords): from ``expect``,
-        with ``must_equal`` attributes (None = not checked) still as the caller saw them."""
+        with ``must_equal`` attributes (None = not checked) still as the caller saw them.
+        Its due-index attributes follow the status (:func:`due_fields`), except between open
+        read-set statuses of an item already in that queue (``due_queue``: the item's as the
+        caller saw it; unknown: ``expect`` tells), where its due time stays."""
         allowed, values = _in(expect, "e")
         condition = f"#status IN {allowed}"
         for index, (name, value) in enumerate(must_equal.items()):
             if value is not None:
                 condition += f" AND #{name} = :m{index}"
                 values[f":m{index}"] = value
-        fields: dict[str, Any] = {"status": status, "updatedAt": iso(), **(extra or {})}
+        fields: dict[str, Any] = {"status": status, "updatedAt": iso()}
+        stays_open = status in OPEN_READSET_STATUSES and (
+            due_queue == DueQueue.READSET if due_queue is not None else set(expect) <= set(OPEN_READSET_STATUSES)
+        )
+        # A file still WAITING_FOR_SHEET keeps its due time (its waitUntil).
+        still_waiting = status == WAITING_FOR_SHEET and set(expect) <= {WAITING_FOR_SHEET}
+        if not (pk.startswith(READSET_PREFIX) and stays_open) and not still_waiting:
+            fields.update(due_fields(pk, status))
+        fields.update(extra or {})
         if reason is not None:
             fields["reason"] = reason
         elif clear_reason:
@@ -215,7 +375,7 @@ class Tracking:
         self, pk: str, sk: str, status: str, expect: Sequence[str], must_equal: Mapping[str, Any], **how: Any
     ) -> bool:
         try:
-            self.table.update(pk, sk, **self._move_spec(status, expect, must_equal, **how))
+            self.table.update(pk, sk, **self._move_spec(pk, status, expect, must_equal, **how))
         except ConditionFailed:
             return False
         return True
@@ -242,12 +402,14 @@ class Tracking:
         either. Returns the URIs of the files moved, or None
         when the read set itself lost the race (nothing written)."""
         spec = self._move_spec(
+            read_set["pk"],
             status,
             expect,
             {"batchId": batch_id, "importJobId": job_id},
             reason=reason,
             extra=extra,
             clear_reason=clear_reason,
+            due_queue=str(read_set.get(DUE_QUEUE) or "") or None,
         )
         if lacking:
             spec["condition"] += f" AND attribute_not_exists(#{lacking})"
@@ -260,6 +422,7 @@ class Tracking:
             writes = [write]
             for entry in entries:
                 file_spec = self._move_spec(
+                    entry["pk"],
                     files.status,
                     files.expect,
                     {"readSetKey": read_set["pk"]},
@@ -311,6 +474,19 @@ class Tracking:
 
     # -- read sets
 
+    def object_versions(self, uri: str) -> list[dict[str, Any]]:
+        """Every tracked version of one object (a Query of its partition, never a scan)."""
+        pk = f"{OBJECT_PREFIX}{uri}"
+        pages = self.table.client.get_paginator("query").paginate(
+            TableName=self.table.name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ProjectionExpression="pk, sk, #status, readSetKey",
+            ConsistentRead=True,  # a mate put a moment ago must be seen
+            ExpressionAttributeNames={"#status": "status"},
+        )
+        return [deserialize(item) or {} for page in pages for item in page.get("Items", [])]
+
     def get_read_set(self, pk: str) -> dict[str, Any] | None:
         return self.table.get(pk, READSET_SK)
 
@@ -326,6 +502,7 @@ class Tracking:
             "createdAt": stamp,
             "updatedAt": stamp,
             "queuedAt": stamp,
+            **due_fields(pk, QUEUED),
             **fields,
         }
         return self.table.put_new(item)
@@ -349,6 +526,8 @@ class Tracking:
                 "status": WAITING_FOR_MATE,
                 "attempt": 0,
                 "createdAt": stamp,
+                # The first mate puts the read set into the due queue; the second leaves it.
+                **due_fields(pk, WAITING_FOR_MATE),
                 **fields,
             },
             condition=(f"attribute_not_exists(#{slot}) AND (attribute_not_exists(#status) OR #status IN {allowed})"),
@@ -422,7 +601,13 @@ class Tracking:
             self.table.update(
                 pk,
                 READSET_SK,
-                set={"status": QUEUED, "updatedAt": stamp, "batchId": None, "startingAt": None},
+                set={
+                    "status": QUEUED,
+                    "updatedAt": stamp,
+                    "batchId": None,
+                    "startingAt": None,
+                    **due_fields(pk, QUEUED),
+                },
                 condition="#status = :starting AND #batchId = :batch",
                 values={":starting": STARTING, ":batch": batch_id},
             )
@@ -445,6 +630,7 @@ class Tracking:
             "batchId": None,
             "importJobId": None,
             "startingAt": None,
+            **due_fields(pk, QUEUED),
         }
         if item["status"] == ORPHANED:
             fields["singleEnd"] = True
@@ -459,10 +645,30 @@ class Tracking:
         return self._with_files(item, write, FileMove(QUEUED, (FAILED, SKIPPED), clear_reason=True)) is not None
 
     # -- jobs
+    # A job is two items: ``JOB`` (small, rewritten at every poll) and ``KEYS`` (its read-set
+    # keys, written once: a rewrite costs a write unit per started KB of the item).
 
     def put_job(self, job_id: str, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Record a started job (IMPORTING, due for its first poll at ``nextPollAt``); its
+        ``readSetKeys`` go to the job's KEYS item, put first (a retry puts the same)."""
         pk, sk = job_key(job_id)
         stamp = iso()
+        fields = dict(fields)
+        keys = fields.pop("readSetKeys", None)
+        if keys is not None:
+            self.table.client.put_item(
+                TableName=self.table.name,
+                Item=serialize(
+                    {
+                        "pk": pk,
+                        "sk": JOB_KEYS_SK,
+                        "kind": KIND_JOB,
+                        "readSetKeys": list(keys),
+                        # Never rewritten: it expires a retention after the longest a job may run.
+                        "expiresAt": int(now() + 2 * JOB_RETENTION_SECONDS),
+                    }
+                ),
+            )
         item = {
             "pk": pk,
             "sk": sk,
@@ -474,10 +680,18 @@ class Tracking:
             "updatedAt": stamp,
             **fields,
         }
+        item[DUE_QUEUE], item[DUE_AT] = str(DueQueue.JOB), int(item.get("nextPollAt") or now())
+        if item.get("batchId"):
+            item[contract.DUE_BATCH] = item["batchId"]
         return self.table.put_new(item)
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         return self.table.get(*job_key(job_id))
+
+    def job_read_sets(self, job_id: str) -> list[str]:
+        """The read-set keys the job was started with (its KEYS item)."""
+        item = self.table.get(job_key(job_id)[0], JOB_KEYS_SK)
+        return [str(key) for key in (item or {}).get("readSetKeys") or []]
 
     def store_task_token(self, job_id: str, token: str, next_poll_at: float) -> bool:
         pk, sk = job_key(job_id)
@@ -485,7 +699,12 @@ class Tracking:
             self.table.update(
                 pk,
                 sk,
-                set={"taskToken": token, "nextPollAt": int(next_poll_at), "updatedAt": iso()},
+                set={
+                    "taskToken": token,
+                    "nextPollAt": int(next_poll_at),
+                    DUE_AT: int(next_poll_at),
+                    "updatedAt": iso(),
+                },
                 condition="#status = :importing",
                 values={":importing": IMPORTING},
             )
@@ -499,7 +718,12 @@ class Tracking:
             self.table.update(
                 pk,
                 sk,
-                set={"nextPollAt": int(next_poll_at), "pollCount": poll_count, "updatedAt": iso()},
+                set={
+                    "nextPollAt": int(next_poll_at),
+                    DUE_AT: int(next_poll_at),
+                    "pollCount": poll_count,
+                    "updatedAt": iso(),
+                },
                 condition="#status = :importing",
                 values={":importing": IMPORTING},
             )
@@ -508,8 +732,10 @@ class Tracking:
         return True
 
     def job_done(self, job_id: str, job_status: str | None = None) -> bool:
-        """IMPORTING -> DONE (sets the TTL); False when it was DONE already or is unknown."""
+        """IMPORTING -> DONE (sets the TTL, leaves the due index); False when it was DONE
+        already or is unknown."""
         pk, sk = job_key(job_id)
+        expires = int(now() + JOB_RETENTION_SECONDS)
         try:
             self.table.update(
                 pk,
@@ -518,8 +744,10 @@ class Tracking:
                     "status": DONE,
                     "jobStatus": job_status,
                     "updatedAt": iso(),
-                    "expiresAt": int(now() + JOB_RETENTION_SECONDS),
+                    "expiresAt": expires,
                     "taskToken": None,
+                    DUE_QUEUE: None,
+                    DUE_AT: None,
                 },
                 condition="#status = :importing",
                 values={":importing": IMPORTING},

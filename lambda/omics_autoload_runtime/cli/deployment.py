@@ -9,18 +9,24 @@ ids, and with ``batch_operations=True`` the ``AWS::IAM::Role`` and ``AWS::S3::Bu
 whose logical ids contain ``BatchOperationsRole`` / ``BatchOperationsBucket``. The
 commands use your AWS credentials and region (``AWS_PROFILE``, ``AWS_REGION``) and need
 boto3.
+
+``plan`` reads the intake function's settings (``settings.Settings``) the same way: from a
+synthesized template's ``AWS::Lambda::Function`` whose logical id contains
+``IntakeFunction``, or from the deployed function (``lambda:GetFunctionConfiguration``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from omics_autoload_runtime.adapters import clients
-from omics_autoload_runtime.cli.errors import NEEDS_BOTO3, CliError, Usage, require_boto3
+from omics_autoload_runtime.cli.errors import NEEDS_BOTO3, AwsError, CliError, Usage, botocore_errors, require_boto3
+from omics_autoload_runtime.settings import ConfigurationError, Settings
 
 # (role, marker in a queue's logical id, the function its raw events go back to)
 _QUEUE_MARKERS = (
@@ -140,3 +146,54 @@ def invoke_async(function: str, payload: Mapping[str, Any]) -> None:
     status = int(response.get("StatusCode") or 0)
     if status != 202:
         raise CliError(f"lambda:Invoke {function} answered {status}, not 202")
+
+
+def _settings(environment: Mapping[str, Any], where: str) -> Settings:
+    # CloudFormation tokens ({"Ref": ...}) are known only once deployed: read as unset.
+    env = {name: value for name, value in environment.items() if isinstance(value, str)}
+    try:
+        return Settings.from_environment(env)
+    except ConfigurationError as error:
+        raise Usage(f"{where}: {error}") from None
+
+
+def settings_from_template(template: Mapping[str, Any], where: str = "template") -> Settings:
+    """The intake function's settings in a synthesized template; one OmicsAutoLoad only."""
+    found = {
+        logical: resource
+        for logical, resource in (template.get("Resources") or {}).items()
+        if resource.get("Type") == "AWS::Lambda::Function" and "IntakeFunction" in logical
+    }
+    if len(found) != 1:
+        names = ", ".join(sorted(found)) or "none"
+        raise Usage(f"{where}: expected one intake function (logical id containing IntakeFunction), found {names}")
+    (resource,) = found.values()
+    variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+    settings = _settings(variables, where)
+    tokens = [name for name in ("REFERENCE_ARN", "REFERENCE_PARAMETER_NAME") if name in variables]
+    if not settings.reference_arn and (
+        settings.reference_parameter_name or any(not isinstance(variables[name], str) for name in tokens)
+    ):
+        print(
+            f"warning: {where}: the reference genome's ARN is known once deployed (the functions read it"
+            " from SSM at run time); give --reference-arn, or plan with --stack, for BAM/CRAM files",
+            file=sys.stderr,
+        )
+    return settings
+
+
+def settings_from_stack(stack: str) -> Settings:
+    """The deployed intake function's settings; a reference in an SSM parameter is read."""
+    require_boto3("--stack calls AWS and needs boto3: pip install boto3")
+    found = resolve(argparse.Namespace(table=None, stack=stack))
+    if not found.intake_function:
+        raise Usage(f"stack {stack} has no intake function (logical id containing IntakeFunction)")
+    try:
+        config = clients.client("lambda").get_function_configuration(FunctionName=found.intake_function)
+        settings = _settings((config.get("Environment") or {}).get("Variables") or {}, f"stack {stack}")
+        if not settings.reference_arn and settings.reference_parameter_name:
+            parameter = clients.client("ssm").get_parameter(Name=settings.reference_parameter_name)
+            settings = settings.replace(reference_arn=parameter["Parameter"]["Value"])
+    except botocore_errors() as error:
+        raise AwsError(f"cannot read the settings of stack {stack}: {error}") from None
+    return settings

@@ -5,7 +5,9 @@
 * ``backfill`` sends objects already in the bucket through intake (``backfill.py``);
 * ``status`` and ``redrive`` operate a deployed pipeline, found by ``deployment.py``:
   counts, failed and stuck files (``status.py``); re-queue FAILED items
-  (``redrive.py``) and drain the dead-letter queues (``redrive_queues.py``).
+  (``redrive.py``) and drain the dead-letter queues (``redrive_queues.py``);
+* ``reconcile`` finds objects whose S3 event never came and sends them through intake
+  (``reconcile.py``).
 
 Exit codes: 0 done, 1 AWS call failed, 2 usage or input error (message on stderr).
 Subcommands register themselves in COMMANDS: each adds a subparser whose ``run``
@@ -33,6 +35,7 @@ AWS_COMMANDS = {
     "status": "omics_autoload_runtime.cli.status:add_status",
     "redrive": "omics_autoload_runtime.cli.redrive:add_redrive",
     "backfill": "omics_autoload_runtime.cli.backfill:add_backfill",
+    "reconcile": "omics_autoload_runtime.cli.reconcile:add_reconcile",
 }
 
 

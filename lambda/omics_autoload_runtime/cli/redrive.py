@@ -207,10 +207,11 @@ def _redrive_new_version(target: Target, deployment: Deployment, dry_run: bool) 
 
 
 def _targets_by_status(table: tracking.Table, status: str) -> Iterator[Target]:
-    for item in table.query_status(status, kind=tracking.KIND_READSET):
+    queue = tracking.DueQueue.ORPHANED if status == tracking.ORPHANED else tracking.DueQueue.FAILED
+    for item in tracking.queue_items(table, queue, prefix=tracking.READSET_PREFIX, status=status):
         yield Target("readset", _read_set_label(item), read_set_pk=item["pk"])
     if status == tracking.FAILED:  # files that failed at intake, before any read set
-        for item in table.query_status(tracking.FAILED, kind=tracking.KIND_OBJECT):
+        for item in tracking.queue_items(table, queue, prefix=tracking.OBJECT_PREFIX, status=tracking.FAILED):
             if not item.get("readSetKey"):
                 yield Target("intake", str(item.get("uri")), item=item)
 

@@ -191,8 +191,7 @@ def _requeue_batch(deployment: Deployment, info: Mapping[str, Any], dry_run: boo
     pairs = _stream_read_sets(info)
     if pairs is None:  # the records expired: every QUEUED read set not moving is touched
         cutoff = tracking.iso(tracking.now() - tracking.STALE_CLAIM_SECONDS)
-        queued = table.query_status(tracking.QUEUED, updated_before=cutoff, kind=tracking.KIND_READSET)
-        stale = [(item["pk"], None) for item in queued]
+        stale = [(item["pk"], None) for item in tracking.open_read_sets(table, tracking.QUEUED, updated_before=cutoff)]
         if dry_run:
             return f"stream records expired: would re-queue {len(stale)} QUEUED read set(s) older than 15 min"
         touched = sum(_touch_queued(table, pk, None) for pk, _ in stale)

@@ -1,8 +1,9 @@
 """``omics-autoload status``: what the pipeline did.
 
 Counts files and read sets by status, then lists FAILED files with their reasons and
-stuck files (not final for longer than ``--stuck-after`` hours). Only queries of the
-``by-status`` index, never a scan; ``--format json`` for scripts. With ``--key``,
+stuck files (``status_counts.stuck_files``: waiting longer than ``--stuck-after`` hours, or
+in an import job past its own expected end). The counts read the table once (a Scan of two
+attributes); the lists come from the due index; ``--format json`` for scripts. With ``--key``,
 ``--prefix`` or ``--read-set``: the story of those files instead (``story.py``).
 """
 
@@ -22,6 +23,7 @@ from omics_autoload_runtime.cli.story import add_story_arguments, run_story, wan
 DEFAULT_LIMIT = 100
 # The order a file goes through the pipeline, for the counts table.
 STATUS_ORDER = (
+    tracking.WAITING_FOR_SHEET,
     tracking.WAITING_FOR_MATE,
     tracking.QUEUED,
     tracking.STARTING,
@@ -68,48 +70,6 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _count_by_kind(table: tracking.Table, status: str) -> dict[str, int]:
-    """Items of one status by kind: one paginated index query, only ``kind`` projected."""
-    counts: dict[str, int] = {}
-    kwargs: dict[str, Any] = {
-        "TableName": table.name,
-        "IndexName": tracking.STATUS_INDEX,
-        "KeyConditionExpression": "#status = :status",
-        "ProjectionExpression": "#kind",
-        "ExpressionAttributeNames": {"#status": "status", "#kind": "kind"},
-        "ExpressionAttributeValues": tracking.serialize({":status": status}),
-    }
-    while True:
-        response = table.client.query(**kwargs)
-        for raw in response.get("Items", []):
-            kind = (tracking.deserialize(raw) or {}).get("kind", "?")
-            counts[kind] = counts.get(kind, 0) + 1
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            return counts
-        kwargs["ExclusiveStartKey"] = last
-
-
-def _objects(
-    table: tracking.Table,
-    status: str,
-    *,
-    updated_before: str | None = None,
-    newest_first: bool = False,
-    limit: int = 0,
-) -> list[dict[str, Any]]:
-    kwargs = status_counts.status_query(table, status, kind=tracking.KIND_OBJECT, updated_before=updated_before)
-    kwargs["ScanIndexForward"] = not newest_first
-    found: list[dict[str, Any]] = []
-    while True:
-        response = table.client.query(**kwargs)
-        found.extend(tracking.deserialize(raw) or {} for raw in response.get("Items", []))
-        last = response.get("LastEvaluatedKey")
-        if not last or (limit and len(found) >= limit):
-            return found[:limit] if limit else found
-        kwargs["ExclusiveStartKey"] = last
-
-
 def _entry(item: Mapping[str, Any]) -> dict[str, Any]:
     entry = {
         "key": item.get("uri") or tracking.uri_of_object_pk(str(item.get("pk", ""))),
@@ -127,27 +87,26 @@ def gather_status(table_name: str, *, stuck_after_hours: float, limit: int) -> d
     now = tracking.now()
     statuses = [s for s in STATUS_ORDER if s in tracking.OBJECT_STATUSES + tracking.READSET_STATUSES]
     statuses += [s for s in dict.fromkeys(tracking.OBJECT_STATUSES + tracking.READSET_STATUSES) if s not in statuses]
+    by_kind = status_counts.count_by_status(table)
     objects: dict[str, int] = {}
     read_sets: dict[str, int] = {}
     for status in statuses:
-        by_kind = _count_by_kind(table, status)
         if status in tracking.OBJECT_STATUSES:
-            objects[status] = by_kind.get(tracking.KIND_OBJECT, 0)
+            objects[status] = by_kind.get(tracking.KIND_OBJECT, {}).get(status, 0)
         if status in tracking.READSET_STATUSES:
-            read_sets[status] = by_kind.get(tracking.KIND_READSET, 0)
-    failed = [_entry(item) for item in _objects(table, tracking.FAILED, newest_first=True, limit=limit)]
-    stuck_seconds = int(stuck_after_hours * 3600)
-    cutoff = tracking.iso(now - stuck_seconds)
-    stuck: list[dict[str, Any]] = []
-    for status in status_counts.NON_TERMINAL_OBJECT_STATUSES:
-        remaining = limit - len(stuck) if limit else 0
-        if limit and remaining <= 0:
-            break
-        stuck.extend(_entry(item) for item in _objects(table, status, updated_before=cutoff, limit=remaining))
-    stuck_total = sum(
-        status_counts.count(table, status, kind=tracking.KIND_OBJECT, updated_before=cutoff, max_pages=None).count
-        for status in status_counts.NON_TERMINAL_OBJECT_STATUSES
+            read_sets[status] = by_kind.get(tracking.KIND_READSET, {}).get(status, 0)
+    failed_items = tracking.queue_items(
+        table,
+        tracking.DueQueue.FAILED,
+        prefix=tracking.OBJECT_PREFIX,
+        status=tracking.FAILED,
+        newest_first=True,
+        limit=limit,
     )
+    failed = [_entry(item) for item in failed_items]
+    stuck_items = list(status_counts.stuck_files(table, now=now, stuck_after_seconds=int(stuck_after_hours * 3600)))
+    stuck = [_entry(item) for item in (stuck_items[:limit] if limit else stuck_items)]
+    stuck_total = len(stuck_items)
     return {
         "table": table_name,
         "at": tracking.iso(now),

@@ -3,7 +3,8 @@
 Unaligned BAMs are often named plain ``.bam``; HealthOmics imports them only as UBAM
 (without a reference), so the intake function reads the header before deciding. The
 header's ``@RG SM:`` tags name the sample the reads came from, usually better than the
-file name (``HG002.sorted.dedup.bam``).
+file name (``HG002.sorted.dedup.bam``). Its ``@SQ`` lines (``SN`` name, ``LN`` length, ``M5``
+checksum, ``AS`` assembly) say which reference it was aligned to (``domain.references``).
 
 CRAM (2.1 and 3.x): the 26-byte file definition, then the header container, whose first
 block (raw or gzip) holds the SAM header text.
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from omics_autoload_runtime.contract import FileType
 
@@ -21,6 +23,9 @@ HEADER_BYTES = 65536  # what intake and plan read of a BAM/CRAM: a few KiB usual
 _SNIFF_LIMIT = 4 * 1024 * 1024
 _CRAM_DEFINITION = 26  # "CRAM", major, minor, 20-byte file id
 _SAMPLE_TAG = re.compile(r"\tSM:([^\t]*)")
+#: @SQ lines kept on the tracking item: every standard header lists the primary chromosomes
+#: first, and a GRCh38 header with alts and decoys has ~3,400 (too many for one item).
+RECORDED_SEQUENCES = 64
 
 
 @dataclass(frozen=True)
@@ -31,14 +36,85 @@ class HeaderFacts:
 
     file_type: FileType | None
     sample: str | None = None
+    # (SN, LN, M5 or "") of the @SQ lines read, in header order; a header cut short by the
+    # bytes read keeps its complete lines only.
+    sequences: tuple[tuple[str, int, str], ...] = field(default=(), compare=False)
+    assemblies: tuple[str, ...] = field(default=(), compare=False)  # the distinct AS: values
+    header_line: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # @HD VN, SO...
+
+    def record(self) -> dict[str, Any]:
+        """What the tracking item keeps, bounded (``RECORDED_SEQUENCES``); {} when nothing."""
+        found: dict[str, Any] = {}
+        if self.sequences:
+            found["sq"] = [[n, ln, m5] if m5 else [n, ln] for n, ln, m5 in self.sequences[:RECORDED_SEQUENCES]]
+            found["sqCount"] = len(self.sequences)
+        if self.assemblies:
+            found["as"] = list(self.assemblies[:8])
+        if self.header_line:
+            found["hd"] = dict(self.header_line)
+        return found
 
 
 def read_header(first_bytes: bytes) -> HeaderFacts:
     if first_bytes[:4] == b"CRAM":
         text = _cram_header_text(first_bytes)
-        return HeaderFacts(FileType.CRAM if text is not None else None, _sample(text or ""))
-    text, file_type = _bam_header(_inflate_members(first_bytes))
-    return HeaderFacts(file_type, _sample(text))
+        return _facts(FileType.CRAM if text is not None else None, text or "", complete=True)
+    data = _inflate_members(first_bytes)
+    text, file_type = _bam_header(data)
+    complete = len(data) >= 8 + int.from_bytes(data[4:8], "little", signed=True)
+    facts = _facts(file_type, text, complete=complete)
+    if file_type == FileType.BAM and not facts.sequences:  # no @SQ text: the binary list has them
+        facts = HeaderFacts(facts.file_type, facts.sample, _binary_sequences(data), facts.assemblies, facts.header_line)
+    return facts
+
+
+def _facts(file_type: FileType | None, text: str, *, complete: bool) -> HeaderFacts:
+    lines = text.split("\n")
+    if not complete and not text.endswith("\n"):
+        lines = lines[:-1]  # the last line was cut by the bytes read: its LN may be cut too
+    sequences: list[tuple[str, int, str]] = []
+    assemblies: list[str] = []
+    header_line: tuple[tuple[str, str], ...] = ()
+    for line in lines:
+        if line.startswith("@SQ\t"):
+            tags = _tags(line)
+            length = tags.get("LN", "")
+            if tags.get("SN") and length.isdigit():
+                sequences.append((tags["SN"], int(length), tags.get("M5", "").lower()))
+            if tags.get("AS") and tags["AS"] not in assemblies:
+                assemblies.append(tags["AS"])
+        elif line.startswith("@HD\t") and not header_line:
+            header_line = tuple((k, v) for k, v in _tags(line).items() if k in ("VN", "SO", "GO", "SS"))
+    return HeaderFacts(file_type, _sample(text), tuple(sequences), tuple(assemblies), header_line)
+
+
+def _tags(line: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for part in line.rstrip("\r").split("\t")[1:]:
+        key, colon, value = part.partition(":")
+        if colon and key not in tags:
+            tags[key] = value.strip()
+    return tags
+
+
+def _binary_sequences(data: bytes) -> tuple[tuple[str, int, str], ...]:
+    """The BAM's own reference list (n_ref, then l_name, name, l_ref each), as far as it was read."""
+    position = 8 + int.from_bytes(data[4:8], "little", signed=True)
+    out: list[tuple[str, int, str]] = []
+    try:
+        count = int.from_bytes(data[position : position + 4], "little", signed=True)
+        position += 4
+        for _ in range(min(count, RECORDED_SEQUENCES)):
+            size = int.from_bytes(data[position : position + 4], "little", signed=True)
+            name = data[position + 4 : position + 4 + size].rstrip(b"\0").decode("utf-8", "replace")
+            end = position + 4 + size + 4
+            if size < 1 or end > len(data):
+                break
+            out.append((name, int.from_bytes(data[end - 4 : end], "little", signed=True), ""))
+            position = end
+    except ValueError:  # a name that is not text: the list says nothing usable
+        return ()
+    return tuple(out)
 
 
 def _sample(text: str) -> str | None:

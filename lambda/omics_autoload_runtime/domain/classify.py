@@ -20,6 +20,7 @@ from omics_autoload_runtime.domain.file_names import (
 )
 from omics_autoload_runtime.domain.file_types import Refusal, file_type_of
 from omics_autoload_runtime.domain.options import AssemblyOptions, user_patterns
+from omics_autoload_runtime.domain.run_folder import instrument_file
 from omics_autoload_runtime.domain.s3_uri import file_name, uri_problem
 from omics_autoload_runtime.domain.sample_sheet import SampleSheetRow
 
@@ -31,7 +32,7 @@ class Skip:
     code: SkipCode
 
     def to_json(self) -> dict[str, str]:
-        return {"uri": self.uri, "reason": self.reason}
+        return {"uri": self.uri, "code": str(self.code), "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,9 @@ def _classify(uri: str, size: int | None, options: AssemblyOptions, *, trust_nam
     patterns = user_patterns(options)
     folder, _, name = uri.rpartition("/")
     suffix, stem, found = file_type_of(name)
+    marker = None if isinstance(found, FileType) else instrument_file(uri.partition("//")[2].partition("/")[2])
+    if marker:  # before the size check: these are zero bytes by design, not broken uploads
+        return Skip(uri, marker, SkipCode.RUN_MARKER)
     refusal = _object_problem(uri, size)
     if refusal:
         return _skip(uri, refusal)

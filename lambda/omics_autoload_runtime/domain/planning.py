@@ -24,10 +24,11 @@ from omics_autoload_runtime.domain.classify import (
     needs_header,
     with_header,
 )
-from omics_autoload_runtime.domain.illumina_sheet import RunSheets
+from omics_autoload_runtime.domain.illumina_sheet import RunSheets, sheet_keys
 from omics_autoload_runtime.domain.options import AssemblyOptions, user_patterns
 from omics_autoload_runtime.domain.pairing import assemble, ordered_mates
 from omics_autoload_runtime.domain.read_sets import ReadSet, merged_tags
+from omics_autoload_runtime.domain.run_folder import must_wait
 from omics_autoload_runtime.domain.s3_uri import file_name
 from omics_autoload_runtime.domain.sample_sheet import SampleSheet, SampleSheetError, SampleSheetRow
 
@@ -38,12 +39,65 @@ class Plan:
     skipped: list[Skip]
     # Not per-file problems, e.g. sample-sheet rows that matched no listed file.
     warnings: list[str] = field(default_factory=list)
+    # Bytes of the files the read sets import; None when the listing gave no size for one.
+    total_bytes: int | None = None
+    late_sheets: list[LateSheet] = field(default_factory=list)
+    # Files ``require_sample_sheet`` would hold: no sheet of their run in the listing.
+    waiting: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "readSets": [read_set.to_json() for read_set in self.read_sets],
             "skipped": [skip.to_json() for skip in self.skipped],
+            "totalBytes": self.total_bytes,
+            "lateSheets": [late.to_json() for late in self.late_sheets],
+            "waitingForSheet": self.waiting,
         }
+
+
+@dataclass(frozen=True)
+class LateSheet:
+    """An Illumina sheet whose LastModified is later than some of the files it covers:
+    the pipeline gave those files name-based ids, unless ``require_sample_sheet`` held them."""
+
+    sheet: str
+    arrived: str
+    files: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sheet": self.sheet, "lastModified": self.arrived, "filesBefore": list(self.files)}
+
+
+def waiting_for_sheet(
+    read_sets: Sequence[ReadSet], sheet_name: str, sheets: Iterable[str], prefixes: Sequence[str]
+) -> list[str]:
+    """The files of ``read_sets`` under ``prefixes`` whose run has none of ``sheets`` (URIs):
+    the intake function would hold them WAITING_FOR_SHEET."""
+    present = set(sheets)
+    out = []
+    for uri in (uri for read_set in read_sets for uri in read_set.sources):
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        if must_wait(key, prefixes) and not any(f"s3://{bucket}/{k}" in present for k in sheet_keys(key, sheet_name)):
+            out.append(uri)
+    return sorted(out)
+
+
+def late_sheets(
+    read_sets: Sequence[ReadSet], modified: Mapping[str, str], sheet_name: str, sheets: Iterable[str]
+) -> list[LateSheet]:
+    """The sheets (URIs in ``sheets``) that arrived after files of read sets they cover,
+    by LastModified (``modified``: URI -> ISO-8601 time, comparable as text)."""
+    present = set(sheets)
+    before: dict[str, list[str]] = {}
+    for read_set in read_sets:
+        for uri in read_set.sources:
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            found = next(
+                (f"s3://{bucket}/{k}" for k in sheet_keys(key, sheet_name) if f"s3://{bucket}/{k}" in present), None
+            )
+            if found and uri in modified and found in modified and modified[uri] < modified[found]:
+                before.setdefault(found, []).append(uri)
+    return [LateSheet(sheet, modified[sheet], tuple(sorted(files))) for sheet, files in sorted(before.items())]
 
 
 def plan(
@@ -164,8 +218,9 @@ class _Planner:
         sheet = self.run_sheets.sheets.get(uri)
         if sheet is None:
             return None
-        reason = sheet if isinstance(sheet, str) else "Illumina sample sheet: sets the metadata of its run's files"
-        return Skip(uri, reason, SkipCode.OTHER)
+        if isinstance(sheet, str):
+            return Skip(uri, sheet, SkipCode.OTHER)
+        return Skip(uri, "Illumina sample sheet: sets the metadata of its run's files", SkipCode.SAMPLE_SHEET)
 
     def _with_header(self, role: FileRole, size: int | None) -> FileRole:
         facts = self.headers.get(role.uri)
@@ -227,7 +282,9 @@ class _Planner:
             self.skip(skip)
         read_sets.sort(key=lambda read_set: read_set.source1)
         skipped = sorted(self.skipped.values(), key=lambda skip: skip.uri)
-        return Plan(read_sets=read_sets, skipped=skipped, warnings=self.warnings)
+        sizes = [self.listing.get(uri) for read_set in read_sets for uri in read_set.sources]
+        total = None if any(size is None for size in sizes) else sum(size or 0 for size in sizes)
+        return Plan(read_sets=read_sets, skipped=skipped, warnings=self.warnings, total_bytes=total)
 
 
 def _conflict(role: FileRole, names: str) -> str:

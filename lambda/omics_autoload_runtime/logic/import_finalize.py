@@ -5,9 +5,9 @@ read set and its files end IMPORTED (with the readSetId) or FAILED (with the sou
 status message, or the job's when the job FAILED or was CANCELLED). A read set's result is
 the job's source at its ``sourceIndex`` (one path may be two sources of a job). An
 IMPORTED file whose key now serves another version may hold that version's bytes: its
-item gets ``versionUncertain`` and a reason saying what to check. One PutMetricData:
-FilesImported, FilesFailed, BytesImported (unit Bytes), ImportLatencySeconds (object
-creation -> now), dimensions SequenceStoreId and FileType (and SequenceStoreId alone).
+item gets ``versionUncertain`` and a reason saying what to check. One metric line per
+file type (EMF): FilesImported, FilesFailed, BytesImported (unit Bytes),
+ImportLatencySeconds (object creation -> now), dimension SequenceStoreId, field FileType.
 Each file's outcome is logged (``file_imported`` / ``file_failed``), each failed file is
 published to the notification topic, and IMPORTED files get the post-import action
 (``post_import``). Marks the job DONE.

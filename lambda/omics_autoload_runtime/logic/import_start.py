@@ -5,7 +5,13 @@ Input ``{"batchId", "readSetKeys"}``; output ``{"batchId", "jobId", "readSetKeys
 
 Only read sets this batch holds (STARTING with our batchId) are submitted. Invalid ones
 are marked FAILED (or their files SKIPPED when no reference genome is configured) before
-the call. HealthOmics reads ``s3://bucket/key`` without a version, so each file's key is
+the call. Each BAM/CRAM source gets the ARN of its own reference (``domain.references``:
+a key rule, or the @SQ lines intake recorded from its header); one whose reference is
+not configured, or cannot be told, is FAILED with the reason, never given another's.
+Sources of one job may each name a different reference (``referenceArn`` is a member of
+each source in the model, not of the job), so batches mix references freely.
+
+HealthOmics reads ``s3://bucket/key`` without a version, so each file's key is
 checked first (HeadObject): a read set whose tracked version is no longer the current one
 is not imported but SUPERSEDED, with its files; the newer version has its own item and
 is imported on its own. The call is idempotent (``clientToken`` = batchId), so a retried task gets the
@@ -27,7 +33,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from omics_autoload_runtime import settings
+from omics_autoload_runtime import contract, settings
 from omics_autoload_runtime.adapters import clients, objects, rate_limit, tracking
 from omics_autoload_runtime.adapters.metrics import Metrics
 from omics_autoload_runtime.adapters.notices import (
@@ -44,6 +50,7 @@ from omics_autoload_runtime.domain import limits
 from omics_autoload_runtime.domain.classify import FileRole, Skip
 from omics_autoload_runtime.domain.pairing import assemble
 from omics_autoload_runtime.domain.read_sets import ReadSet
+from omics_autoload_runtime.domain.references import Reference, Refused, choose
 from omics_autoload_runtime.errors import ImportRejected, error_code, error_message, translate
 
 LOG = logging.getLogger(__name__)
@@ -57,24 +64,31 @@ NO_REFERENCE = (
 )
 
 
-def reference_arn(cfg: settings.Config) -> tuple[str | None, str]:
-    """(reference ARN or None, why there is none)."""
-    if cfg.reference_arn:
-        return cfg.reference_arn, ""
-    if not cfg.reference_parameter_name:
-        return None, "neither a reference ARN nor a reference parameter is set"
+def resolve(reference: Reference) -> tuple[str | None, str]:
+    """(the reference's ARN or None, why there is none): static, or read from its SSM parameter."""
+    if reference.arn:
+        return reference.arn, ""
+    name = reference.parameter_name
     try:
-        response = clients.client("ssm").get_parameter(Name=cfg.reference_parameter_name)
+        response = clients.client("ssm").get_parameter(Name=name)
     except ClientError as error:
         if error_code(error) == "ParameterNotFound":
-            return None, f"SSM parameter {cfg.reference_parameter_name} does not exist"
-        raise translate(error, f"GetParameter {cfg.reference_parameter_name}") from error
+            return None, f"SSM parameter {name} does not exist"
+        raise translate(error, f"GetParameter {name}") from error
     except BotoCoreError as error:
-        raise translate(error, f"GetParameter {cfg.reference_parameter_name}") from error
+        raise translate(error, f"GetParameter {name}") from error
     value = (response.get("Parameter", {}).get("Value") or "").strip()
     if not value.startswith("arn:"):
-        return None, f"SSM parameter {cfg.reference_parameter_name} holds no reference ARN"
+        return None, f"SSM parameter {name} holds no reference ARN"
     return value, ""
+
+
+def header_of(item: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
+    """(object key, the header facts intake recorded) of a read set's first file."""
+    files = tracking.readset_files(item)
+    first = files[0] if files else {}
+    uri = str(first.get("uri") or item.get("source1") or "")
+    return uri.removeprefix("s3://").partition("/")[2], first.get("header")
 
 
 # ------------------------------------------------------------------ building sources
@@ -84,7 +98,7 @@ def roles_of(item: Mapping[str, Any]) -> list[FileRole]:
     roles = []
     for entry in tracking.readset_files(item):
         data = json.loads(entry["role"])
-        roles.append(FileRole(**data))
+        roles.append(FileRole(**{"uri": entry["uri"], **data}))  # the role leaves out the entry's URI
     if item.get("singleEnd") and roles:
         roles = [replace(roles[0], mate=None)]
     return roles
@@ -117,6 +131,8 @@ class ImportStart:
         self.tracking = Tracking(cfg.table_name)
         self.metrics = Metrics(cfg.metrics_namespace)
         self.notifier = notifier_for(cfg)
+        self._arns: dict[str, tuple[str | None, str]] = {}  # reference name -> (ARN, why none)
+        self._choices: dict[str, str] = {}  # read set key -> the reference chosen, and why
 
     def _fail(
         self,
@@ -214,15 +230,14 @@ class ImportStart:
                 "readSetKeys": [i["pk"] for i in submitted_before],
             }
 
-        needs_reference = any(item.get("fileType") in limits.ALIGNED_FILE_TYPES for item in mine)
-        reference, why = reference_arn(self.cfg) if needs_reference else (None, "")
         ready: list[tuple[Mapping[str, Any], ReadSet]] = []
         for item in mine:
             file_type = item.get("fileType")
-            if file_type in limits.ALIGNED_FILE_TYPES and reference is None:
-                reason = NO_REFERENCE.format(file_type=file_type, why=why)
-                self._fail(item, batch_id, reason, skip_code=SkipCode.NO_REFERENCE)
-                continue
+            reference = None
+            if file_type in limits.ALIGNED_FILE_TYPES:
+                reference = self._reference(item, batch_id)
+                if reference is None:
+                    continue
             try:
                 outcome = build(item, self.cfg.assembly_options, reference)
             except (ValueError, TypeError, KeyError) as error:
@@ -258,6 +273,36 @@ class ImportStart:
             "jobId": job_id,
             "readSetKeys": [item["pk"] for item, _ in ready],
         }
+
+    def _reference(self, item: Mapping[str, Any], batch_id: str) -> str | None:
+        """The ARN of the reference this aligned read set was aligned to; None when it ended here:
+        SKIPPED when no reference (ARN) is configured, FAILED when none of them is its own."""
+        file_type = item.get("fileType")
+        references = self.cfg.reference_set()
+        if not references.configured:
+            why = "neither a reference ARN nor a reference parameter is set"
+            self._fail(
+                item, batch_id, NO_REFERENCE.format(file_type=file_type, why=why), skip_code=SkipCode.NO_REFERENCE
+            )
+            return None
+        key, header = header_of(item)
+        choice = choose(key, header, references)
+        if isinstance(choice, Refused):
+            self._fail(item, batch_id, f"no reference genome for this {file_type}: {choice.reason}")
+            return None
+        name = choice.reference.name
+        if name not in self._arns:  # one SSM read per reference and batch
+            self._arns[name] = resolve(choice.reference)
+        arn, why = self._arns[name]
+        if arn is None:
+            if len(references.references) > 1:
+                why = f"reference {name}: {why}"
+            self._fail(
+                item, batch_id, NO_REFERENCE.format(file_type=file_type, why=why), skip_code=SkipCode.NO_REFERENCE
+            )
+            return None
+        self._choices[item["pk"]] = f"{name} ({choice.why})"
+        return arn
 
     def _already(self, items: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], ReadSet]]:
         """Read sets a crashed earlier attempt already recorded IMPORTING: same sources again."""
@@ -308,12 +353,20 @@ class ImportStart:
 
     def _record(self, job_id: str, batch_id: str, ready: list[tuple[Mapping[str, Any], ReadSet]]) -> None:
         keys = [item["pk"] for item, _ in ready]
+        files = [entry for item, _ in ready for entry in tracking.readset_files(item)]
+        total_bytes = sum(int(entry.get("size") or 0) for entry in files)
+        # "Stuck" is this job's own expected progress, not a flat age: its read sets are due
+        # for the sweep (and counted stuck) only once the job runs past that.
+        stuck_at = tracking.stuck_at(now(), total_bytes, self.cfg.stuck_after_seconds)
         self.tracking.put_job(
             job_id,
             {
                 "batchId": batch_id,
                 "readSetKeys": keys,
                 "sourceCount": len(ready),
+                "fileCount": len(files),
+                "totalBytes": total_bytes,
+                "stuckAt": stuck_at,
                 "nextPollAt": int(now() + self.cfg.first_poll_seconds),
             },
         )
@@ -334,7 +387,11 @@ class ImportStart:
                     "sourceIndex": index,
                     "metadata": metadata,
                     "referenceArn": read_set.reference_arn,
+                    "reference": self._choices.get(item["pk"]),
                     "importStartedAt": iso(),
+                    contract.DUE_QUEUE: str(contract.DueQueue.IMPORTING),
+                    contract.DUE_AT: stuck_at,
+                    contract.DUE_FILES: len(tracking.readset_files(item)),
                 },
                 files=tracking.FileMove(
                     tracking.IMPORTING,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -43,10 +43,10 @@ from omics_autoload_runtime.adapters.notices import (
     log_outcome,
     notifier_for,
 )
-from omics_autoload_runtime.adapters.table import ConditionFailed, iso, parse_iso, serialize
+from omics_autoload_runtime.adapters.table import ConditionFailed, iso, now, parse_iso, serialize
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.contract import Dimension, Metric, ReuploadPolicy, SkipCode, SortKey
-from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.domain import limits, run_folder
 from omics_autoload_runtime.domain.bam_header import HEADER_BYTES, HeaderFacts, read_header
 from omics_autoload_runtime.domain.classify import (
     FileRole,
@@ -57,6 +57,7 @@ from omics_autoload_runtime.domain.classify import (
     with_header,
 )
 from omics_autoload_runtime.domain.illumina_sheet import IlluminaSheet, lane_of, sheet_keys, sheet_or_error
+from omics_autoload_runtime.domain.prefixes import watched
 from omics_autoload_runtime.domain.read_sets import overrides_from_tags
 from omics_autoload_runtime.domain.sample_sheet import (
     MAX_SHEET_BYTES,
@@ -68,6 +69,17 @@ from omics_autoload_runtime.domain.validation import file_problems
 from omics_autoload_runtime.logic.object_events import ObjectEvent
 
 LOG = logging.getLogger(__name__)
+OPTIONAL_ROLE_FIELDS = frozenset(f.name for f in fields(FileRole) if f.default is None)
+
+RELEASED_ENTRY_SECONDS = 7 * 86400  # a released waiting entry stays this long (TTL), for a look
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The file must wait for its run's sheet or completion marker (``require_sample_sheet``)."""
+
+    run: str  # the run folder, a key prefix
+    awaiting: str  # what it waits for, and where (``run_folder.awaited``)
 
 NO_REFERENCE = (
     "no reference genome configured: {file_type} files need one to be imported;"
@@ -108,6 +120,9 @@ class Intake:
         self._illumina_sheets: dict[str, IlluminaSheet | str | None] = {}  # run -> sheet, its error, or none
         # uri -> metadata from the file's header, then its run's Illumina sheet (which wins)
         self._file_fields: dict[str, dict[str, str]] = {}
+        self._header_facts: dict[str, dict[str, Any]] = {}  # uri -> @SQ/AS/@HD facts of its header
+        self._markers: dict[str, bool] = {}  # key -> the run-completion marker is there
+        self._released = False  # the last _put replaced a WAITING_FOR_SHEET item: received before
 
     # -- entry
 
@@ -115,6 +130,14 @@ class Intake:
         created = iso(parse_iso(event.event_time)) if event.event_time else iso()
         base = dict(_object_item(event, created), eTag=event.etag)
         uri = base["uri"]
+        if not watched(event.key, self.cfg.key_prefixes):
+            # A notification someone else added, or a rule widened by hand: not ours to read.
+            watched_list = ", ".join(self.cfg.key_prefixes)
+            reason = (
+                f"outside the watched key prefixes ({watched_list}): not read and not imported;"
+                " add its prefix to key_prefixes to import such files"
+            )
+            return self._record_skip(base, reason, SkipCode.OUTSIDE_PREFIX)
         try:
             outcome = self._classify(event, uri)
         except (ClientError, BotoCoreError):
@@ -128,6 +151,8 @@ class Intake:
             )
         if isinstance(outcome, Skip):
             return self._record_skip(base, outcome.reason, outcome.code)
+        if isinstance(outcome, Wait):
+            return self._wait(base, outcome, event)
         role = outcome
         item = dict(base, fileType=role.file_type, mate=role.mate)
         if role.file_type in limits.ALIGNED_FILE_TYPES and not self.cfg.reference_configured:
@@ -137,32 +162,40 @@ class Intake:
         existing = self._put(item)
         if existing is not None:
             return self._duplicate(existing, item, role, event)
-        self.metrics.count(Metric.FILES_RECEIVED, dimensions=self.dimensions)
+        self._count_received()
         self._log(uri, str(item["status"]), None)
         return self._join(item, role, event)
 
     # -- classification (+ optional BAM header sniff)
 
-    def _classify(self, event: ObjectEvent, uri: str) -> FileRole | Skip:
+    def _classify(self, event: ObjectEvent, uri: str) -> FileRole | Skip | Wait:
         options = self.cfg.assembly_options
         folder, _, name = event.key.rpartition("/")
         if self.cfg.sample_sheet_name and name == self.cfg.sample_sheet_name:
             return self._sheet_itself(event, uri)
         if self.cfg.illumina_sheet_name and name == self.cfg.illumina_sheet_name:
             return self._illumina_sheet_itself(event, uri)
+        marked = run_folder.marker_run_folder(event.key, self.cfg.run_complete_marker)
+        if marked is not None and self.cfg.require_sheet_prefixes:
+            return self._marker_itself(event, uri, marked)
         sheet = self._sheet(event.bucket, f"{folder}/" if folder else "")
         if isinstance(sheet, str):
             raise SampleSheetError(sheet)
         row = sheet.row_for(uri) if sheet is not None else None
+        if row is not None and self._mate_taken(row, uri):
+            LOG.warning("the sample sheet arrived after this file's mate was tracked: both keep name-based read sets")
+            row = None
         if row is not None:
             self._sheet_rows[uri] = row
             return classify_sheet_file(uri, row, size=event.size, options=options)
         outcome = classify(uri, size=event.size, options=options)
-        if isinstance(outcome, FileRole) and needs_header(outcome, options):
+        if isinstance(outcome, FileRole) and (needs_header(outcome, options) or self._reference_by_header(outcome)):
             facts = self._sniff(event)
             outcome, self._file_fields[uri] = with_header(outcome, facts, size=event.size, options=options)
+            self._header_facts[uri] = facts.record()
         if isinstance(outcome, FileRole) and self.cfg.illumina_sheet_name:
-            self._match_illumina_sheet(event, outcome)
+            found = self._match_illumina_sheet(event, outcome)
+            return self._must_wait(event, found is None) or outcome
         return outcome
 
     # -- sample sheet: a CSV in the files' folder names their read sets and metadata
@@ -184,6 +217,17 @@ class Intake:
                 self._sheets[folder] = f"the sample sheet s3://{bucket}/{key} is invalid: {error}"
         return self._sheets[folder]
 
+    def _mate_taken(self, row: SampleSheetRow, uri: str) -> bool:
+        """The row pairs this file with a mate already tracked without the sheet (it arrived
+        between them): pairing this one would wait for a mate that never joins (ORPHANED), so
+        it keeps its name-based read set as its mate did."""
+        if row.source2 is None:
+            return False
+        mate = row.source2 if uri == row.source1 else row.source1
+        prefix = f"{tracking.READSET_PREFIX}{row.source1}#"  # the row's read set (sheet_group_key)
+        versions = self.tracking.object_versions(mate)
+        return bool(versions) and not any(str(v.get("readSetKey") or "").startswith(prefix) for v in versions)
+
     def _sheet_itself(self, event: ObjectEvent, uri: str) -> Skip:
         folder = event.key.rpartition("/")[0]
         self._sheets.pop(f"{folder}/" if folder else "", None)
@@ -195,12 +239,12 @@ class Intake:
             "sample sheet: its rows name the read sets of files uploaded to this folder after it;"
             " files that arrived earlier keep their name-based metadata"
             " (run `omics-autoload redrive --key` for them)",
-            SkipCode.OTHER,
+            SkipCode.SAMPLE_SHEET,
         )
 
     # -- Illumina sample sheet: the instrument's SampleSheet.csv in the run folder sets metadata
 
-    def _match_illumina_sheet(self, event: ObjectEvent, role: FileRole) -> None:
+    def _match_illumina_sheet(self, event: ObjectEvent, role: FileRole) -> IlluminaSheet | None:
         run_key = sheet_keys(event.key, self.cfg.illumina_sheet_name)[0]  # names the run folder
         if run_key not in self._illumina_sheets:
             self._illumina_sheets[run_key] = self._read_illumina_sheet(event.bucket, event.key)
@@ -211,6 +255,7 @@ class Intake:
         found = sheet.overrides_for(role.sample_id, lane, self.cfg.illumina_sheet_columns) if sheet else None
         if found:
             self._file_fields.setdefault(role.uri, {}).update(found)
+        return sheet
 
     def _read_illumina_sheet(self, bucket: str, key: str) -> IlluminaSheet | str | None:
         """The first sheet found where labs keep it (see ``sheet_keys``), an error message, or None."""
@@ -228,16 +273,138 @@ class Intake:
             sheet = sheet_or_error(uri, objects.read(event.bucket, event.key, MAX_SHEET_BYTES + 1))
         except objects.Unreadable as error:
             sheet = f"cannot read the Illumina sample sheet {uri}: {error}"
+        self._illumina_sheets.pop(sheet_keys(event.key, self.cfg.illumina_sheet_name)[0], None)
+        # Files waiting for this sheet go on now, also when it is malformed (they fail with its line).
+        self._release(event.bucket, run_folder.run_folder(event.key, self.cfg.illumina_sheet_name))
         if isinstance(sheet, str):
             raise SampleSheetError(f"{sheet}; fix it before uploading the files it names")
-        self._illumina_sheets.pop(sheet_keys(event.key, self.cfg.illumina_sheet_name)[0], None)
         return Skip(
             uri,
-            "Illumina sample sheet: its rows set the metadata of this run's files uploaded after it;"
-            " files that arrived earlier keep their name-based metadata"
-            " (run `omics-autoload redrive --key` for them)",
-            SkipCode.OTHER,
+            "Illumina sample sheet: its rows set the metadata of this run's files uploaded after it"
+            " (and of those waiting for it, with require_sample_sheet); files that arrived earlier"
+            " keep their name-based metadata (run `omics-autoload redrive --key` for them)",
+            SkipCode.SAMPLE_SHEET,
         )
+
+    # -- require_sample_sheet: files wait for their run's sheet (and completion marker)
+    #
+    # Each waiting file has an entry in its run folder's partition (``tracking.waiting_key``),
+    # so the sheet's or marker's own event finds them with one Query: no scan, no index to
+    # keep in step. Order: the object item (WAITING_FOR_SHEET), then its entry, then one more
+    # look for the sheet, which closes the race with a sheet whose event read the list
+    # before the entry was in it (S3 reads are strongly consistent). A release re-processes
+    # each entry as if the file arrived now: ``_put`` replaces the waiting item exactly once
+    # (conditional), so a repeated or concurrent release changes nothing.
+
+    def _must_wait(self, event: ObjectEvent, sheet_missing: bool) -> Wait | None:
+        if not run_folder.must_wait(event.key, self.cfg.require_sheet_prefixes):
+            return None
+        run = run_folder.run_folder(event.key, self.cfg.illumina_sheet_name)
+        marker = self.cfg.run_complete_marker
+        marker_missing = bool(marker) and not self._marker_present(event.bucket, f"{run}{marker}")
+        if not (sheet_missing or marker_missing):
+            return None
+        awaiting = run_folder.awaited(
+            event.bucket,
+            run,
+            self.cfg.illumina_sheet_name,
+            sheet=sheet_missing,
+            marker=marker if marker_missing else "",
+        )
+        return Wait(run, awaiting)
+
+    def _marker_present(self, bucket: str, key: str) -> bool:
+        if key not in self._markers:
+            self._markers[key] = objects.exists(bucket, key, None)
+        return self._markers[key]
+
+    def _wait(self, base: dict[str, Any], wait: Wait, event: ObjectEvent) -> str:
+        item = dict(
+            base,
+            status=tracking.WAITING_FOR_SHEET,
+            reason=run_folder.waiting_reason(wait.awaiting, self.cfg.sheet_wait_seconds),
+            awaiting=wait.awaiting,
+            waitUntil=int(now() + self.cfg.sheet_wait_seconds),
+        )
+        existing = self._put(item)
+        if existing is not None and existing.get("status") != tracking.WAITING_FOR_SHEET:
+            return "DUPLICATE"
+        if existing is not None and existing.get("awaiting") != wait.awaiting:  # e.g. the sheet came, not the marker
+            self.tracking.set_object(
+                base["pk"],
+                base["sk"],
+                tracking.WAITING_FOR_SHEET,
+                expect=(tracking.WAITING_FOR_SHEET,),
+                reason=item["reason"],
+                extra={"awaiting": wait.awaiting},
+            )
+        if existing is None:
+            self._count_received()
+            self._log(base["uri"], tracking.WAITING_FOR_SHEET, item["reason"])
+        pk, sk = tracking.waiting_key(event.bucket, wait.run, base["pk"], base["sk"])
+        fields = {
+            "bucket": event.bucket,
+            "key": event.key,
+            "versionId": event.version_id,
+            "size": event.size,
+            "eTag": event.etag,
+            "eventTime": event.event_time,
+            "source": event.source,
+        }
+        until = (existing or item).get("waitUntil") or item["waitUntil"]
+        self.tracking.add_waiting(pk, sk, fields, float(until) + RELEASED_ENTRY_SECONDS)
+        # One more look: the sheet (or marker) may have arrived, and read the list, meanwhile.
+        self._illumina_sheets.pop(sheet_keys(event.key, self.cfg.illumina_sheet_name)[0], None)
+        self._markers.clear()
+        if self._looks_ready(event):
+            return self._process_released(event, pk, sk)
+        return tracking.WAITING_FOR_SHEET
+
+    def _looks_ready(self, event: ObjectEvent) -> bool:
+        try:
+            return not isinstance(self._classify(event, f"s3://{event.bucket}/{event.key}"), Wait)
+        except (ClientError, BotoCoreError):
+            raise
+        except Exception:  # a broken sheet also ends the wait: process records how
+            return True
+
+    def _process_released(self, event: ObjectEvent, pk: str, sk: str) -> str:
+        status = self.process(event)
+        if status != tracking.WAITING_FOR_SHEET:
+            self.tracking.release_waiting(pk, sk, RELEASED_ENTRY_SECONDS)
+        return status
+
+    def _release(self, bucket: str, run: str) -> None:
+        """Every file of the run folder that waits: processed again, now that its sheet or marker is here."""
+        if not self.cfg.require_sheet_prefixes:
+            return
+        pk = f"{tracking.waiting_key(bucket, run, '', '')[0]}"
+        for entry in self.tracking.waiting_in(pk):
+            waiting = ObjectEvent(
+                bucket=entry["bucket"],
+                key=entry["key"],
+                version_id=entry.get("versionId"),
+                size=entry.get("size"),
+                etag=entry.get("eTag"),
+                event_time=entry.get("eventTime"),
+                source=entry.get("source") or "s3",
+            )
+            self._process_released(waiting, pk, entry["sk"])
+
+    def _marker_itself(self, event: ObjectEvent, uri: str, run: str) -> Skip:
+        self._markers[event.key] = True
+        self._release(event.bucket, run)
+        return Skip(
+            uri,
+            f"run-completion marker {self.cfg.run_complete_marker}: it releases the files of its run"
+            " that wait for it (require_sample_sheet); nothing to import",
+            SkipCode.RUN_MARKER,
+        )
+
+    def _reference_by_header(self, role: FileRole) -> bool:
+        """StartImport chooses the reference of an aligned file by its header's @SQ lines
+        (``domain.references``): read it, and keep what it says on the file's entry."""
+        return role.file_type in limits.ALIGNED_FILE_TYPES and self.cfg.reference_set().reads_headers
 
     def _sniff(self, event: ObjectEvent) -> HeaderFacts:
         try:
@@ -263,23 +430,29 @@ class Intake:
 
     def _put(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
         """put_object; on a redrive, an item that ended here (no read set) is replaced."""
+        self._released = False
         existing = self.tracking.put_object(item)
-        if (
-            existing is None
-            or not self.redrive
-            or existing.get("status") not in (tracking.FAILED, tracking.SKIPPED)
-            or existing.get("readSetKey")
-        ):
+        if existing is None or existing.get("readSetKey"):
             return existing
+        redriven = self.redrive and existing.get("status") in (tracking.FAILED, tracking.SKIPPED)
+        # A file that waited for its run's sheet goes on as if it had arrived now.
+        released = existing.get("status") == tracking.WAITING_FOR_SHEET != item.get("status")
+        if not (redriven or released):
+            return existing
+        self._released = released
         stamp = iso()
         full = {
             "kind": tracking.KIND_OBJECT,
             **item,
             "updatedAt": stamp,
             "receivedAt": existing.get("receivedAt") or stamp,
-            "redrivenAt": stamp,
-            "attempt": int(existing.get("attempt") or 0) + 1,
+            **(
+                {"redrivenAt": stamp, "attempt": int(existing.get("attempt") or 0) + 1}
+                if redriven
+                else {"releasedAt": stamp}
+            ),
         }
+        full.update(tracking.object_due_fields(full))
         table = self.tracking.table
         try:
             table.client.put_item(
@@ -295,11 +468,15 @@ class Intake:
             return existing  # another redrive won
         return None
 
+    def _count_received(self) -> None:
+        if not self._released:  # a released file was counted when it began to wait
+            self.metrics.count(Metric.FILES_RECEIVED, dimensions=self.dimensions)
+
     def _record_skip(self, item: dict[str, Any], reason: str, code: SkipCode) -> str:
         existing = self._put(dict(item, status=tracking.SKIPPED, reason=reason))
         if existing is not None:
             return "DUPLICATE"
-        self.metrics.count(Metric.FILES_RECEIVED, dimensions=self.dimensions)
+        self._count_received()
         self.metrics.count(Metric.FILES_SKIPPED, dimensions={**self.dimensions, Dimension.REASON: code})
         self._log(item["uri"], tracking.SKIPPED, reason)
         return tracking.SKIPPED
@@ -308,7 +485,7 @@ class Intake:
         existing = self._put(dict(item, status=tracking.FAILED, reason=reason))
         if existing is not None:
             return "DUPLICATE"
-        self.metrics.count(Metric.FILES_RECEIVED, dimensions=self.dimensions)
+        self._count_received()
         self.metrics.count(Metric.FILES_FAILED, dimensions={**self.dimensions, Dimension.FILE_TYPE: "UNKNOWN"})
         self._log(item["uri"], tracking.FAILED, reason)
         return tracking.FAILED
@@ -330,8 +507,8 @@ class Intake:
         )
         if moved and status == tracking.FAILED:
             self.metrics.count(
-            Metric.FILES_FAILED, dimensions={**self.dimensions, Dimension.FILE_TYPE: str(item.get("fileType"))}
-        )
+                Metric.FILES_FAILED, dimensions={**self.dimensions, Dimension.FILE_TYPE: str(item.get("fileType"))}
+            )
         elif moved:
             self.metrics.count(Metric.FILES_SKIPPED, dimensions={**self.dimensions, Dimension.REASON: code})
         if moved:
@@ -347,14 +524,18 @@ class Intake:
     # -- read sets
 
     def _entry(self, item: Mapping[str, Any], role: FileRole, event: ObjectEvent) -> dict[str, Any]:
-        role_data = asdict(role)
+        # The read set carries this on every write (a write unit per started KB): not the URI
+        # (the entry has it), not the optional fields left unset, no spaces.
+        role_data = {
+            k: v for k, v in asdict(role).items() if k != "uri" and not (v is None and k in OPTIONAL_ROLE_FIELDS)
+        }
         entry = {
             "pk": item["pk"],
             "sk": item["sk"],
             "uri": item["uri"],
             "size": item.get("size"),
             "createdAt": item["createdAt"],
-            "role": json.dumps(role_data, ensure_ascii=False),
+            "role": json.dumps(role_data, ensure_ascii=False, separators=(",", ":")),
         }
         if item.get("eTag"):  # the version check before the import, in a bucket without versioning
             entry["eTag"] = item["eTag"]
@@ -365,6 +546,8 @@ class Intake:
             overrides.update(row.overrides())
         if overrides:
             entry["overrides"] = overrides
+        if self._header_facts.get(item["uri"]):
+            entry["header"] = self._header_facts[item["uri"]]
         if self.cfg.log_identifiers:  # opted in: the ids of the file (overrides applied later)
             log_outcome(
                 LOG,
@@ -446,6 +629,7 @@ class Intake:
                     "batchId": None,
                     "importJobId": None,
                     "readSetId": None,
+                    **tracking.due_fields(existing["pk"], tracking.QUEUED),
                 },
                 add={"attempt": 1},
                 condition="#status = :was AND #attempt = :attempt",

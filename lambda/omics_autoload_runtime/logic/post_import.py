@@ -12,7 +12,7 @@
 Only for IMPORTED files, never for FAILED ones, and only once ``GetReadSetMetadata``
 says the read set is ACTIVE. When it is not ACTIVE yet (or the call is throttled), the
 object items record ``postImport: PENDING`` and a bookkeeping item (``kind`` postimport,
-status ``POST_IMPORT_PENDING``, so the ``by-status`` index finds it cheaply) lets the
+status ``POST_IMPORT_PENDING``, in the due index's POST queue, so the sweep finds it cheaply) lets the
 sweep try again, at most :data:`MAX_ATTEMPTS` times. Every outcome is recorded on the
 object item: ``postImportAction``, ``postImport`` (DONE, PENDING, SKIPPED, FAILED),
 ``postImportAt`` and, unless DONE, ``postImportNote``. Nothing here ever fails the
@@ -31,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from omics_autoload_runtime import contract, settings
 from omics_autoload_runtime.adapters import clients, rate_limit, tracking
 from omics_autoload_runtime.adapters.notices import POST_IMPORT, log_outcome
-from omics_autoload_runtime.adapters.table import ConditionFailed, deserialize, iso, serialize
+from omics_autoload_runtime.adapters.table import ConditionFailed, deserialize, iso, now, serialize
 from omics_autoload_runtime.errors import error_code, is_transient
 
 LOG = logging.getLogger(__name__)
@@ -86,9 +86,11 @@ class PostImport:
         if not self.enabled:
             return 0
         tried = 0
-        for marker in self.tracking.table.query_status(PENDING_STATUS, kind=KIND_POST_IMPORT):
+        for marker in self.tracking.table.due_items(contract.DueQueue.POST_IMPORT, due_by=now(), limit=limit):
             if tried >= limit or not keep_going():
                 break
+            if marker.get("status") != PENDING_STATUS:
+                continue
             attempts = int(marker.get("attempts") or 0)
             try:  # claim this try: two sweeps never act on one read set at once
                 self.tracking.table.update(
@@ -181,6 +183,8 @@ class PostImport:
                     "attempts": 1,
                     "createdAt": stamp,
                     "updatedAt": stamp,
+                    contract.DUE_QUEUE: str(contract.DueQueue.POST_IMPORT),
+                    contract.DUE_AT: int(now()),
                 }
             ),
         )

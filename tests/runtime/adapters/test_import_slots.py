@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, import_slots
 from omics_autoload_runtime.adapters.import_slots import Capacity
-from support.pipeline import TABLE, Pipeline, RecordingCloudWatch, RecordingStepFunctions
+from support.pipeline import TABLE, EmfLog, Pipeline, RecordingStepFunctions
 
 
 class SignallingStepFunctions(RecordingStepFunctions):
@@ -46,7 +46,7 @@ def pipe():
     with Pipeline(env={"MAX_CONCURRENT_IMPORT_JOBS": "3"}) as pipeline:
         pipeline.fake_sfn = SignallingStepFunctions()
         clients.override("stepfunctions", pipeline.fake_sfn)
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         yield pipeline
 
 

@@ -83,8 +83,8 @@ def test_reference_never_reaches_an_unaligned_import_source():
 def test_plan_json_shape():
     result = plan(uris("A_R1.fq", "A_R2.fq", "b.bam", "x.txt"), reference_arn=REF)
     data = result.to_json()
-    assert set(data) == {"readSets", "skipped"}
-    assert data["skipped"] == [{"uri": RUN1 + "x.txt", "reason": "not a sequence file (.txt)"}]
+    assert set(data) == {"readSets", "skipped", "totalBytes", "lateSheets", "waitingForSheet"}
+    assert data["skipped"] == [{"uri": RUN1 + "x.txt", "code": "NotSequence", "reason": "not a sequence file (.txt)"}]
     first = data["readSets"][0]
     assert list(first)[:6] == [
         "sourceFileType",

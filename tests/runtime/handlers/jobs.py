@@ -5,7 +5,7 @@ its task token."""
 from __future__ import annotations
 
 from omics_autoload_runtime.adapters import clients, tracking
-from support.pipeline import TABLE, Pipeline, RecordingCloudWatch, RecordingStepFunctions, _starter_inputs
+from support.pipeline import TABLE, EmfLog, Pipeline, RecordingStepFunctions, _starter_inputs
 
 
 def _pipe(**kwargs):
@@ -13,7 +13,7 @@ def _pipe(**kwargs):
     pipeline.__enter__()
     pipeline.fake_sfn = RecordingStepFunctions()
     clients.override("stepfunctions", pipeline.fake_sfn)
-    clients.override("cloudwatch", RecordingCloudWatch())
+    EmfLog().install()
     return pipeline
 
 

@@ -8,11 +8,12 @@ import pytest
 from omics_autoload_runtime import errors
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.logic import import_finalize, import_start
+from support.emf import parse
 from support.pipeline import (
     ROLE_ARN,
     TABLE,
+    EmfLog,
     Pipeline,
-    RecordingCloudWatch,
     RecordingStepFunctions,
     _starter_inputs,
     exact_total,
@@ -23,9 +24,8 @@ from support.pipeline import (
 def pipe():
     with Pipeline(job_duration_seconds=600) as pipeline:
         pipeline.fake_sfn = RecordingStepFunctions()
-        pipeline.cloudwatch = RecordingCloudWatch()
+        pipeline.metric_log = EmfLog().install()
         clients.override("stepfunctions", pipeline.fake_sfn)
-        clients.override("cloudwatch", pipeline.cloudwatch)
         yield pipeline
 
 
@@ -212,14 +212,17 @@ def test_finalize_marks_files_imported_with_read_set_ids_and_puts_metrics(pipe):
     assert {o["status"] for o in objects.values()} == {tracking.IMPORTED}
     assert objects["r/S_R1.fq.gz"]["readSetId"] == objects["r/S_R2.fq.gz"]["readSetId"]
     assert objects["r/S_R1.fq.gz"]["readSetId"] in pipe.double.read_sets
-    assert len(pipe.cloudwatch.calls) == 1 + 1  # intake's call, then one for the job
-    job_call = pipe.cloudwatch.calls[-1]["MetricData"]
-    assert {d["MetricName"] for d in job_call} == {"FilesImported", "BytesImported", "ImportLatencySeconds"}
-    assert pipe.cloudwatch.total("FilesImported", FileType="FASTQ") == 2
+    # intake's line, then one line per file type of the job: no API call at all
+    assert len(pipe.metric_log.lines) == 1 + 2
+    job = [d for line in pipe.metric_log.lines[1:] for d in parse(line)]
+    assert {d["name"] for d in job} == {"FilesImported", "BytesImported", "ImportLatencySeconds"}
+    assert pipe.metric_log.total("FilesImported", FileType="FASTQ") == 2  # a field of the line
     store = {"SequenceStoreId": pipe.store_id}
-    assert exact_total(pipe.cloudwatch, "BytesImported", **store) == sum(o["size"] for o in objects.values())
-    assert exact_total(pipe.cloudwatch, "FilesImported", **store) == 3  # the roll-up the alarms read
-    assert {d["Unit"] for d in job_call if d["MetricName"] == "BytesImported"} == {"Bytes"}
+    assert all(d["dimensions"] == store for d in job)  # one dimension set: no metric per file type
+    assert exact_total(pipe.metric_log, "BytesImported", **store) == sum(o["size"] for o in objects.values())
+    assert exact_total(pipe.metric_log, "FilesImported", **store) == 3  # what the alarms read
+    assert len(pipe.metric_log.exact("ImportLatencySeconds", **store)) == 3  # one sample per file
+    assert {d["unit"] for d in job if d["name"] == "BytesImported"} == {"Bytes"}
     assert tracking.Tracking(TABLE).get_job(result["jobId"])["status"] == tracking.DONE
 
 
@@ -231,7 +234,7 @@ def test_partial_failure_gives_each_source_its_own_outcome(pipe):
     assert objects["r/good.ubam"]["status"] == tracking.IMPORTED
     assert objects["r/bad.ubam"]["status"] == tracking.FAILED
     assert "File is truncated at byte 1024" in objects["r/bad.ubam"]["reason"]
-    assert exact_total(pipe.cloudwatch, "FilesFailed", SequenceStoreId=pipe.store_id) == 1
+    assert exact_total(pipe.metric_log, "FilesFailed", SequenceStoreId=pipe.store_id) == 1
 
 
 def test_failed_job_fails_every_file_with_the_job_message(pipe):

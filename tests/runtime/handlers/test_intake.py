@@ -6,17 +6,16 @@ import gzip
 import threading
 
 import pytest
-from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters import tracking
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.handlers import intake as intake_function
-from support.pipeline import BUCKET, TABLE, Pipeline, RecordingCloudWatch, exact_total
+from support.pipeline import BUCKET, TABLE, EmfLog, Pipeline, exact_total
 
 
 @pytest.fixture
 def pipe():
     with Pipeline() as pipeline:
-        pipeline.cloudwatch = RecordingCloudWatch()
-        clients.override("cloudwatch", pipeline.cloudwatch)
+        pipeline.metric_log = EmfLog().install()
         yield pipeline
 
 
@@ -65,9 +64,9 @@ def test_skips_are_recorded_with_reason_and_counted(pipe):
     assert "index read" in objects["run/S1_S1_L001_I1_001.fastq.gz"]["reason"]
     assert "zero-byte" in objects["run/zero.fastq.gz"]["reason"]
     assert objects["run/empty.fastq.gz"]["status"] == "QUEUED"
-    assert pipe.cloudwatch.total("FilesReceived") == 4
-    assert exact_total(pipe.cloudwatch, "FilesSkipped", SequenceStoreId=pipe.store_id) == 3
-    assert pipe.cloudwatch.total("FilesSkipped", Reason="IndexRead") == 1
+    assert pipe.metric_log.total("FilesReceived") == 4
+    assert exact_total(pipe.metric_log, "FilesSkipped", SequenceStoreId=pipe.store_id) == 3
+    assert pipe.metric_log.total("FilesSkipped", Reason="IndexRead") == 1
 
 
 def test_single_file_read_set_is_queued_once(pipe):

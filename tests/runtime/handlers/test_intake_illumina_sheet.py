@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters import tracking
 from omics_autoload_runtime.domain.illumina_sheet import SheetColumns
-from support.pipeline import Pipeline, RecordingCloudWatch
+from support.pipeline import EmfLog, Pipeline
 
 from tests.runtime.domain.hts_bytes import SAM, bam_header, bgzf, cram
 from tests.runtime.domain.illumina_sheets import V1_NOVASEQ, V2_BCLCONVERT
@@ -16,7 +16,7 @@ LIMS = SheetColumns.merged({"subject_id": ["Sample_Name", "Patient_ID"]}).to_jso
 @pytest.fixture
 def pipe():
     with Pipeline(env={"ILLUMINA_SHEET_COLUMNS": LIMS}) as pipeline:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         yield pipeline
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from omics_autoload_runtime.adapters import clients, tracking
-from support.pipeline import Pipeline, RecordingCloudWatch
+from omics_autoload_runtime.adapters import tracking
+from support.pipeline import EmfLog, Pipeline
 
 SHEET = "omics-samplesheet.csv"
 
@@ -12,7 +12,7 @@ SHEET = "omics-samplesheet.csv"
 @pytest.fixture
 def pipe():
     with Pipeline() as pipeline:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         yield pipeline
 
 
@@ -57,3 +57,29 @@ def test_files_without_a_sheet_are_unaffected(pipe):
     pipe.upload(["plain/S1_R1.fastq.gz", "plain/S1_R2.fastq.gz"])
     (read_set,) = pipe.items(tracking.KIND_READSET)
     assert read_set["status"] == tracking.QUEUED and "overrides" not in read_set["file1"]
+
+
+def test_a_sheet_arriving_between_two_mates_does_not_leave_the_second_waiting_for_the_first(pipe):
+    """The first file was tracked by its name; the sheet then pairs it with the second. The
+    second is not joined to a pair the first can never join (it would end ORPHANED): it keeps
+    its name-based read set as its mate did, and both are imported."""
+    pipe.upload(["between/left.fq.gz"])
+    pipe.deliver(
+        [pipe.put(f"between/{SHEET}", body=b"source1,source2,subject_id,sample_id\nleft.fq.gz,right.fq.gz,P,S\n")]
+    )
+    pipe.upload(["between/right.fq.gz"])
+    objects = pipe.objects()
+    left, right = objects["between/left.fq.gz"], objects["between/right.fq.gz"]
+    assert left["status"] == right["status"] == tracking.QUEUED
+    read_sets = {i["pk"]: i for i in pipe.items(tracking.KIND_READSET)}
+    assert read_sets[right["readSetKey"]]["status"] == tracking.QUEUED
+    assert left["readSetKey"] != right["readSetKey"]
+
+
+def test_a_sheet_before_both_mates_still_pairs_them(pipe):
+    pipe.deliver(
+        [pipe.put(f"both/{SHEET}", body=b"source1,source2,subject_id,sample_id\nleft.fq.gz,right.fq.gz,P,S\n")]
+    )
+    pipe.upload(["both/left.fq.gz", "both/right.fq.gz"])
+    objects = pipe.objects()
+    assert objects["both/left.fq.gz"]["readSetKey"] == objects["both/right.fq.gz"]["readSetKey"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from omics_autoload_runtime.adapters import clients
-from support.pipeline import Pipeline, RecordingCloudWatch, RecordingStepFunctions, _starter_inputs
+from support.pipeline import EmfLog, Pipeline, RecordingStepFunctions, _starter_inputs
 
 
 def test_post_import_read_set_checks_of_one_finalize_stay_within_the_rate_limit():
     with Pipeline(env={"POST_IMPORT_ACTION": "TAG"}, job_duration_seconds=600) as pipe:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         clients.override("stepfunctions", RecordingStepFunctions())
         pipe.upload([f"p/f{i:02d}.ubam" for i in range(12)])
         (batch,) = _starter_inputs(pipe)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from omics_autoload_runtime.adapters import clients, tracking
+from omics_autoload_runtime.adapters import tracking
 from omics_autoload_runtime.logic.import_finalize import _source_of
-from support.pipeline import Pipeline, RecordingCloudWatch, _starter_inputs, run_without_state_machine
+from support.pipeline import EmfLog, Pipeline, _starter_inputs, run_without_state_machine
 
 KEY = "re/a.ubam"
 
@@ -23,7 +23,7 @@ KEY = "re/a.ubam"
 def pipeline(**options):
     """A pipeline whose HealthOmics double reads the version of S3 current at the job's read."""
     with Pipeline(**options) as pipe:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         pipe.double.read_objects_from(pipe.s3)
         yield pipe
 

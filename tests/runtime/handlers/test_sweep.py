@@ -94,6 +94,8 @@ def test_a_pair_left_waiting_by_an_interrupted_intake_is_healed(pipe):
     (rs,) = pipe.items(tracking.KIND_READSET)
     tracking.Tracking(TABLE).table.update(rs["pk"], "RS", set={"status": tracking.WAITING_FOR_MATE})
     pipe.double.advance(120)
+    assert "healed" not in pipe.sweep()["sweep"]  # the sweep looks at a read set when it is due...
+    pipe.double.advance(tracking.STALE_CLAIM_SECONDS)  # ...15 minutes after its first mate
     assert pipe.sweep()["sweep"]["healed"] == 1
     (rs,) = pipe.items(tracking.KIND_READSET)
     assert rs["status"] == tracking.QUEUED
