@@ -21,7 +21,7 @@ from botocore.stub import Stubber
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.cli import backfill
 from support.omics_double import shape_errors
-from support.pipeline import ACCOUNT, BUCKET, REGION, TABLE, Pipeline, RecordingCloudWatch, run_without_state_machine
+from support.pipeline import ACCOUNT, BUCKET, REGION, TABLE, EmfLog, Pipeline, run_without_state_machine
 
 from cli.deployed import INTAKE, cli, snapshot
 
@@ -35,7 +35,7 @@ SINGLES = int(os.environ.get("BACKFILL_OBJECTS", "1000")) - 60
 @pytest.fixture
 def pipe():
     with Pipeline() as pipeline:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         yield pipeline
 
 

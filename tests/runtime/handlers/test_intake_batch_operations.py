@@ -7,14 +7,14 @@ from urllib.parse import quote
 
 import pytest
 from botocore.exceptions import ClientError
-from omics_autoload_runtime.adapters import clients, tracking
-from support.pipeline import BUCKET, Pipeline, RecordingCloudWatch
+from omics_autoload_runtime.adapters import tracking
+from support.pipeline import BUCKET, EmfLog, Pipeline
 
 
 @pytest.fixture
 def pipe():
     with Pipeline() as pipeline:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         yield pipeline
 
 
