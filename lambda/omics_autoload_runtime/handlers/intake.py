@@ -2,7 +2,8 @@
 events, and S3 Batch Operations ``LambdaInvoke`` tasks (``omics-autoload backfill``).
 
 Every record becomes one ``ObjectEvent``; a malformed record is counted and logged, never
-the end of the batch; an AWS error is raised so the event is delivered again.
+the end of the batch; an AWS error is raised, after the other records are done, so the
+event is delivered again.
 
 A Batch Operations invocation is answered per task instead of raising: Succeeded with
 the file's status (DUPLICATE for an object already tracked: nothing changed), a
@@ -44,6 +45,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
             metrics.flush()
             intake.notifier.flush()
     counts: dict[str, int] = {}
+    retry: ClientError | BotoCoreError | None = None
     try:
         for index, object_event in enumerate(safe_events(event)):
             if isinstance(object_event, Exception):
@@ -52,8 +54,13 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
                 continue
             try:
                 status = intake.process(object_event)
-            except (ClientError, BotoCoreError):
-                raise  # infrastructure: let the event be delivered again
+            except (ClientError, BotoCoreError) as error:
+                # Infrastructure: the event is delivered again once the others are done, so
+                # each delivery records every record it can (a redelivered one changes nothing)
+                # and one throttled record does not hold back the rest, retry after retry.
+                LOG.warning("record %d not recorded yet (%s): the event is delivered again", index, error)
+                retry = retry or error
+                status = "RETRY"
             except Exception as error:
                 LOG.exception("failed to process %s", object_event.key)
                 status = intake.record_failure_of(object_event, error)
@@ -61,6 +68,8 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     finally:
         metrics.flush()
         intake.notifier.flush()
+    if retry is not None:
+        raise retry
     return {"objects": sum(counts.values()), "statuses": counts}
 
 
