@@ -85,6 +85,8 @@ project = PythonProject(
             f"aws-cdk-lib>={AWS_CDK_LIB},<3.0.0",
             f"constructs>={CONSTRUCTS},<11.0.0",
         ],
+        # The CLI's AWS commands (status, redrive, backfill) need boto3; the Lambda runtime has it.
+        "extras_require": {"cli": ["boto3>=1.35.0,<2.0.0"]},
         "entry_points": {
             "console_scripts": ["omics-autoload=omics_autoload_runtime.cli.main:main"],
         },

@@ -45,6 +45,11 @@ kwargs = json.loads(
         "aws-cdk-lib>=2.275.0,<3.0.0",
         "constructs>=10.8.1,<11.0.0"
     ],
+    "extras_require": {
+        "cli": [
+            "boto3>=1.35.0,<2.0.0"
+        ]
+    },
     "entry_points": {
         "console_scripts": [
             "omics-autoload=omics_autoload_runtime.cli.main:main"

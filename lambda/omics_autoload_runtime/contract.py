@@ -163,6 +163,13 @@ RECONCILE_PAGES_PER_RUN = 100  # of 1,000 object versions: a run reads at most 1
 RECONCILE_SETTLE_SECONDS = 3600
 SHEET_WAIT_SECONDS = 24 * 3600
 
+# S3 Batch Operations backfill (``omics-autoload backfill``): where, in the construct's batch
+# operations bucket, the CLI writes manifests, S3 Inventory delivers reports, and jobs write
+# completion reports. The job's role may read and write only there.
+BACKFILL_MANIFEST_PREFIX = "omics-autoload/backfill/manifests/"
+BACKFILL_INVENTORY_PREFIX = "omics-autoload/backfill/inventory/"
+BACKFILL_REPORT_PREFIX = "omics-autoload/backfill/reports"  # CreateJob's Report.Prefix: no trailing "/"
+
 
 # ------------------------------------------------------------------ tracking table
 

@@ -3,6 +3,7 @@
 from omics_autoload_runtime.contract import ReuploadPolicy
 from omics_autoload_runtime.settings import Settings
 
+from .batch_operations import BatchOperations
 from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
 from .omics_autoload import OmicsAutoLoad, OrphanPolicy
@@ -14,6 +15,7 @@ from .stores import IReferenceStore, ISequenceStore, ReferenceStore, SequenceSto
 from .tracking_table import TrackingTable
 
 __all__ = [
+    "BatchOperations",
     "Contigs",
     "IReferenceGenome",
     "IReferenceStore",

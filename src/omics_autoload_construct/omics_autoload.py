@@ -22,6 +22,7 @@ from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.settings import Settings
 
 from . import _defaults, _functions, _import_slot, _props, monitoring
+from .batch_operations import BatchOperations
 from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
 from .reconciliation import ObjectReconciliation, Reconciliation
@@ -108,6 +109,7 @@ class OmicsAutoLoad(Construct):
         reserved_concurrent_executions: int | None = None,
         reconciliation: Reconciliation | None = None,
         poll_interval: Duration | None = None,
+        batch_operations: bool = False,
         key_prefix: str | None = None,
         legacy_status_index: bool | None = None,
     ) -> None:
@@ -272,6 +274,13 @@ class OmicsAutoLoad(Construct):
             is counted in ``UntrackedObjects`` (alarmed with ``alarms``). Default: off
             (``omics-autoload reconcile`` still runs the same check by hand).
         :param poll_interval: deprecated name of ``sweep_interval``.
+        :param batch_operations: create what ``omics-autoload backfill --batch-operations``
+            needs to send millions of existing objects through intake with an S3 Batch
+            Operations job: a role trusted by ``batchoperations.s3.amazonaws.com`` (this
+            account's jobs only) that may invoke the intake function, read backfill manifests
+            and write completion reports, and an SSE-S3 bucket for those (README, "Importing
+            data that is already there"). Default: no (``backfill`` then sends objects
+            directly, which suits up to tens of thousands).
         :param key_prefix: deprecated single form of ``key_prefixes``
             (``key_prefix="runs/"`` is ``key_prefixes=["runs/"]``).
         :param legacy_status_index: keep the tracking table's ``by-status`` index of earlier
@@ -357,6 +366,8 @@ class OmicsAutoLoad(Construct):
             problems += reconciliation.problems()
         if reserved_concurrent_executions is not None and reserved_concurrent_executions < 1:
             problems.append(f"reserved_concurrent_executions must be at least 1, not {reserved_concurrent_executions}")
+        if not isinstance(batch_operations, bool):
+            problems.append(f"batch_operations must be True or False, not {batch_operations!r}")
         window_problem = check_batching_window(batching_window)
         if window_problem:
             problems.append(window_problem)
@@ -448,6 +459,15 @@ class OmicsAutoLoad(Construct):
             metrics_namespace=metrics_namespace,
             log_retention=log_retention,
         )
+        self.batch_operations: BatchOperations | None = None
+        if batch_operations:
+            self.batch_operations = BatchOperations(
+                self,
+                "BatchOperations",
+                intake_function=self.intake.function,
+                removal_policy=removal_policy,
+                server_access_logs_bucket=self.access_logs_bucket,
+            )
         self.workflow = ImportWorkflow(
             self,
             "ImportWorkflow",

@@ -59,9 +59,10 @@ ACCEPTED: dict[str, Accepted] = {
         "configured.",
     ),
     "CKV_AWS_18": Accepted(
-        "AWS::S3::Bucket", r"\w*AccessLogs[0-9A-F]{8}",
-        "The bucket that receives the data bucket's server access logs; logging it too would only "
-        "log the logging.",
+        "AWS::S3::Bucket", r"\w*(AccessLogs|BatchOperationsBucket)[0-9A-F]{8}",
+        "The bucket that receives the data bucket's server access logs (logging it too would only "
+        "log the logging), and the backfill manifests and reports bucket next to a brought data "
+        "bucket, for which the construct creates no access logs bucket (it logs to the created one).",
     ),
 }
 

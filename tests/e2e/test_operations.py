@@ -98,6 +98,7 @@ def test_every_metric_reaches_the_log_with_the_alarm_dimensions():
         pipe.stream_records()  # late.ubam's stream record is lost: it stays QUEUED
         pipe.double.advance(2 * 3600)
         pipe.sweep()
+        pipe.reconcile()  # UntrackedObjects: every object here was tracked, so 0
 
         store = {"SequenceStoreId": pipe.store_id}
         rollup = {tuple(store.items())}

@@ -111,7 +111,8 @@ REFERENCE_ARN = "arn:aws:omics:us-east-1:123456789012:referenceStore/1234567890/
 @functools.cache
 def maximal_outdir() -> Path:
     """Every option on: the user's own KMS-encrypted bucket, EventBridge trigger, prefix and
-    suffix filters, reconciliation, an imported reference genome, alarms with notifications, custom patterns."""
+    suffix filters, reconciliation, an imported reference genome, alarms with notifications, custom patterns,
+    the batch operations role and bucket."""
     import aws_cdk as cdk
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_s3 as s3
@@ -175,6 +176,7 @@ def maximal_outdir() -> Path:
         log_identifiers=True,
         post_import_action=PostImportAction.TAG,
         omics_calls_per_second=2.5,
+        batch_operations=True,
         reconciliation=Reconciliation(schedule=cdk.Duration.hours(12)),
         require_sample_sheet=["runs/novaseq/"],
         sample_sheet_timeout=cdk.Duration.hours(12),

@@ -46,6 +46,12 @@ def exists(bucket: str, key: str, version_id: str | None) -> bool:
     return True
 
 
+def head(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
+    """HeadObject of one version (the current one without ``version_id``); raises Unreadable."""
+    response: dict[str, Any] = _s3("head_object", bucket, key, version_id)
+    return response
+
+
 def current_version(bucket: str, key: str) -> str | None:
     """The version an unversioned read (HealthOmics' ``s3://bucket/key``) gets now: its
     version id, or its ETag in a bucket without versioning; None when the key is gone."""

@@ -5,8 +5,10 @@ dead-letter queues and functions.
 resources (CloudFormation ``ListStackResources``): the ``AWS::DynamoDB::Table`` whose
 logical id contains ``Tracking``, the ``AWS::SQS::Queue`` resources whose logical ids
 contain ``DeadLetterQueue``, and the intake and completion functions by their logical
-ids. The commands use your AWS credentials and region (``AWS_PROFILE``, ``AWS_REGION``)
-and need boto3.
+ids, and with ``batch_operations=True`` the ``AWS::IAM::Role`` and ``AWS::S3::Bucket``
+whose logical ids contain ``BatchOperationsRole`` / ``BatchOperationsBucket``. The
+commands use your AWS credentials and region (``AWS_PROFILE``, ``AWS_REGION``) and need
+boto3.
 
 ``plan`` reads the intake function's settings (``settings.Settings``) the same way: from a
 synthesized template's ``AWS::Lambda::Function`` whose logical id contains
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omics_autoload_runtime.adapters import clients
-from omics_autoload_runtime.cli.errors import AwsError, CliError, Usage, botocore_errors, require_boto3
+from omics_autoload_runtime.cli.errors import NEEDS_BOTO3, AwsError, CliError, Usage, botocore_errors, require_boto3
 from omics_autoload_runtime.settings import ConfigurationError, Settings
 
 # (role, marker in a queue's logical id, the function its raw events go back to)
@@ -52,6 +54,9 @@ class Deployment:
     queues: list[DeadLetterQueue] = field(default_factory=list)
     intake_function: str | None = None
     completion_function: str | None = None
+    batch_role: str | None = None  # OmicsAutoLoad(batch_operations=True): the job's role name
+    batch_bucket: str | None = None  # ... and the bucket of its manifests and reports
+    sequence_store: str | None = None  # the AWS::Omics::SequenceStore's id (status --read-set)
 
 
 def add_target_arguments(command: argparse.ArgumentParser) -> None:
@@ -62,7 +67,7 @@ def add_target_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def resolve(args: argparse.Namespace) -> Deployment:
-    require_boto3("this command calls AWS and needs boto3: pip install boto3")
+    require_boto3(f"this command calls AWS and {NEEDS_BOTO3}")
     if args.table:
         return Deployment(table=args.table)
     resources: list[Mapping[str, Any]] = []
@@ -117,7 +122,15 @@ def deployment_from_resources(resources: Iterable[Mapping[str, Any]], stack: str
                 queue.role = role
                 queue.function = function(head, target) if target else None
         queues.append(queue)
+    def single(kind: str, marker: str) -> str | None:
+        found = [r["PhysicalResourceId"] for r in of_type(kind) if (prefix + marker) in r["LogicalResourceId"]]
+        return found[0] if len(found) == 1 else None
+
+    stores = [r["PhysicalResourceId"] for r in of_type("AWS::Omics::SequenceStore")]
     return Deployment(
+        sequence_store=stores[0] if len(stores) == 1 else None,
+        batch_role=single("AWS::IAM::Role", "BatchOperationsRole"),
+        batch_bucket=single("AWS::S3::Bucket", "BatchOperationsBucket"),
         table=tables[0]["PhysicalResourceId"],
         queues=sorted(queues, key=lambda q: q.logical_id),
         intake_function=function(prefix, "IntakeFunction"),

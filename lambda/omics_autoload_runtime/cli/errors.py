@@ -30,6 +30,9 @@ class AwsError(CliError):
     label = "AWS error: "
 
 
+NEEDS_BOTO3 = "needs boto3: pip install 'omics-autoload-construct[cli]'"
+
+
 def require_boto3(message: str) -> None:
     """A Usage error with ``message`` when boto3 is not installed."""
     try:

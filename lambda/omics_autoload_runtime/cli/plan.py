@@ -37,7 +37,7 @@ from typing import Any
 
 from omics_autoload_runtime import contract
 from omics_autoload_runtime.cli import deployment
-from omics_autoload_runtime.cli.errors import AwsError, Usage, botocore_errors, require_boto3
+from omics_autoload_runtime.cli.errors import NEEDS_BOTO3, AwsError, Usage, botocore_errors, require_boto3
 from omics_autoload_runtime.cli.output import render_table
 from omics_autoload_runtime.domain.bam_header import HEADER_BYTES, HeaderFacts, read_header
 from omics_autoload_runtime.domain.classify import Skip, classify, needs_header
@@ -300,7 +300,7 @@ def _s3_location(location: str) -> tuple[str, str]:
 
 def _s3_client() -> Any:
     # Only reading S3 needs boto3: plan --listing runs without it.
-    require_boto3("listing s3:// needs boto3: pip install boto3, or use --listing")
+    require_boto3(f"listing s3:// {NEEDS_BOTO3}, or use --listing")
     import boto3
 
     return boto3.client("s3")

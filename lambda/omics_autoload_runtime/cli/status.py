@@ -3,7 +3,8 @@
 Counts files and read sets by status, then lists FAILED files with their reasons and
 stuck files (``status_counts.stuck_files``: waiting longer than ``--stuck-after`` hours, or
 in an import job past its own expected end). The counts read the table once (a Scan of two
-attributes); the lists come from the due index; ``--format json`` for scripts.
+attributes); the lists come from the due index; ``--format json`` for scripts. With ``--key``,
+``--prefix`` or ``--read-set``: the story of those files instead (``story.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from omics_autoload_runtime.adapters import status_counts, tracking
 from omics_autoload_runtime.cli.deployment import add_target_arguments, resolve
 from omics_autoload_runtime.cli.errors import Usage
 from omics_autoload_runtime.cli.output import PROG, render_table
+from omics_autoload_runtime.cli.story import add_story_arguments, run_story, wants_story
 
 DEFAULT_LIMIT = 100
 # The order a file goes through the pipeline, for the counts table.
@@ -47,10 +49,14 @@ def add_status(subparsers: Any) -> None:
         help=f"failed and stuck files listed at most (newest failures first); 0 = all. Default: {DEFAULT_LIMIT}",
     )
     command.add_argument("--format", choices=("table", "json"), default="table")
+    add_story_arguments(command)
     command.set_defaults(run=run_status)
 
 
 def run_status(args: argparse.Namespace) -> int:
+    if wants_story(args):
+        deployment = resolve(args)
+        return run_story(args, deployment.table, args.sequence_store_id or deployment.sequence_store)
     if args.stuck_after <= 0:
         raise Usage("--stuck-after must be more than 0 hours")
     if args.limit < 0:

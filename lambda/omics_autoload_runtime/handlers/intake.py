@@ -1,7 +1,15 @@
-"""intake function: S3 notifications (direct, via SQS or SNS) and EventBridge Object Created events.
+"""intake function: S3 notifications (direct, via SQS or SNS), EventBridge Object Created
+events, and S3 Batch Operations ``LambdaInvoke`` tasks (``omics-autoload backfill``).
 
 Every record becomes one ``ObjectEvent``; a malformed record is counted and logged, never
-the end of the batch; an AWS error is raised so the event is delivered again.
+the end of the batch; an AWS error is raised, after the other records are done, so the
+event is delivered again.
+
+A Batch Operations invocation is answered per task instead of raising: Succeeded with
+the file's status (DUPLICATE for an object already tracked: nothing changed), a
+TemporaryFailure for a transient AWS error (Batch Operations invokes the task again, so
+no object is lost), a PermanentFailure for an object that is gone or unreadable, or a
+task that is malformed (the completion report lists it with the reason).
 """
 
 from __future__ import annotations
@@ -13,7 +21,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_autoload_runtime import settings
+from omics_autoload_runtime.adapters import objects
 from omics_autoload_runtime.adapters.metrics import Metrics
+from omics_autoload_runtime.errors import error_code, is_transient
+from omics_autoload_runtime.logic import object_events as events
 from omics_autoload_runtime.logic.intake import Intake
 from omics_autoload_runtime.logic.object_events import ObjectEvent, from_record, object_events
 
@@ -27,7 +38,14 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     intake = Intake(cfg, metrics)
     intake.redrive = isinstance(event, Mapping) and event.get("redrive") is True
     intake.new_version = intake.redrive and event.get("newVersion") is True
+    if events.is_batch_invocation(event):
+        try:
+            return events.batch_response(event, [_batch_task(intake, task) for task in events.batch_tasks(event)])
+        finally:
+            metrics.flush()
+            intake.notifier.flush()
     counts: dict[str, int] = {}
+    retry: ClientError | BotoCoreError | None = None
     try:
         for index, object_event in enumerate(safe_events(event)):
             if isinstance(object_event, Exception):
@@ -36,8 +54,13 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
                 continue
             try:
                 status = intake.process(object_event)
-            except (ClientError, BotoCoreError):
-                raise  # infrastructure: let the event be delivered again
+            except (ClientError, BotoCoreError) as error:
+                # Infrastructure: the event is delivered again once the others are done, so
+                # each delivery records every record it can (a redelivered one changes nothing)
+                # and one throttled record does not hold back the rest, retry after retry.
+                LOG.warning("record %d not recorded yet (%s): the event is delivered again", index, error)
+                retry = retry or error
+                status = "RETRY"
             except Exception as error:
                 LOG.exception("failed to process %s", object_event.key)
                 status = intake.record_failure_of(object_event, error)
@@ -45,7 +68,43 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     finally:
         metrics.flush()
         intake.notifier.flush()
+    if retry is not None:
+        raise retry
     return {"objects": sum(counts.values()), "statuses": counts}
+
+
+def _batch_task(intake: Intake, task: events.BatchTask | tuple[str, Exception]) -> dict[str, str]:
+    if isinstance(task, tuple):
+        task_id, error = task
+        LOG.error("task %s of the Batch Operations invocation is malformed: %s", task_id, error)
+        return events.batch_result(task_id, events.PERMANENT_FAILURE, f"malformed task: {error}")
+    try:
+        object_event = events.event_of_task(task)
+    except objects.Unreadable as error:
+        return events.batch_result(
+            task.task_id, events.PERMANENT_FAILURE, f"not read: S3 answered {error.code} to HeadObject"
+        )
+    except (ClientError, BotoCoreError) as error:
+        return _aws_failure(task.task_id, error, "HeadObject")
+    try:
+        status = intake.process(object_event)
+    except (ClientError, BotoCoreError) as error:
+        return _aws_failure(task.task_id, error, "recording the object")
+    except Exception as error:
+        LOG.exception("failed to process task %s", task.task_id)
+        status = intake.record_failure_of(object_event, error)
+    return events.batch_result(task.task_id, events.SUCCEEDED, status)
+
+
+def _aws_failure(task_id: str, error: BaseException, doing: str) -> dict[str, str]:
+    """Transient: TemporaryFailure, so Batch Operations invokes the task again; else the
+    refusal is reported (a retry would be refused too) and backfill can be run again."""
+    code = error_code(error)
+    if is_transient(error):
+        LOG.warning("transient error %s while %s (task %s): Batch Operations retries it", code, doing, task_id)
+        return events.batch_result(task_id, events.TEMPORARY_FAILURE, f"transient: {code} while {doing}; retried")
+    LOG.error("error %s while %s (task %s)", code, doing, task_id)
+    return events.batch_result(task_id, events.PERMANENT_FAILURE, f"{code} while {doing}")
 
 
 def safe_events(event: Any) -> Iterator[ObjectEvent | Exception]:

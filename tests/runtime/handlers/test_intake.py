@@ -242,3 +242,31 @@ def test_dynamodb_unavailable_raises_so_the_event_is_retried(pipe):
     pipe.ddb.delete_table(TableName=TABLE)
     with pytest.raises(Exception, match=r"ResourceNotFound|not found|Requested resource"):
         intake_function.handler({"Records": [pipe.s3_record(stored)]})
+
+
+def test_a_throttled_record_does_not_hold_back_the_others_of_its_event(pipe, monkeypatch):
+    """The event is delivered again (the handler raises), but only after every other record
+    was recorded: each delivery makes progress, and the redelivery changes nothing for them."""
+    from botocore.exceptions import ClientError
+
+    stored = [pipe.put("burst/A.ubam"), pipe.put("burst/B.ubam"), pipe.put("burst/C.ubam")]
+    real = tracking.Tracking.put_object
+
+    def throttled_for_b(self, item):
+        if item["uri"].endswith("/B.ubam"):
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}, "ResponseMetadata": {}}, "PutItem"
+            )
+        return real(self, item)
+
+    monkeypatch.setattr(tracking.Tracking, "put_object", throttled_for_b)
+    event = {"Records": [pipe.s3_record(s) for s in stored]}
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        pipe.invoke("intake", event)
+    assert set(pipe.objects()) == {"burst/A.ubam", "burst/C.ubam"}
+    monkeypatch.setattr(tracking.Tracking, "put_object", real)
+    pipe.invoke("intake", event)  # Lambda's retry of the same event
+    objects = pipe.objects()
+    assert {key: item["status"] for key, item in objects.items()} == dict.fromkeys(
+        ("burst/A.ubam", "burst/B.ubam", "burst/C.ubam"), tracking.QUEUED
+    )

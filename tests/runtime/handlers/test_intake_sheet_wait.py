@@ -8,7 +8,7 @@ import json
 import pytest
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.contract import Kind
-from support.pipeline import Pipeline, RecordingCloudWatch, RecordingStepFunctions
+from support.pipeline import EmfLog, Pipeline, RecordingStepFunctions
 
 from tests.runtime.domain.illumina_sheets import V1_NOVASEQ, V2_BCLCONVERT
 
@@ -22,7 +22,7 @@ def _pipeline(**env: str) -> Pipeline:
 @pytest.fixture
 def pipe():
     with _pipeline() as pipeline:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         clients.override("stepfunctions", RecordingStepFunctions())
         yield pipeline
 
@@ -108,7 +108,7 @@ def test_past_the_timeout_a_waiting_file_fails_saying_which_sheet_where_and_how_
 
 def test_a_run_completion_marker_releases_the_run_as_one_unit():
     with _pipeline(RUN_COMPLETE_MARKER="CopyComplete.txt") as pipe:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         clients.override("stepfunctions", RecordingStepFunctions())
         pipe.upload(["NVX42/SampleSheet.csv"], body=V2_BCLCONVERT.encode())  # the sheet first: still waits
         pipe.upload(FASTQS)
@@ -126,7 +126,7 @@ def test_a_run_completion_marker_releases_the_run_as_one_unit():
 
 def test_the_marker_before_the_sheet_leaves_the_files_waiting_for_the_sheet_alone():
     with _pipeline(RUN_COMPLETE_MARKER="CopyComplete.txt") as pipe:
-        clients.override("cloudwatch", RecordingCloudWatch())
+        EmfLog().install()
         clients.override("stepfunctions", RecordingStepFunctions())
         pipe.upload(FASTQS[:2])
         pipe.upload(["NVX42/CopyComplete.txt"], body=b"")
