@@ -159,8 +159,9 @@ def _object_versions(table: tracking.Table, uri: str) -> list[dict[str, Any]]:
     return sorted(items, key=lambda i: str(i.get("receivedAt") or ""))
 
 
-def _targets_for_keys(table: tracking.Table, keys: Sequence[str], tally: Tally) -> list[Target]:
-    targets: dict[str, Target] = {}
+def _newest_versions(table: tracking.Table, keys: Sequence[str], tally: Tally) -> list[tuple[str, dict[str, Any]]]:
+    """(uri, its newest tracked version) of each ``--key``; keys never tracked are tallied."""
+    out = []
     for uri in keys:
         if not uri.startswith("s3://") or "/" not in uri[5:]:
             raise Usage(f"--key {uri!r} is not an s3://bucket/key URI")
@@ -169,7 +170,13 @@ def _targets_for_keys(table: tracking.Table, keys: Sequence[str], tally: Tally) 
             tally.not_found += 1
             tally.lines.append(f"not found     {uri} (no such object in the tracking table)")
             continue
-        newest = versions[-1]
+        out.append((uri, versions[-1]))
+    return out
+
+
+def _targets_for_keys(table: tracking.Table, keys: Sequence[str], tally: Tally) -> list[Target]:
+    targets: dict[str, Target] = {}
+    for uri, newest in _newest_versions(table, keys, tally):
         if newest.get("readSetKey"):
             pk = str(newest["readSetKey"])
             targets.setdefault(pk, Target("readset", uri, read_set_pk=pk))
@@ -180,17 +187,7 @@ def _targets_for_keys(table: tracking.Table, keys: Sequence[str], tally: Tally) 
 
 def _held_targets(table: tracking.Table, keys: Sequence[str], tally: Tally) -> list[Target]:
     """The newest version of each key, to be imported as a new read set if it is HELD."""
-    targets = []
-    for uri in keys:
-        if not uri.startswith("s3://") or "/" not in uri[5:]:
-            raise Usage(f"--key {uri!r} is not an s3://bucket/key URI")
-        versions = _object_versions(table, uri)
-        if not versions:
-            tally.not_found += 1
-            tally.lines.append(f"not found     {uri} (no such object in the tracking table)")
-            continue
-        targets.append(Target("new-version", uri, item=versions[-1]))
-    return targets
+    return [Target("new-version", uri, item=newest) for uri, newest in _newest_versions(table, keys, tally)]
 
 
 def _redrive_new_version(target: Target, deployment: Deployment, dry_run: bool) -> str:
