@@ -290,6 +290,14 @@ class ItemTable:
             raise ConditionFailed(deserialize(error.response.get("Item"))) from None
         return deserialize(response.get("Attributes")) if return_new else None
 
+    def write_if(self, request: Mapping[str, Any]) -> bool:
+        """One :meth:`update_request` write; False when its condition failed."""
+        try:
+            self.client.update_item(**request)
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def transact(self, updates: Sequence[Mapping[str, Any]]) -> None:
         """Several :meth:`update_request` writes as one TransactWriteItems: all or none.
 

@@ -186,8 +186,63 @@ def waiting_key(bucket: str, run_folder: str, object_pk: str, object_sk: str) ->
 
 
 def readset_files(item: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The file entries (``file1``, then ``file2``) of a read-set item."""
-    return [dict(item[name]) for name in ("file1", "file2") if isinstance(item.get(name), Mapping)]
+    """The file entries (``file1``, then ``file2``) of a read-set item, as ``readset_file``."""
+    return [readset_file(item, name) for name in ("file1", "file2") if isinstance(item.get(name), Mapping)]
+
+
+# A read set is rewritten about six times, each write billed per started KB: its file entries
+# leave out what the read-set key already says (``stored_entry``); these put it back.
+
+
+def _folder_of(read_set_pk: str) -> str:
+    """The folder a read set's key names (its group key up to the last ``/``)."""
+    return str(read_set_pk).removeprefix(READSET_PREFIX).rpartition("/")[0]
+
+
+def readset_file(item: Mapping[str, Any], slot: str) -> dict[str, Any]:
+    """The entry in ``slot`` (``file1`` / ``file2``) with its full ``uri`` and its object
+    item's ``pk``, or {} when the slot is empty. Entries stored before they were shortened
+    have both already."""
+    stored = item.get(slot)
+    if not isinstance(stored, Mapping):
+        return {}
+    entry = dict(stored)
+    uri = str(entry.get("uri") or "")
+    if uri and not uri.startswith("s3://"):
+        entry["uri"] = uri = f"{_folder_of(str(item.get('pk', '')))}/{uri}"
+    if "pk" not in entry and uri:
+        entry["pk"] = f"{OBJECT_PREFIX}{uri}"
+    return entry
+
+
+def stored_entry(read_set_pk: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A file entry as a read set stores it: no ``pk`` (``OBJ#`` + its URI), and its URI
+    relative to the read set's folder when it is in it (exact: ``readset_file`` undoes it
+    with the same key)."""
+    out = {k: v for k, v in entry.items() if k != "pk"}
+    folder = _folder_of(read_set_pk)
+    name = str(out.get("uri", "")).removeprefix(f"{folder}/")
+    if folder and name != out.get("uri") and name and "/" not in name and not name.startswith("s3://"):
+        out["uri"] = name
+    return out
+
+
+def readset_fields(pk: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A new read set's fields without ``groupKey`` when its key says it (``group_key_of``)."""
+    out = dict(fields)
+    if out.get("groupKey") is not None and pk == f"{READSET_PREFIX}{out['groupKey']}":
+        del out["groupKey"]
+    return out
+
+
+def group_key_of(item: Mapping[str, Any]) -> str:
+    """The group key of a read set: stored when its key is not ``RS#`` + it (a re-upload's)."""
+    return str(item.get("groupKey") or str(item.get("pk", "")).removeprefix(READSET_PREFIX))
+
+
+def readset_sources(item: Mapping[str, Any]) -> list[str]:
+    """The URIs of a read set's files, file1 first."""
+    return [str(entry["uri"]) for entry in readset_files(item) if entry.get("uri")]
 
 
 Table = ItemTable  # the CLI's name for it
@@ -393,6 +448,7 @@ class Tracking:
         extra: Mapping[str, Any] | None = None,
         clear_reason: bool = False,
         lacking: str | None = None,
+        atomic: bool = True,
     ) -> list[str] | None:
         """A read set and its files moved in ONE transaction (see docs/state-model.md): the
         read set to ``status`` from ``expect`` (held by ``batch_id`` / imported by ``job_id``
@@ -400,7 +456,15 @@ class Tracking:
         fails (already moved by an earlier try, or taken by another read set) is left out
         and the rest committed. ``lacking``: the read set must not have that attribute
         either. Returns the URIs of the files moved, or None
-        when the read set itself lost the race (nothing written)."""
+        when the read set itself lost the race (nothing written).
+
+        ``atomic=False`` (the moves every file makes: the pair queued, the import started,
+        its outcome): single writes in resumable order instead, at half a transaction's
+        write units: each file first, then the read set, whose write commits. Until it does,
+        whoever moves the read set on (a retry, a redelivery, the sweep) moves its files
+        again, and those already moved fail their condition and are left as they are; so
+        a file is never behind a read set that moved. None: the read set lost the race
+        (files that the same move had moved stay moved: the winner moves them the same way)."""
         spec = self._move_spec(
             read_set["pk"],
             status,
@@ -413,24 +477,38 @@ class Tracking:
         )
         if lacking:
             spec["condition"] += f" AND attribute_not_exists(#{lacking})"
-        return self._with_files(read_set, self.table.update_request(read_set["pk"], READSET_SK, **spec), files)
+        write = self.table.update_request(read_set["pk"], READSET_SK, **spec)
+        if not atomic:
+            return self._files_then_read_set(read_set, write, files)
+        return self._with_files(read_set, write, files)
+
+    def _file_write(self, read_set: Mapping[str, Any], entry: Mapping[str, Any], files: FileMove) -> dict[str, Any]:
+        spec = self._move_spec(
+            entry["pk"],
+            files.status,
+            files.expect,
+            {"readSetKey": read_set["pk"]},
+            reason=(files.reasons or {}).get(entry["uri"], files.reason),
+            extra=files.extra,
+            clear_reason=files.clear_reason,
+        )
+        return self.table.update_request(entry["pk"], entry["sk"], **spec)
+
+    def _files_then_read_set(
+        self, read_set: Mapping[str, Any], write: Mapping[str, Any], files: FileMove
+    ) -> list[str] | None:
+        """``move_read_set(atomic=False)``: each file's write, then the read set's."""
+        moved = []
+        for entry in readset_files(read_set):
+            if self.table.write_if(self._file_write(read_set, entry, files)):
+                moved.append(str(entry["uri"]))
+        return moved if self.table.write_if(write) else None
 
     def _with_files(self, read_set: Mapping[str, Any], write: Mapping[str, Any], files: FileMove) -> list[str] | None:
         """``write`` (the read set's) and its files' moves as one transaction; see move_read_set."""
         entries = readset_files(read_set)
         while True:
-            writes = [write]
-            for entry in entries:
-                file_spec = self._move_spec(
-                    entry["pk"],
-                    files.status,
-                    files.expect,
-                    {"readSetKey": read_set["pk"]},
-                    reason=(files.reasons or {}).get(entry["uri"], files.reason),
-                    extra=files.extra,
-                    clear_reason=files.clear_reason,
-                )
-                writes.append(self.table.update_request(entry["pk"], entry["sk"], **file_spec))
+            writes = [write, *(self._file_write(read_set, entry, files) for entry in entries)]
             try:
                 self.table.transact(writes)
             except ConditionFailed as lost:
@@ -503,8 +581,10 @@ class Tracking:
             "updatedAt": stamp,
             "queuedAt": stamp,
             **due_fields(pk, QUEUED),
-            **fields,
+            **readset_fields(pk, fields),
         }
+        if isinstance(item.get("file1"), Mapping):
+            item["file1"] = stored_entry(pk, item["file1"])
         return self.table.put_new(item)
 
     def claim_mate(
@@ -520,7 +600,7 @@ class Tracking:
         return self.table.update(  # type: ignore[return-value]
             pk,
             READSET_SK,
-            set={slot: dict(file_entry), f"source{mate}": file_entry["uri"], "updatedAt": stamp},
+            set={slot: stored_entry(pk, file_entry), "updatedAt": stamp},
             set_if_absent={
                 "kind": KIND_READSET,
                 "status": WAITING_FOR_MATE,
@@ -528,7 +608,7 @@ class Tracking:
                 "createdAt": stamp,
                 # The first mate puts the read set into the due queue; the second leaves it.
                 **due_fields(pk, WAITING_FOR_MATE),
-                **fields,
+                **readset_fields(pk, fields),
             },
             condition=(f"attribute_not_exists(#{slot}) AND (attribute_not_exists(#status) OR #status IN {allowed})"),
             values=values,
@@ -536,9 +616,9 @@ class Tracking:
         )
 
     def queue_pair(self, read_set: Mapping[str, Any]) -> bool:
-        """WAITING_FOR_MATE (or ORPHANED) -> QUEUED once both mates are in, and its files
-        (WAITING_FOR_MATE, or SKIPPED as an orphan) QUEUED in the same transaction: exactly
-        one caller wins, however many complete the pair at once."""
+        """WAITING_FOR_MATE (or ORPHANED) -> QUEUED once both mates are in, its files
+        (WAITING_FOR_MATE, or SKIPPED as an orphan) QUEUED first (``atomic=False``): exactly
+        one caller moves the read set, however many complete the pair at once."""
         if not (read_set.get("file1") and read_set.get("file2")):
             return False  # mates are never taken out of a read set: this image has them all
         moved = self.move_read_set(
@@ -548,6 +628,7 @@ class Tracking:
             extra={"queuedAt": iso()},
             clear_reason=True,
             files=FileMove(QUEUED, (WAITING_FOR_MATE, SKIPPED), clear_reason=True),
+            atomic=False,
         )
         return moved is not None
 

@@ -143,8 +143,7 @@ class Target:
 
 
 def _read_set_label(item: Mapping[str, Any]) -> str:
-    sources = [item.get("source1"), item.get("source2")]
-    return " + ".join(str(s) for s in sources if s) or str(item.get("pk"))
+    return " + ".join(tracking.readset_sources(item)) or str(item.get("pk"))
 
 
 def _object_versions(table: tracking.Table, uri: str) -> list[dict[str, Any]]:

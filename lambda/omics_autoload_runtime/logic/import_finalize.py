@@ -129,7 +129,7 @@ class Finalize:
                 if self._imported(read_set, job_id, source["readSetId"]):
                     imported += 1
                     self._note_version_doubts(read_set)
-            elif self._failed(read_set, job_id, self._reason(job, source)):
+            elif self._failed(read_set, job_id, self._reason(job, source), atomic=False):
                 failed += 1
         self.tracking.job_done(job_id, status)
         self._flush()
@@ -169,6 +169,7 @@ class Finalize:
             extra=fields,
             clear_reason=True,
             files=tracking.FileMove(tracking.IMPORTED, _OPEN_OBJECT, extra=fields, clear_reason=True),
+            atomic=False,
         )
         if moved is not None:
             self._count_files(read_set, imported=True)
@@ -199,7 +200,12 @@ class Finalize:
         reason: str,
         batch_id: str | None = None,
         expect: Sequence[str] = (tracking.IMPORTING,),
+        atomic: bool = True,
     ) -> bool:
+        """FAILED with its files. ``atomic=False`` only for the job's own outcome: whoever else
+        moves the read set on records the same outcome from the same job, so its files may go
+        first (``Tracking.move_read_set``); a failure decided otherwise (RecordFailure's) is
+        one transaction, never files FAILED under a read set that another path imports."""
         moved = self.tracking.move_read_set(
             read_set,
             tracking.FAILED,
@@ -208,6 +214,7 @@ class Finalize:
             batch_id=batch_id,
             reason=reason,
             files=tracking.FileMove(tracking.FAILED, _OPEN_OBJECT, reason=reason),
+            atomic=atomic,
         )
         if moved is not None:
             self._count_files(read_set, imported=False)

@@ -87,7 +87,7 @@ def header_of(item: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
     """(object key, the header facts intake recorded) of a read set's first file."""
     files = tracking.readset_files(item)
     first = files[0] if files else {}
-    uri = str(first.get("uri") or item.get("source1") or "")
+    uri = str(first.get("uri") or "")
     return uri.removeprefix("s3://").partition("/")[2], first.get("header")
 
 
@@ -96,9 +96,13 @@ def header_of(item: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
 
 def roles_of(item: Mapping[str, Any]) -> list[FileRole]:
     roles = []
+    # The stored role leaves out what the read set says (intake's ``STORED_ELSEWHERE``);
+    # roles stored before that have every field, and theirs win.
+    shared = {"file_type": item.get("fileType"), "group_key": tracking.group_key_of(item), "name": item.get("name")}
     for entry in tracking.readset_files(item):
         data = json.loads(entry["role"])
-        roles.append(FileRole(**{"uri": entry["uri"], **data}))  # the role leaves out the entry's URI
+        data.pop("partner_uri", None)  # a file name only, for the sweep's orphan message
+        roles.append(FileRole(**{**shared, "uri": entry["uri"], **data}))
     if item.get("singleEnd") and roles:
         roles = [replace(roles[0], mate=None)]
     return roles
@@ -371,12 +375,12 @@ class ImportStart:
             },
         )
         for index, (item, read_set) in enumerate(ready):
-            metadata = {
-                "subjectId": read_set.subject_id,
-                "sampleId": read_set.sample_id,
-                "name": read_set.name,
-                "fileType": read_set.file_type,
-            }
+            # What the import was given that the read set's own fields do not say already.
+            metadata = {"subjectId": read_set.subject_id, "sampleId": read_set.sample_id}
+            if read_set.name != item.get("name"):
+                metadata["name"] = read_set.name
+            if read_set.file_type != item.get("fileType"):
+                metadata["fileType"] = read_set.file_type
             self.tracking.move_read_set(
                 item,
                 tracking.IMPORTING,
@@ -389,6 +393,7 @@ class ImportStart:
                     "referenceArn": read_set.reference_arn,
                     "reference": self._choices.get(item["pk"]),
                     "importStartedAt": iso(),
+                    "startingAt": None,  # only a claim's age needs it
                     contract.DUE_QUEUE: str(contract.DueQueue.IMPORTING),
                     contract.DUE_AT: stuck_at,
                     contract.DUE_FILES: len(tracking.readset_files(item)),
@@ -398,5 +403,6 @@ class ImportStart:
                     (tracking.QUEUED, tracking.WAITING_FOR_MATE, tracking.IMPORTING),
                     extra={"importJobId": job_id},
                 ),
+                atomic=False,
             )
         LOG.info("batch %s: import job %s started with %d read set(s)", batch_id, job_id, len(ready))

@@ -70,6 +70,8 @@ from omics_autoload_runtime.logic.object_events import ObjectEvent
 
 LOG = logging.getLogger(__name__)
 OPTIONAL_ROLE_FIELDS = frozenset(f.name for f in fields(FileRole) if f.default is None)
+# A file entry's role leaves out what its read set's fields say (``import_start.roles_of``).
+STORED_ELSEWHERE = frozenset({"uri", "file_type", "group_key", "name", "partner_uri"})
 
 RELEASED_ENTRY_SECONDS = 7 * 86400  # a released waiting entry stays this long (TTL), for a look
 
@@ -524,21 +526,25 @@ class Intake:
     # -- read sets
 
     def _entry(self, item: Mapping[str, Any], role: FileRole, event: ObjectEvent) -> dict[str, Any]:
-        # The read set carries this on every write (a write unit per started KB): not the URI
-        # (the entry has it), not the optional fields left unset, no spaces.
+        # The read set carries this on every write (a write unit per started KB, and it is
+        # written about six times): nothing the read set or the URI already says (see
+        # ``tracking.stored_entry`` and ``import_start.roles_of``), no unset fields, no spaces.
         role_data = {
-            k: v for k, v in asdict(role).items() if k != "uri" and not (v is None and k in OPTIONAL_ROLE_FIELDS)
+            k: v
+            for k, v in asdict(role).items()
+            if k not in STORED_ELSEWHERE and not (v is None and k in OPTIONAL_ROLE_FIELDS)
         }
+        if role.partner_uri:  # only explains an orphan: its file name is enough
+            role_data["partner_uri"] = role.partner_uri.rpartition("/")[2]
         entry = {
-            "pk": item["pk"],
             "sk": item["sk"],
             "uri": item["uri"],
             "size": item.get("size"),
             "createdAt": item["createdAt"],
             "role": json.dumps(role_data, ensure_ascii=False, separators=(",", ":")),
         }
-        if item.get("eTag"):  # the version check before the import, in a bucket without versioning
-            entry["eTag"] = item["eTag"]
+        if item.get("eTag") and item["sk"] == f"{SortKey.OBJECT_VERSION}null":
+            entry["eTag"] = item["eTag"]  # the version check before the import, without versioning
         overrides = dict(self._file_fields.get(item["uri"], {}))
         overrides.update(self._overrides(event))  # tags win over the Illumina sheet and the header
         row = self._sheet_rows.get(item["uri"])
@@ -570,10 +576,10 @@ class Intake:
 
     def _join_single(self, item: Mapping[str, Any], entry: dict[str, Any], fields: dict[str, Any]) -> str:
         rs_pk = item["readSetKey"]
-        existing = self.tracking.put_single(rs_pk, dict(fields, file1=entry, source1=entry["uri"]))
+        existing = self.tracking.put_single(rs_pk, dict(fields, file1=entry))
         if existing is None:
             return tracking.QUEUED
-        held = existing.get("file1") or {}
+        held = tracking.readset_file(existing, "file1")
         if (held.get("pk"), held.get("sk")) == (item["pk"], item["sk"]):
             return tracking.QUEUED  # our own earlier delivery
         if existing.get("status") in (tracking.FAILED, tracking.SUPERSEDED) and self._replace_failed(existing, entry):
@@ -592,7 +598,7 @@ class Intake:
         self, item: Mapping[str, Any], entry: dict[str, Any], fields: dict[str, Any], read_set: Mapping[str, Any]
     ) -> str:
         """A new version of the object an existing read set comes from: ``reupload_policy``."""
-        held = read_set.get("file1") or {}
+        held = tracking.readset_file(read_set, "file1")
         earlier = str(held.get("sk", "")).removeprefix(SortKey.OBJECT_VERSION)
         version = objects.tracked_version(item)
         started = read_set.get("status") in (tracking.IMPORTING, tracking.IMPORTED)
@@ -607,7 +613,7 @@ class Intake:
         # check before its import, so the two never share a job's read of the key.
         rs_pk = f"{read_set['pk']}@{version}"
         self.tracking.rejoin(item["pk"], item["sk"], rs_pk)
-        self.tracking.put_single(rs_pk, dict(fields, file1=entry, source1=entry["uri"]))  # or ours, from before
+        self.tracking.put_single(rs_pk, dict(fields, file1=entry))  # or ours, from before
         self.tracking.note_superseded(held["pk"], held["sk"], version)
         return tracking.QUEUED
 
@@ -620,8 +626,7 @@ class Intake:
                 existing["pk"],
                 tracking.READSET_SK,
                 set={
-                    "file1": entry,
-                    "source1": entry["uri"],
+                    "file1": tracking.stored_entry(existing["pk"], entry),
                     "status": tracking.QUEUED,
                     "updatedAt": stamp,
                     "queuedAt": stamp,
@@ -652,7 +657,7 @@ class Intake:
         return tracking.WAITING_FOR_MATE
 
     def _mate_lost(self, item: Mapping[str, Any], role: FileRole, mate: int, old: Mapping[str, Any]) -> str:
-        held = old.get(f"file{mate}") or {}
+        held = tracking.readset_file(old, f"file{mate}")
         if (held.get("pk"), held.get("sk")) == (item["pk"], item["sk"]):
             # Our own earlier delivery holds the slot; finish what it may have left undone.
             if (
@@ -687,7 +692,7 @@ class Intake:
         return self._conflict(item, reason, code)
 
     def _complete(self, read_set: Mapping[str, Any]) -> None:
-        self.tracking.queue_pair(read_set)  # the read set and its files, in one transaction
+        self.tracking.queue_pair(read_set)  # its files, then the read set (resumable order)
 
     def _duplicate(
         self,
@@ -709,7 +714,7 @@ class Intake:
             return "DUPLICATE"
         read_set = self.tracking.get_read_set(existing["readSetKey"])
         slot = f"file{role.mate or 1}"
-        held = (read_set or {}).get(slot) or {}
+        held = tracking.readset_file(read_set or {}, slot)
         if (held.get("pk"), held.get("sk")) == (item["pk"], item["sk"]):
             pair_complete = bool(read_set and read_set.get("file1") and read_set.get("file2"))
             waiting = (read_set or {}).get("status") in (

@@ -3,7 +3,7 @@
 The event source mapping filters to read-set items whose new image is QUEUED
 (``tracking.STARTER_FILTER_PATTERN``); the handler checks again. For a batch:
 
-1. ``batchId`` = ``b-`` + sha256 of the sorted (pk, attempt) pairs: the same records give
+1. ``batchId`` = ``b-`` + 128 bits of the sha256 of the sorted (pk, attempt) pairs: the same records give
    the same id, whatever their order, so a replayed batch names the same execution.
 2. Each read set is claimed with a conditional QUEUED -> STARTING (batchId). A claim
    succeeds again for the same batchId (replay) and takes over a claim older than 15
@@ -38,9 +38,10 @@ LOG = logging.getLogger(__name__)
 
 
 def batch_id_for(pairs: Sequence[tuple[str, int]]) -> str:
-    """Deterministic execution name (66 characters: ``b-`` + 64 hex digits)."""
+    """Deterministic execution name (34 characters: ``b-`` + 32 hex digits; every read set
+    carries it on each write, and 128 bits are as unique as 256 here)."""
     text = "\n".join(f"{pk}\t{attempt}" for pk, attempt in sorted(set(pairs)))
-    return "b-" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "b-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def matches(record: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -42,7 +42,7 @@ def test_header_facts_ride_on_the_read_set_and_a_missing_reference_parameter_ski
         pipe.put("core/P37.bam", bgzf(bam_header(_sam(references.GRCH37), []))),
     ]
     pipe.deliver(stored)
-    read_sets = {rs["source1"].rsplit("/", 1)[1]: rs for rs in pipe.items(tracking.KIND_READSET)}
+    read_sets = {tracking.readset_sources(rs)[0].rsplit("/", 1)[1]: rs for rs in pipe.items(tracking.KIND_READSET)}
     header = read_sets["P38.cram"]["file1"]["header"]
     assert header["sq"][0] == ["chr1", 248956422] and header["sqCount"] == 25 and header["hd"] == {"VN": "1.6"}
 

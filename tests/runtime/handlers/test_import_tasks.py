@@ -99,7 +99,7 @@ def test_a_retry_after_a_crash_half_way_through_recording_keeps_each_source_inde
     job = pipe.double.client.get_read_set_import_job(id=out["jobId"], sequenceStoreId=pipe.store_id)
     sources = [source["sourceFiles"]["source1"] for source in job["sources"]]
     for read_set in pipe.items(tracking.KIND_READSET):
-        assert sources[read_set["sourceIndex"]] == read_set["source1"], read_set["pk"]
+        assert sources[read_set["sourceIndex"]] == tracking.readset_sources(read_set)[0], read_set["pk"]
 
 
 @pytest.mark.parametrize(

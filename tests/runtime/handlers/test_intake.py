@@ -72,7 +72,7 @@ def test_skips_are_recorded_with_reason_and_counted(pipe):
 def test_single_file_read_set_is_queued_once(pipe):
     pipe.upload(["run/sample.ubam"])
     rs = read_set(pipe, "sample#UBAM")
-    assert rs["status"] == tracking.QUEUED and rs["source1"].endswith("sample.ubam")
+    assert rs["status"] == tracking.QUEUED and tracking.readset_sources(rs)[0].endswith("sample.ubam")
     assert rs["attempt"] == 0 and rs["fileType"] == "UBAM"
     assert len(queued_images(pipe, rs["pk"])) == 1
 
@@ -96,7 +96,8 @@ def test_mates_in_reverse_order_queue_the_pair(pipe):
     pipe.upload(["run/S1_S1_L002_R1_001.fastq.gz"])
     rs = read_set(pipe, "S1_S1_L002#FASTQ#PAIRED")
     assert rs["status"] == tracking.QUEUED
-    assert rs["source1"].endswith("R1_001.fastq.gz") and rs["source2"].endswith("R2_001.fastq.gz")
+    r1, r2 = tracking.readset_sources(rs)
+    assert r1.endswith("R1_001.fastq.gz") and r2.endswith("R2_001.fastq.gz")
     assert {o["status"] for o in pipe.objects().values()} == {tracking.QUEUED}
 
 

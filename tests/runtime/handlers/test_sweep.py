@@ -81,7 +81,7 @@ def test_orphan_policy_import_single():
         (batch,) = _starter_inputs(pipeline)
         pipeline.invoke("import_start", batch)
         (request,) = [p for op, p in pipeline.double.calls if op == "StartReadSetImportJob"]
-        assert request["sources"][0]["sourceFiles"] == {"source1": rs["source1"]}
+        assert request["sources"][0]["sourceFiles"] == {"source1": tracking.readset_sources(rs)[0]}
         pipeline.upload(["run/SRR1_2.fastq.gz"])
         late = pipeline.objects()["run/SRR1_2.fastq.gz"]
         assert late["status"] == tracking.SKIPPED and "single-end" in late["reason"]
