@@ -23,6 +23,7 @@ Used by the handlers and by the ``status`` / ``redrive`` CLI.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -731,25 +732,32 @@ class Tracking:
 
     def put_job(self, job_id: str, fields: Mapping[str, Any]) -> dict[str, Any] | None:
         """Record a started job (IMPORTING, due for its first poll at ``nextPollAt``); its
-        ``readSetKeys`` go to the job's KEYS item, put first (a retry puts the same)."""
+        ``readSetKeys`` go to the job's KEYS item, put first (a retry puts the same).
+
+        The KEYS item stands in the due index (queue IMP, at the job's ``stuckAt``) for all
+        the job's IMPORTING read sets, which are not in it themselves (one index entry per
+        job, not two index writes per read set): until :meth:`imports_settled`, the sweep
+        finds there the files of a job past its expected end (stuck, or left open by an
+        ended workflow)."""
         pk, sk = job_key(job_id)
         stamp = iso()
         fields = dict(fields)
         keys = fields.pop("readSetKeys", None)
         if keys is not None:
-            self.table.client.put_item(
-                TableName=self.table.name,
-                Item=serialize(
-                    {
-                        "pk": pk,
-                        "sk": JOB_KEYS_SK,
-                        "kind": KIND_JOB,
-                        "readSetKeys": list(keys),
-                        # Never rewritten: it expires a retention after the longest a job may run.
-                        "expiresAt": int(now() + 2 * JOB_RETENTION_SECONDS),
-                    }
-                ),
-            )
+            keys_item: dict[str, Any] = {
+                "pk": pk,
+                "sk": JOB_KEYS_SK,
+                "kind": KIND_JOB,
+                "readSetKeys": list(keys),
+                # It expires a retention after the longest a job may run.
+                "expiresAt": int(now() + 2 * JOB_RETENTION_SECONDS),
+            }
+            if fields.get("stuckAt") is not None:
+                keys_item[DUE_QUEUE], keys_item[DUE_AT] = str(DueQueue.IMPORTING), int(fields["stuckAt"])
+                keys_item[contract.DUE_FILES] = int(fields.get("fileCount") or len(keys))
+                if fields.get("batchId"):
+                    keys_item[contract.DUE_BATCH] = fields["batchId"]
+            self.table.client.put_item(TableName=self.table.name, Item=serialize(keys_item))
         item = {
             "pk": pk,
             "sk": sk,
@@ -768,6 +776,17 @@ class Tracking:
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         return self.table.get(*job_key(job_id))
+
+    def imports_settled(self, job_id: str) -> None:
+        """None of the job's read sets is IMPORTING any more: its KEYS item leaves the due index."""
+        # ConditionFailed: settled already, or a job from before KEYS items stood for its read sets.
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(
+                job_key(job_id)[0],
+                JOB_KEYS_SK,
+                set={DUE_QUEUE: None, DUE_AT: None, contract.DUE_FILES: None, contract.DUE_BATCH: None},
+                condition=f"attribute_exists(#{DUE_QUEUE})",
+            )
 
     def job_read_sets(self, job_id: str) -> list[str]:
         """The read-set keys the job was started with (its KEYS item)."""

@@ -132,6 +132,7 @@ class Finalize:
             elif self._failed(read_set, job_id, self._reason(job, source), atomic=False):
                 failed += 1
         self.tracking.job_done(job_id, status)
+        self.tracking.imports_settled(job_id)
         self._flush()
         LOG.info("job %s %s: %d read set(s) imported, %d failed", job_id, status, imported, failed)
         return {
@@ -259,6 +260,7 @@ class Finalize:
                 failed += 1
         if job_id and not left_open:
             self.tracking.job_done(job_id, "WORKFLOW_FAILED")
+            self.tracking.imports_settled(job_id)
         self._flush()
         LOG.error(
             "batch %s failed (%d read set(s) failed, %d left for the sweep to re-check): %s",

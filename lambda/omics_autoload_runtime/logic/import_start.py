@@ -33,7 +33,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from omics_autoload_runtime import contract, settings
+from omics_autoload_runtime import settings
 from omics_autoload_runtime.adapters import clients, objects, rate_limit, tracking
 from omics_autoload_runtime.adapters.metrics import Metrics
 from omics_autoload_runtime.adapters.notices import (
@@ -394,9 +394,6 @@ class ImportStart:
                     "reference": self._choices.get(item["pk"]),
                     "importStartedAt": iso(),
                     "startingAt": None,  # only a claim's age needs it
-                    contract.DUE_QUEUE: str(contract.DueQueue.IMPORTING),
-                    contract.DUE_AT: stuck_at,
-                    contract.DUE_FILES: len(tracking.readset_files(item)),
                 },
                 files=tracking.FileMove(
                     tracking.IMPORTING,

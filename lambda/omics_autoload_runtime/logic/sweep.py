@@ -20,13 +20,14 @@ follows the work due, not the files in flight.
 - MATE: orphans: WAITING_FOR_MATE read sets older than ORPHAN_WINDOW_SECONDS are ORPHANED
   (policy REPORT: their file SKIPPED, naming the missing mate) or QUEUED as single-end
   (policy IMPORT_SINGLE);
-- IMP: IMPORTING read sets past their job's expected end (``stuckAt``: STUCK_FACTOR times
-  the duration its bytes need, never before STUCK_AFTER_SECONDS): when their workflow ended
-  without Finalize, each file's outcome is recorded from the job; while it runs, stuck;
+- IMP: jobs past their expected end (``stuckAt``: STUCK_FACTOR times the duration their
+  bytes need, never before STUCK_AFTER_SECONDS) with read sets not settled yet (the job's
+  KEYS item stands for its IMPORTING read sets): when their workflow ended without
+  Finalize, each file's outcome is recorded from the job; while it runs, stuck;
 - POST: retries the post-import action of read sets that were not ACTIVE yet (post_import);
 - publishes two gauges, dimension SequenceStoreId: ``ReadSetsWaitingForMate`` (lone mates
-  past the first look, the MATE queue) and ``StuckItems`` (files of IMP read sets past
-  their job's expected end, plus read sets STUCK_AFTER_SECONDS past their due time in RS
+  past the first look, the MATE queue) and ``StuckItems`` (files of IMP jobs past
+  their expected end, plus read sets STUCK_AFTER_SECONDS past their due time in RS
   or MATE), from the index entries and ``Select=COUNT`` queries, never a scan;
 - SHEET: files that waited for their run's sheet (``require_sample_sheet``) past their
   ``waitUntil``: FAILED, with a reason naming the sheet, where, and how to redrive;
@@ -251,20 +252,29 @@ class Sweep:
                 fixed += self._start_again(batch_id, keys)
 
     def _abandoned_imports(self) -> None:
-        """IMPORTING read sets past their job's expected end: when their workflow ended
-        without Finalize (stopped by hand, or RecordFailure left them: the job may still
-        import them), each file's outcome is recorded from the job, as Finalize would have;
-        while it runs, they are stuck (the gauge counts them)."""
+        """Jobs past their expected end whose read sets are not all settled (their KEYS
+        item, ``Tracking.put_job``): when their workflow ended without Finalize (stopped by
+        hand, or RecordFailure left them: the job may still import them), each file's
+        outcome is recorded from the job, as Finalize would have, and the entry leaves the
+        queue; while the workflow runs, they are stuck (the gauge counts them). Read sets
+        started before KEYS items stood for them are in this queue themselves."""
         batches: dict[tuple[str, str], list[str]] = {}
         moment = now()
-        for read_set in self.tracking.table.due_items(DueQueue.IMPORTING, due_by=moment, limit=MAX_FIXES_PER_SWEEP):
-            if read_set.get("status") != tracking.IMPORTING:
+        for item in self.tracking.table.due_items(DueQueue.IMPORTING, due_by=moment, limit=MAX_FIXES_PER_SWEEP):
+            if item.get("sk") == tracking.JOB_KEYS_SK:
+                if item.get(contract.DUE_QUEUE) != DueQueue.IMPORTING:
+                    continue  # settled since the index was read
+                batch_id = item.get(contract.DUE_BATCH)
+                job_id = str(item["pk"]).removeprefix(tracking.JOB_PREFIX)
+                keys = [str(key) for key in item.get("readSetKeys") or []]
+            elif item.get("status") == tracking.IMPORTING:
+                batch_id, job_id, keys = item.get("batchId"), item.get("importJobId"), [item["pk"]]
+            else:
                 continue
-            batch_id, job_id = read_set.get("batchId"), read_set.get("importJobId")
             if batch_id:  # its job may run: the batch keeps its import slot
                 self._open_batches.add(str(batch_id))
             if batch_id and job_id:
-                batches.setdefault((str(batch_id), str(job_id)), []).append(read_set["pk"])
+                batches.setdefault((str(batch_id), str(job_id)), []).extend(keys)
         for (batch_id, job_id), keys in list(batches.items())[:MAX_POLLS_PER_SWEEP]:
             if not self._time_left() or self._execution_state(batch_id) in ("RUNNING", NEVER_STARTED):
                 continue

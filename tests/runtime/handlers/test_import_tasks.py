@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from omics_autoload_runtime import errors
+from omics_autoload_runtime import contract, errors
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.logic import import_finalize, import_start
 from support.emf import parse
@@ -300,3 +300,55 @@ def test_failure_reasons():
     reason = import_finalize.failure_reason({"Error": "States.Timeout", "Cause": None}, "1234567890")
     assert "import job 1234567890 did not finish" in reason
     assert "rejected" in import_finalize.failure_reason({"Error": "ImportRejected", "Cause": "x"}, None)
+
+
+def _keys_entry(job_id):
+    pk, _ = tracking.job_key(job_id)
+    item = tracking.Tracking(TABLE).table.get(pk, tracking.JOB_KEYS_SK) or {}
+    return {k: item.get(k) for k in (contract.DUE_QUEUE, contract.DUE_AT, contract.DUE_FILES, contract.DUE_BATCH)}
+
+
+def test_a_job_stands_in_the_due_index_for_its_importing_read_sets_until_they_settle(pipe):
+    # Issue 14: one index entry per job (its KEYS item, due at the job's expected end), not
+    # two index writes per read set; Finalize takes it out once nothing is IMPORTING.
+    batch = one_batch(pipe, ["r/S_R1.fq.gz", "r/S_R2.fq.gz", "r/u.ubam"])
+    out = pipe.invoke("import_start", batch)
+    for read_set in pipe.items(tracking.KIND_READSET):
+        assert read_set["status"] == tracking.IMPORTING and contract.DUE_QUEUE not in read_set
+    stuck_at = tracking.Tracking(TABLE).get_job(out["jobId"])["stuckAt"]
+    assert _keys_entry(out["jobId"]) == {
+        contract.DUE_QUEUE: contract.DueQueue.IMPORTING,
+        contract.DUE_AT: stuck_at,
+        contract.DUE_FILES: 3,
+        contract.DUE_BATCH: batch["batchId"],
+    }
+    pipe.double.advance(700)
+    pipe.invoke("import_finalize", out)
+    assert set(_keys_entry(out["jobId"]).values()) == {None}
+
+
+def test_a_finalize_cut_off_after_the_files_is_completed_by_its_retry(pipe, monkeypatch):
+    # The job's outcome is written files first, the read set last (docs/state-model.md): a
+    # crash in between leaves the read set IMPORTING, and the retry finishes the move.
+    batch = one_batch(pipe, ["r/S_R1.fq.gz", "r/S_R2.fq.gz"])
+    out = pipe.invoke("import_start", batch)
+    pipe.double.advance(700)
+    table = tracking.Tracking(TABLE).table
+    original = type(table).write_if
+
+    def crash_on_the_read_set(self, request):
+        if request["Key"]["pk"]["S"].startswith(tracking.READSET_PREFIX):
+            raise errors.OmicsUnavailable("the function timed out")
+        return original(self, request)
+
+    monkeypatch.setattr(type(table), "write_if", crash_on_the_read_set)
+    with pytest.raises(errors.OmicsUnavailable):
+        pipe.invoke("import_finalize", out)
+    (read_set,) = pipe.items(tracking.KIND_READSET)
+    assert read_set["status"] == tracking.IMPORTING
+    assert {o["status"] for o in pipe.objects().values()} == {tracking.IMPORTED}  # never behind it
+    monkeypatch.undo()
+    assert pipe.invoke("import_finalize", out)["imported"] == 1
+    (read_set,) = pipe.items(tracking.KIND_READSET)
+    assert read_set["status"] == tracking.IMPORTED
+    assert tracking.Tracking(TABLE).get_job(out["jobId"])["status"] == tracking.DONE

@@ -74,13 +74,22 @@ def _in_flight(pipe, files: int) -> None:
                 "file2": entries[1],
                 "batchId": f"b-{job_id}",
                 "importJobId": job_id,
-                contract.DUE_QUEUE: contract.DueQueue.IMPORTING,
-                contract.DUE_AT: later,
-                contract.DUE_FILES: 2,
             }
         )
         if pair % 50 == 0:
             pk, sk = tracking.job_key(job_id)
+            requests.append(  # the job's KEYS item stands in the IMP queue for its read sets
+                {
+                    "pk": pk,
+                    "sk": tracking.JOB_KEYS_SK,
+                    "kind": "job",
+                    "readSetKeys": [rs_pk],
+                    contract.DUE_QUEUE: contract.DueQueue.IMPORTING,
+                    contract.DUE_AT: later,
+                    contract.DUE_FILES: 100,
+                    contract.DUE_BATCH: f"b-{job_id}",
+                }
+            )
             requests.append(
                 {
                     "pk": pk,
