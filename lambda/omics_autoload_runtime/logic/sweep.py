@@ -264,11 +264,12 @@ class Sweep:
             if item.get("sk") == tracking.JOB_KEYS_SK:
                 if item.get(contract.DUE_QUEUE) != DueQueue.IMPORTING:
                     continue  # settled since the index was read
-                batch_id = item.get(contract.DUE_BATCH)
+                batch_id = str(item.get(contract.DUE_BATCH) or "")
                 job_id = str(item["pk"]).removeprefix(tracking.JOB_PREFIX)
                 keys = [str(key) for key in item.get("readSetKeys") or []]
             elif item.get("status") == tracking.IMPORTING:
-                batch_id, job_id, keys = item.get("batchId"), item.get("importJobId"), [item["pk"]]
+                batch_id, job_id = str(item.get("batchId") or ""), str(item.get("importJobId") or "")
+                keys = [item["pk"]]
             else:
                 continue
             if batch_id:  # its job may run: the batch keeps its import slot
