@@ -22,6 +22,7 @@ DYNAMODB_PER_RRU = 0.125 / 1_000_000
 CLOUDWATCH_PER_PUT_METRIC_DATA = 0.01 / 1_000
 S3_PER_GET_REQUEST = 0.0004 / 1_000  # GET, HEAD and other read requests (S3 Standard)
 S3_PER_PUT_REQUEST = 0.005 / 1_000  # PUT, COPY, POST, LIST, tagging writes, DELETE is free
+SQS_PER_REQUEST = 0.40 / 1_000_000  # standard queue, per 64 KB request, beyond the 1M free a month
 
 # Standing costs (per month) and logs.
 CLOUDWATCH_PER_METRIC_MONTH = 0.30  # each metric name x dimension set, first 10,000 metrics
@@ -59,6 +60,8 @@ SOURCES = {
     "dynamodb": "https://aws.amazon.com/dynamodb/pricing/on-demand/ ($0.625 per 1M WRU, $0.125 per 1M RRU, "
     "since 2024-11-01)",
     "cloudwatch": "https://aws.amazon.com/cloudwatch/pricing/ (PutMetricData $0.01 per 1,000 requests)",
+    "sqs": "https://aws.amazon.com/sqs/pricing/ (standard queue $0.40 per 1M requests; the starter's gather "
+    "queue)",
     "s3": "https://aws.amazon.com/s3/pricing/ (S3 Standard: GET-class $0.0004, PUT-class $0.005 per 1,000 "
     "requests; the handlers' own requests only)",
     "healthomics": "https://aws.amazon.com/healthomics/pricing/ (API calls and import jobs are not charged; "
@@ -101,6 +104,7 @@ def cost(
     s3_put: float = 0.0,
     log_bytes: float = 0.0,
     cold_starts: float = 0.0,
+    sqs_requests: float = 0.0,
 ) -> dict[str, float]:
     """Dollars per component and in total (logs ingested and Lambda INIT included)."""
     parts = {
@@ -111,6 +115,7 @@ def cost(
         "dynamodb_reads": rru * DYNAMODB_PER_RRU,
         "cloudwatch_metrics": put_metric_data * CLOUDWATCH_PER_PUT_METRIC_DATA,
         "s3_requests": s3_get * S3_PER_GET_REQUEST + s3_put * S3_PER_PUT_REQUEST,
+        "sqs_requests": sqs_requests * SQS_PER_REQUEST,
         "logs_ingested": logs_cost(log_bytes),
         "lambda_init": init_cost(cold_starts),
     }

@@ -240,4 +240,5 @@ def _money(
         + invocations * prices.LAMBDA_PLATFORM_LOG_BYTES
         + extra_log_bytes,
         cold_starts=cold_starts,
+        sqs_requests=sum(n for call, n in calls.items() if call.startswith("sqs.")),
     )

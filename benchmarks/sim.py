@@ -58,7 +58,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
-from omics_autoload_runtime import contract
+import boto3
+from omics_autoload_runtime import contract, settings
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.domain import limits
 from support import pipeline as harness
@@ -69,8 +70,9 @@ from benchmarks import ddb_capacity, prices
 ACCOUNT, REGION, TABLE = harness.ACCOUNT, harness.REGION, harness.TABLE
 STATUS_INDEX = tracking.STATUS_INDEX
 SWEEP_SECONDS = 300.0  # the construct's default sweep_interval (EventBridge rate(5 minutes))
-BATCH_SIZE = 100  # the starter's event source mapping: max_sources_per_job records...
-BATCH_WINDOW_SECONDS = 30.0  # ...or 30 s (batching_window), whichever comes first
+BATCH_SIZE = 100  # the starter's event source mappings: max_sources_per_job records...
+BATCH_WINDOW_SECONDS = float(contract.STREAM_BATCHING_WINDOW_SECONDS)  # ...or the stream's window
+GATHER_WINDOW_SECONDS = float(contract.GATHER_WINDOW_SECONDS)  # ...or the gather queue's
 
 VERIFY_QUERIES = os.environ.get("BENCH_VERIFY_QUERIES") == "1"  # check every fast query against moto's
 
@@ -143,6 +145,12 @@ class Meter:
                         "log_bytes": inv.log_bytes,
                     }
                 )
+
+    def add_calls(self, *calls: str, function: str = "starter") -> None:
+        """Requests an AWS service makes for a function (an event source's poller)."""
+        with self.lock:
+            self.api_calls.update(calls)
+            self.api_by_function.update((function, call) for call in calls)
 
     def add_metric(self, namespace: str, name: str, dimensions: Mapping[str, str]) -> None:
         with self.lock:
@@ -369,6 +377,11 @@ class SimPipeline(harness.Pipeline):
         super().__enter__()
         stack = self._stack
         try:
+            # The starter's gather queue (``logic.starter``), as the construct makes it.
+            self.sqs = boto3.client("sqs", region_name=REGION)
+            self.gather_queue_url = self.sqs.create_queue(QueueName="gather")["QueueUrl"]
+            os.environ[contract.Env.GATHER_QUEUE_URL] = self.gather_queue_url
+            settings.reset()
             self._patch_moto_time(stack)
             self._patch_moto_dynamodb(stack)
             self._patch_runtime_clocks(stack)
@@ -724,6 +737,7 @@ class SimPipeline(harness.Pipeline):
         t0 = self.vt.now()
         next_sweep = t0 + self.sweep_seconds
         pending: list[tuple[float, dict[str, Any]]] = []  # (arrival, stream record)
+        gathered: list[tuple[float, dict[str, Any]]] = []  # (arrival, gather queue message)
         position = 0
         steps = sweeps = starter_batches = 0
         finished = False
@@ -767,10 +781,31 @@ class SimPipeline(harness.Pipeline):
                     self.settle()
                     more = self.stream_records()
                     pending.extend((now, r) for r in more if harness.matches_filter(tracking.STARTER_FILTER_PATTERN, r))
+                # The gather queue's event source: up to BATCH_SIZE messages, or its window.
+                gathered.extend((now, m) for m in self._receive_gathered())
+                while gathered and (len(gathered) >= BATCH_SIZE or now >= gathered[0][0] + GATHER_WINDOW_SECONDS):
+                    chunk, gathered = gathered[:BATCH_SIZE], gathered[BATCH_SIZE:]
+                    result = self.invoke("starter", {"Records": [_sqs_record(m) for _, m in chunk]})
+                    starter_batches += 1
+                    if result and result.get("batchItemFailures"):
+                        raise AssertionError(f"starter reported failures: {result}")
+                    self.meter.add_calls("sqs.ReceiveMessage", "sqs.DeleteMessageBatch")  # Lambda's poller
+                    for start in range(0, len(chunk), 10):
+                        self.sqs.delete_message_batch(
+                            QueueUrl=self.gather_queue_url,
+                            Entries=[
+                                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                for i, (_, m) in enumerate(chunk[start : start + 10])
+                            ],
+                        )
+                    self.settle()
+                    more = self.stream_records()
+                    pending.extend((now, r) for r in more if harness.matches_filter(tracking.STARTER_FILTER_PATTERN, r))
                 mark = lap("stream", mark)
                 idle = (
                     position >= len(uploads)
                     and not pending
+                    and not gathered
                     and self.running_executions() == 0
                     and self.double.active_jobs() == 0
                 )
@@ -787,6 +822,8 @@ class SimPipeline(harness.Pipeline):
                     due.append(t0 + uploads[position][0])
                 if pending:
                     due.append(pending[0][0] + BATCH_WINDOW_SECONDS)
+                if gathered:
+                    due.append(gathered[0][0] + GATHER_WINDOW_SECONDS)
                 for candidate in (self.vt.next_due(), self._next_job_change()):
                     if candidate is not None:
                         due.append(candidate)
@@ -816,6 +853,16 @@ class SimPipeline(harness.Pipeline):
             "wall_by_phase": {k: round(v, 1) for k, v in spent.items()},
             "cpu_seconds": round(time.process_time() - started_cpu, 1),
         }
+
+    def _receive_gathered(self) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while True:
+            response = self.sqs.receive_message(
+                QueueUrl=self.gather_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=43200
+            )
+            if not response.get("Messages"):
+                return messages
+            messages += response["Messages"]
 
     # ------------------------------------------------------------------ results
 
@@ -977,6 +1024,18 @@ class _DynamoDBMeter:
 def _raw(item: Mapping[str, Any]) -> dict[str, Any]:
     """botocore parses DynamoDB JSON values as they are (no TypeDeserializer on the client)."""
     return dict(item)
+
+
+def _sqs_record(message: Mapping[str, Any]) -> dict[str, Any]:
+    """One SQS message as Lambda's SQS event source hands it to the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:gather",
+        "awsRegion": REGION,
+    }
 
 
 # --------------------------------------------------------------------------- moto speed-ups

@@ -93,6 +93,7 @@ class Env(StrEnum):
     REFERENCES = "REFERENCES"
     ASSEMBLY_OPTIONS = "ASSEMBLY_OPTIONS"
     STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
+    GATHER_QUEUE_URL = "GATHER_QUEUE_URL"
     METRICS_NAMESPACE = "METRICS_NAMESPACE"
     ORPHAN_WINDOW_SECONDS = "ORPHAN_WINDOW_SECONDS"
     FIRST_POLL_SECONDS = "FIRST_POLL_SECONDS"
@@ -150,6 +151,10 @@ class ReuploadPolicy(StrEnum):
 METRICS_NAMESPACE = "OmicsAutoLoad"
 SAMPLE_SHEET_NAME = "omics-samplesheet.csv"
 ILLUMINA_SHEET_NAME = "SampleSheet.csv"  # the name Illumina instruments and BCL Convert write
+# The starter's event sources (the construct's defaults; the benchmark models them): the
+# stream's batching window, and the gather queue's while a burst is under way.
+STREAM_BATCHING_WINDOW_SECONDS = 2
+GATHER_WINDOW_SECONDS = 60
 ORPHAN_WINDOW_SECONDS = 24 * 3600
 FIRST_POLL_SECONDS = 5 * 60
 MAX_POLL_SECONDS = 6 * 3600

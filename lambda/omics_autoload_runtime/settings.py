@@ -15,6 +15,8 @@ takes the field's default.
   contigs; when set it is the whole choice (the single reference above is in it, as ``default``)
 * assembly_options - ``AssemblyOptions`` (as JSON)
 * state_machine_arn - the import workflow (starter; the sweep uses it to check batches)
+* gather_queue_url - the starter's gather queue: read sets that arrive while a burst is under
+  way wait there to fill bigger jobs (``logic.starter``); empty: every batch starts at once
 * metrics_namespace - CloudWatch namespace
 * orphan_window_seconds - how long a mate waits for its partner
 * first_poll_seconds - first status poll of an import job after its start
@@ -73,6 +75,7 @@ class Settings:
     references: ReferenceSet = field(default_factory=ReferenceSet)
     assembly_options: AssemblyOptions = field(default_factory=AssemblyOptions)
     state_machine_arn: str = ""
+    gather_queue_url: str = ""
     metrics_namespace: str = contract.METRICS_NAMESPACE
     orphan_window_seconds: int = contract.ORPHAN_WINDOW_SECONDS
     first_poll_seconds: int = contract.FIRST_POLL_SECONDS
@@ -136,6 +139,7 @@ class Settings:
             references=reader.references(),
             assembly_options=reader.options(),
             state_machine_arn=reader.text(Env.STATE_MACHINE_ARN),
+            gather_queue_url=reader.text(Env.GATHER_QUEUE_URL),
             metrics_namespace=reader.text(Env.METRICS_NAMESPACE) or contract.METRICS_NAMESPACE,
             orphan_window_seconds=reader.whole(Env.ORPHAN_WINDOW_SECONDS, contract.ORPHAN_WINDOW_SECONDS),
             first_poll_seconds=reader.whole(Env.FIRST_POLL_SECONDS, contract.FIRST_POLL_SECONDS, minimum=1),

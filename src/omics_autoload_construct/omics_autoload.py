@@ -27,7 +27,7 @@ from .import_workflow import ImportWorkflow
 from .intake import Intake, TriggerMode
 from .reconciliation import ObjectReconciliation, Reconciliation
 from .reference_genome import IReferenceGenome, reference_set
-from .starter import DEFAULT_BATCHING_WINDOW, Starter, check_batching_window
+from .starter import DEFAULT_BATCHING_WINDOW, DEFAULT_GATHER_WINDOW, Starter, check_batching_window
 from .stores import ISequenceStore, SequenceStore
 from .tracking_table import TrackingTable
 
@@ -84,6 +84,7 @@ class OmicsAutoLoad(Construct):
         sample_from_header: bool = True,
         max_sources_per_job: int = 100,
         batching_window: Duration = DEFAULT_BATCHING_WINDOW,
+        gather_window: Duration = DEFAULT_GATHER_WINDOW,
         retry_interval: Duration = Duration.seconds(2),
         quota_retry_interval: Duration = Duration.minutes(1),
         first_poll_delay: Duration = Duration.seconds(contract.FIRST_POLL_SECONDS),
@@ -204,6 +205,10 @@ class OmicsAutoLoad(Construct):
         :param batching_window: how long ready read sets are gathered into one job that
             is not full yet; a full job (``max_sources_per_job``) starts at once, so this
             is the wait of a file that comes alone. Default: 2 seconds.
+        :param gather_window: while a burst is under way (batches keep being started), how
+            long at most ready read sets of a batch smaller than a job wait for more, so a
+            sequencing run that uploads a file every few seconds fills jobs instead of
+            starting one per read set (0: off). Default: 60 seconds.
         :param retry_interval: first wait after a throttled HealthOmics call. Default: 2 s.
         :param quota_retry_interval: first wait when the import job quota is full.
             Default: 1 minute.
@@ -368,9 +373,12 @@ class OmicsAutoLoad(Construct):
             problems.append(f"reserved_concurrent_executions must be at least 1, not {reserved_concurrent_executions}")
         if not isinstance(batch_operations, bool):
             problems.append(f"batch_operations must be True or False, not {batch_operations!r}")
-        window_problem = check_batching_window(batching_window)
-        if window_problem:
-            problems.append(window_problem)
+        for window_problem in (
+            check_batching_window(batching_window),
+            check_batching_window(gather_window, "gather_window", 60),
+        ):
+            if window_problem:
+                problems.append(window_problem)
         if problems:
             raise ValueError("invalid OmicsAutoLoad props:\n- " + "\n- ".join(problems))
 
@@ -519,6 +527,7 @@ class OmicsAutoLoad(Construct):
             settings=settings,
             max_sources_per_job=max_sources_per_job,
             batching_window=batching_window,
+            gather_window=gather_window,
             encryption_key=self.encryption_key,
             log_retention=log_retention,
         )

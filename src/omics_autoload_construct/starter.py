@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from omics_autoload_runtime import contract
@@ -20,17 +21,19 @@ from . import _functions, _nag, _props
 from .intake import dead_letter_queue
 
 # A lone file waits this long before its import starts; a burst does not wait (see Starter).
-DEFAULT_BATCHING_WINDOW = Duration.seconds(2)
+DEFAULT_BATCHING_WINDOW = Duration.seconds(contract.STREAM_BATCHING_WINDOW_SECONDS)
+# While a burst is under way, read sets of small batches gather this long at most (see Starter).
+DEFAULT_GATHER_WINDOW = Duration.seconds(contract.GATHER_WINDOW_SECONDS)
 MAX_BATCHING_WINDOW_SECONDS = 300
 
 
-def check_batching_window(window: Duration) -> str | None:
+def check_batching_window(window: Duration, name: str = "batching_window", example: int = 2) -> str | None:
     seconds = window.to_seconds()
     if 0 <= seconds <= MAX_BATCHING_WINDOW_SECONDS:
         return None
     return (
-        f"batching_window must be 0-{MAX_BATCHING_WINDOW_SECONDS} seconds (Lambda's limit), "
-        f"not {seconds} s: give e.g. Duration.seconds(2)"
+        f"{name} must be 0-{MAX_BATCHING_WINDOW_SECONDS} seconds (Lambda's limit), "
+        f"not {seconds} s: give e.g. Duration.seconds({example})"
     )
 
 
@@ -43,9 +46,12 @@ class Starter(Construct):
     sends the batch's description to ``dead_letter_queue``. Execution names are derived
     from the batch content, so a replayed batch starts nothing twice.
 
-    The window is short on purpose: Lambda invokes as soon as ``max_sources_per_job``
-    records are buffered, whatever the window, so a burst fills jobs of 100 anyway and
-    the window only delays a file that comes alone (a lone file used to wait 30 s).
+    The window is short on purpose, so a file that comes alone starts at once; Lambda
+    invokes as soon as ``max_sources_per_job`` records are buffered, so a fast burst fills
+    jobs anyway. A slow burst (a sequencing run uploading for hours, a file every few
+    seconds) would make a small job per window: while batches keep being started, the
+    handler sends small batches to ``gather_queue`` instead, whose event source waits up
+    to ``gather_window`` (or a full job) before the same handler starts them.
     """
 
     def __init__(
@@ -58,6 +64,7 @@ class Starter(Construct):
         settings: Settings | None = None,
         max_sources_per_job: int = 100,
         batching_window: Duration = DEFAULT_BATCHING_WINDOW,
+        gather_window: Duration = DEFAULT_GATHER_WINDOW,
         retry_attempts: int = 10,
         encryption_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
@@ -71,6 +78,9 @@ class Starter(Construct):
         :param max_sources_per_job: read sets per import job (1-100). Default: 100.
         :param batching_window: how long the stream waits to fill a batch that is not
             full yet (0-300 s); a full batch goes at once. Default: 2 s.
+        :param gather_window: while a burst is under way, how long at most the read sets
+            of a batch smaller than a job wait for more (0-300 s; 0: no gathering, every
+            batch starts at once). Default: 60 s.
         :param retry_attempts: retries of a failing batch before it goes to the
             dead-letter queue. Default: 10.
         :param encryption_key: encrypts the dead-letter queue, logs and environment.
@@ -84,12 +94,28 @@ class Starter(Construct):
         )
         if not 1 <= max_sources_per_job <= 100:
             raise ValueError(f"max_sources_per_job must be 1-100 (HealthOmics limit), got {max_sources_per_job}")
-        window_problem = check_batching_window(batching_window)
+        window_problem = check_batching_window(batching_window) or check_batching_window(
+            gather_window, "gather_window", 60
+        )
         if window_problem:
             raise ValueError(window_problem)
         if table.table_stream_arn is None:
             raise ValueError("the tracking table needs a stream (NEW_IMAGE) for the starter")
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
+        function_timeout = Duration.seconds(60)
+        self.gather_queue: sqs.Queue | None = None
+        if gather_window.to_seconds() > 0:
+            self.gather_queue = sqs.Queue(
+                self,
+                "GatherQueue",
+                encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.SQS_MANAGED,
+                encryption_master_key=encryption_key,
+                enforce_ssl=True,
+                # Lambda's advice for an SQS event source: six times the function's timeout.
+                visibility_timeout=Duration.seconds(6 * function_timeout.to_seconds()),
+                dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letter_queue),
+            )
+            settings = settings.replace(gather_queue_url=self.gather_queue.queue_url)
         self.function = _functions.handler_function(
             self,
             "Function",
@@ -99,10 +125,21 @@ class Starter(Construct):
             encryption_key=encryption_key,
             log_retention=log_retention,
             dead_letter_queue=self.dead_letter_queue,
+            timeout=function_timeout,
         )
         _functions.grant_table(self.function, table)
         _functions.acknowledge_queue_grant(self.function)
         state_machine.grant_start_execution(self.function)
+        if self.gather_queue is not None:
+            self.gather_queue.grant_send_messages(self.function)
+            self.function.add_event_source(
+                sources.SqsEventSource(
+                    self.gather_queue,
+                    batch_size=max_sources_per_job,
+                    max_batching_window=gather_window,
+                    report_batch_item_failures=True,
+                )
+            )
         # A read set claimed by a batch long ago is taken over only when that batch's
         # execution no longer runs: the handler asks Step Functions (DescribeExecution).
         state_machine_name = Arn.split(state_machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME).resource_name

@@ -101,7 +101,7 @@ def function_environment(handler: str) -> dict[str, Any]:
 def stream_filter_patterns() -> list[dict[str, Any]]:
     """The starter's event source mapping filter patterns, as DynamoDB will apply them."""
     mappings = resources_of_type(example_template(), "AWS::Lambda::EventSourceMapping")
-    (mapping,) = mappings.values()
+    (mapping,) = [m for m in mappings.values() if "FilterCriteria" in m["Properties"]]  # the stream's
     return [json.loads(f["Pattern"]) for f in mapping["Properties"]["FilterCriteria"]["Filters"]]
 
 

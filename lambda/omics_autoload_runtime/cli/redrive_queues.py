@@ -96,6 +96,12 @@ def plan_message(message: Mapping[str, Any], queue: DeadLetterQueue, deployment:
             f" ({info.get('batchSize', '?')} records)",
             stream=info,
         )
+    if isinstance(body, Mapping) and set(body) == {"readSet", "attempt"}:
+        return RedrivePlan(
+            "unknown",
+            f"read set {body['readSet']} to gather into a job: while it is QUEUED the sweep puts it"
+            " on the stream again within 15 minutes; left in the queue",
+        )
     function: str | None = None
     payload: Any = body
     if isinstance(body, Mapping) and isinstance(body.get("requestContext"), Mapping) and "requestPayload" in body:

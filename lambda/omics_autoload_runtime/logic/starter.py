@@ -16,6 +16,16 @@ The event source mapping filters to read-set items whose new image is QUEUED
 When the execution cannot be started, the claims are released and the records reported
 in ``batchItemFailures`` (the mapping must enable ReportBatchItemFailures), so Lambda
 retries them.
+
+The batching window grows with load (issue 14). The stream's window is short (2 s), so a
+file that comes alone starts its import at once; but sequencing runs upload for minutes
+or hours, one file completing every few seconds, and a short window alone would make one
+small job (and workflow execution) per read set or two. So while a burst is under way (this
+container started a batch less than ``BUSY_SECONDS`` ago), a batch smaller than a full job
+is not started: its read sets go to the gather queue (SQS), whose event source waits up to
+its own window (60 s) or until a full job's worth has arrived, and the same handler starts
+them from there. Nothing is claimed before that, so nothing can be lost in between: a read
+set stays QUEUED, and one whose message never makes it is touched again by the sweep.
 """
 
 from __future__ import annotations
@@ -35,6 +45,12 @@ from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.errors import error_code
 
 LOG = logging.getLogger(__name__)
+
+# A burst is under way while batches keep being started: then small batches gather (see
+# above). Kept in the container (a cold one starts its first batch at once: one smaller
+# job, no harm), not in the table: a read and a write per batch for a hint is not worth it.
+BUSY_SECONDS = 60.0
+_last_started = {"at": float("-inf")}
 
 
 def batch_id_for(pairs: Sequence[tuple[str, int]]) -> str:
@@ -103,6 +119,31 @@ class Starter:
         )
         return self.tracking.reclaim_stale(pk, old_batch, batch_id)
 
+    def busy(self) -> bool:
+        """Whether a burst is under way: a batch was started lately (see ``BUSY_SECONDS``)."""
+        return bool(self.cfg.gather_queue_url) and now() - _last_started["at"] < BUSY_SECONDS
+
+    def gather(self, candidates: Sequence[tuple[str, str, int]]) -> list[str]:
+        """Send the read sets to the gather queue instead of starting them now; returns the
+        identifiers of those not sent (Lambda retries them; a duplicate is harmless)."""
+        failed: list[str] = []
+        sqs = clients.client("sqs")
+        for start in range(0, len(candidates), 10):  # SendMessageBatch takes 10
+            chunk = candidates[start : start + 10]
+            entries = [
+                {"Id": str(index), "MessageBody": json.dumps({"readSet": pk, "attempt": attempt})}
+                for index, (_, pk, attempt) in enumerate(chunk)
+            ]
+            try:
+                response = sqs.send_message_batch(QueueUrl=self.cfg.gather_queue_url, Entries=entries)
+            except (ClientError, BotoCoreError) as error:
+                LOG.warning("could not gather %d read set(s) (%s): the stream retries them", len(chunk), error)
+                failed += [identifier for identifier, _, _ in chunk]
+                continue
+            failed += [chunk[int(entry["Id"])][0] for entry in response.get("Failed") or []]
+        LOG.info("a burst is under way: %d read set(s) gather for a fuller job", len(candidates) - len(failed))
+        return failed
+
     def start_batch(self, chunk: Sequence[tuple[str, str, int]]) -> list[str]:
         """Claim and start one batch; returns the sequence numbers that must be retried."""
         batch_id = batch_id_for([(pk, attempt) for _, pk, attempt in chunk])
@@ -124,6 +165,7 @@ class Starter:
                     raise
                 LOG.info("batch %s: execution already exists (replayed batch)", batch_id)
             LOG.info("batch %s: started with %d read set(s)", batch_id, len(claimed))
+            _last_started["at"] = now()
             return []
         except (ClientError, BotoCoreError) as error:
             if claimed and self._started_after_all(batch_id):
