@@ -21,8 +21,11 @@ to be removed.
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
+from moto.dynamodb.models import dynamodb_backends
 from support import fault_scenarios as fs
-from support.faults import CRASH, REPLY_LOST, SERVER_ERROR, THROTTLED, Site
+from support.faults import CRASH, REPLY_LOST, SERVER_ERROR, THROTTLED, Site, light_transactions
+from support.pipeline import ACCOUNT, REGION, TABLE, Pipeline
 
 STORM_SEED, STORM_OBJECTS = 1, 40
 
@@ -84,3 +87,25 @@ def test_every_kind_is_exercised() -> None:
     """In every scenario, by CI's sample too."""
     tried = {(scenario, kind) for scenario, _, kind in fs.ci_cases()}
     assert tried == {(name, kind) for name in fs.SCENARIOS for kind in (THROTTLED, SERVER_ERROR, REPLY_LOST, CRASH)}
+
+
+def test_a_cancelled_transaction_leaves_no_trace_with_the_light_backup() -> None:
+    """``light_transactions`` (on for the whole suite) rolls back as moto's full copy does:
+    the items and the stream as they were, on the same table."""
+    item = {"pk": {"S": "OBJ#a"}, "sk": {"S": "V#1"}, "status": {"S": "QUEUED"}}
+    put_b = {"Put": {"TableName": TABLE, "Item": {**item, "pk": {"S": "OBJ#b"}}}}
+    with light_transactions(), Pipeline() as pipe:
+        pipe.ddb.put_item(TableName=TABLE, Item=item)
+        table = dynamodb_backends[ACCOUNT][REGION].get_table(TABLE)
+        before = (pipe.items(), len(table.stream_shard.items))
+        update_a = {"TableName": TABLE, "Key": {"pk": item["pk"], "sk": item["sk"]}, "UpdateExpression": "SET #s = :s"}
+        update_a |= {"ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":s": {"S": "DONE"}}}
+        missing = {"TableName": TABLE, "Key": {"pk": {"S": "OBJ#c"}, "sk": {"S": "V#1"}}}
+        missing["ConditionExpression"] = "attribute_exists(pk)"
+        with pytest.raises(ClientError, match="TransactionCanceled"):
+            pipe.ddb.transact_write_items(TransactItems=[put_b, {"Update": update_a}, {"ConditionCheck": missing}])
+        assert dynamodb_backends[ACCOUNT][REGION].get_table(TABLE) is table
+        assert (pipe.items(), len(table.stream_shard.items)) == before
+        pipe.ddb.transact_write_items(TransactItems=[put_b, {"Update": update_a}])
+        assert sorted((i["pk"], i["status"]) for i in pipe.items()) == [("OBJ#a", "DONE"), ("OBJ#b", "QUEUED")]
+        assert len(table.stream_shard.items) == before[1] + 2
