@@ -1,9 +1,15 @@
 """`omics-autoload backfill`: objects already in the bucket go through intake once.
 
-Directly (a moto bucket of a few thousand objects, sent to the real intake handler through
-moto's Lambda), and as an S3 Batch Operations job: the CreateJob request checked against
-the botocore ``s3control`` model (moto has no Batch Operations), the job run here as AWS
-documents it (one schema 2.0 task per invocation, a CSV completion report).
+Directly (a moto bucket of ``BACKFILL_OBJECTS`` objects, sent to the real intake handler
+through moto's Lambda), and as an S3 Batch Operations job: the CreateJob request checked
+against the botocore ``s3control`` model (moto has no Batch Operations), the job run here as
+AWS documents it (one schema 2.0 task per invocation, a CSV completion report).
+
+The direct backfill sends 250 objects by default (~35 s: moto answers ~40 calls a second,
+five per object, and the test backfills twice); ``BACKFILL_OBJECTS=3000 pytest
+tests/cli/test_backfill.py`` runs a big one. Listing pages of ``LIST_PAGE`` versions and a
+progress line every ``PROGRESS_EVERY`` objects keep the default run past several pages and
+several progress lines, as a big bucket is.
 """
 
 from __future__ import annotations
@@ -27,9 +33,9 @@ from cli.deployed import INTAKE, cli, snapshot
 
 BATCH_BUCKET = "omics-autoload-batch-operations"
 BATCH_ROLE = f"arn:aws:iam::{ACCOUNT}:role/SequencingIngest-AutoLoadBatchOperationsRole1A2B3C4D-XyZ"
-# A thousand objects by default (moto answers ~40 calls a second on a loaded machine, five
-# per object); BACKFILL_OBJECTS=3000 for a bigger run.
-SINGLES = int(os.environ.get("BACKFILL_OBJECTS", "1000")) - 60
+SINGLES = int(os.environ.get("BACKFILL_OBJECTS", "250")) - 60
+# S3 lists 1,000 versions a page: pages of 100 make a few hundred objects take several.
+LIST_PAGE, PROGRESS_EVERY = 100, 100
 
 
 @pytest.fixture
@@ -61,16 +67,31 @@ def starter_records(pipe):
     )
 
 
+def small_pages():
+    """The CLI's S3 client lists ``LIST_PAGE`` versions a page; returns the pages' markers."""
+    pages = []
+
+    def limit(params, **_):
+        params["MaxKeys"] = LIST_PAGE
+        pages.append(params.get("KeyMarker"))
+
+    clients.client("s3").meta.events.register("provide-client-params.s3.ListObjectVersions", limit)
+    return pages
+
+
 def test_backfill_sends_every_object_once_and_again_changes_nothing(pipe, capsys):
     total = fill(pipe)
     pipe.put("runs/2024/fq/S0_S1_L001_R1_001.fastq.gz")  # a newer version: the old one is noncurrent
     pipe.put("elsewhere/x.ubam")  # outside the prefix
+    pages = small_pages()
     args = ("backfill", f"s3://{BUCKET}/runs/", "--table", TABLE, "--intake-function", INTAKE, "--rate", "1e6")
     started = time.monotonic()
-    code, out, err = cli(capsys, *args, "--progress-every", "500")
+    code, out, err = cli(capsys, *args, "--progress-every", str(PROGRESS_EVERY))
     seconds = time.monotonic() - started
     assert code == 0, (out, err)
-    assert err.splitlines()[-1] == f"sent {total:,}/{total:,}" and len(err.splitlines()) == -(-total // 500)
+    assert len(pages) == -(-(total + 1) // LIST_PAGE) > 2  # every version under runs/, the noncurrent one too
+    assert err.splitlines()[-1] == f"sent {total:,}/{total:,}"
+    assert len(err.splitlines()) == -(-total // PROGRESS_EVERY) > 2
     singles = total - 60
     assert (
         f"{total:,} objects sent: {total:,} recorded (QUEUED {singles + 20:,}, WAITING_FOR_MATE 20, SKIPPED 20)" in out

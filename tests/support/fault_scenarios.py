@@ -13,10 +13,15 @@ reached; ``storm(seed)`` is a large random one with random faults at many sites.
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import hashlib
+import json
+import os
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from omics_autoload_runtime.domain.options import AssemblyOptions
@@ -210,14 +215,91 @@ class Clean:
     sites: list[Site]
     problems: list[str]
 
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "outcomes": [[key, n, status] for (key, n), status in sorted(self.outcomes.items())],
+                "sites": [str(site) for site in self.sites],
+                "problems": self.problems,
+            }
+        )
 
-@functools.cache
-def clean(name: str) -> Clean:
+    @classmethod
+    def from_json(cls, text: str) -> Clean:
+        data = json.loads(text)
+        outcomes = {(key, n): status for key, n, status in data["outcomes"]}
+        return cls(outcomes, [Site.parse(site) for site in data["sites"]], data["problems"])
+
+
+def run_clean(name: str) -> Clean:
     scenario = SCENARIOS[name]
     faults = FaultInjector()
     with scenario.pipeline(faults) as pipe:
         scenario.script(pipe)
         return Clean(outcomes(pipe), sorted(set(faults.reached)), broken_promises(pipe))
+
+
+# A directory that the processes of one test session share (tests/conftest.py sets it): the
+# clean runs take about a minute together, and every xdist worker needs them to collect the
+# cases; the first process to get a scenario's lock runs it, the others read its result.
+SHARED_ENV = "OMICS_FAULT_CLEAN_RUNS"
+_CLEAN: dict[str, Clean] = {}
+
+
+@functools.cache
+def _digest() -> str:
+    """What a clean run depends on: the runtime, the harness, and the libraries that answer it."""
+    import botocore
+    import moto
+
+    tests = Path(__file__).resolve().parents[1]
+    files = sorted((tests.parent / "lambda" / "omics_autoload_runtime").rglob("*.py")) + sorted(
+        (tests / "support").glob("*.py")
+    )
+    digest = hashlib.sha256(f"{moto.__version__} {botocore.__version__}".encode())
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _shared(name: str, directory: Path, *, wait: bool) -> Clean | None:
+    """The clean run from ``directory``, run here if no other process has it; None when
+    another process is running it and ``wait`` is false."""
+    path = directory / f"{name}-{_digest()}.json"
+    with (directory / f"{name}.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return None
+        if not path.exists():
+            partial = path.with_suffix(f".{os.getpid()}")
+            partial.write_text(run_clean(name).to_json())
+            partial.replace(path)
+        return Clean.from_json(path.read_text())
+
+
+def clean_all(names: Iterable[str]) -> None:
+    """Fill the process's cache with the clean runs of ``names``: with a shared directory,
+    the ones no other process is running first, then wait for the rest."""
+    todo = [name for name in names if name not in _CLEAN]
+    shared = os.environ.get(SHARED_ENV)
+    if not shared:
+        _CLEAN.update((name, run_clean(name)) for name in todo)
+        return
+    directory = Path(shared)
+    directory.mkdir(parents=True, exist_ok=True)
+    for wait in (False, True):
+        for name in list(todo):
+            found = _shared(name, directory, wait=wait)
+            if found is not None:
+                _CLEAN[name] = found
+                todo.remove(name)
+
+
+def clean(name: str) -> Clean:
+    """The clean run of scenario ``name`` (once per test session, see ``SHARED_ENV``)."""
+    clean_all([name])
+    return _CLEAN[name]
 
 
 def run_with(scenario: Scenario, faults: FaultInjector, expected: Mapping[tuple[str, int], str] | None) -> list[str]:
@@ -235,17 +317,24 @@ def single_fault(name: str, site: Site, kind: str) -> tuple[list[str], bool]:
 
 def cases(names: Iterable[str]) -> list[tuple[str, Site, str]]:
     """Every (scenario, site, kind) of the clean runs of ``names``."""
+    names = list(names)
+    clean_all(names)
     return [(name, site, kind) for name in names for site in clean(name).sites for kind in KINDS]
 
 
-# CI's share (a few minutes on 2 cores): every case of FULL, SAMPLED cases of the rest.
-FULL = ("pairs",)
-SAMPLED = 48
+# CI's share, fixed whatever the handlers' call sites: PER_SCENARIO distinct sites of each
+# scenario drawn with a seed of the scenario's own, each kind in turn.
+PER_SCENARIO = 12
 
 
 def ci_cases() -> list[tuple[str, Site, str]]:
-    rest = cases(name for name in SCENARIOS if name not in FULL)
-    return cases(FULL) + random.Random(16).sample(rest, min(SAMPLED, len(rest)))
+    clean_all(SCENARIOS)
+    chosen = []
+    for name in SCENARIOS:
+        sites = clean(name).sites
+        drawn = random.Random(f"ci:{name}").sample(sites, min(PER_SCENARIO, len(sites)))
+        chosen += sorted((name, site, KINDS[i % len(KINDS)]) for i, site in enumerate(drawn))
+    return chosen
 
 
 def storm_problems(seed: int, objects: int = 200, chance: float = 0.02) -> list[str]:

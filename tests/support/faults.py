@@ -41,7 +41,9 @@ from unittest import mock
 import boto3
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.loaders import JSONFileLoader
-from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.table import Table
 from omics_autoload_runtime import cli, contract
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.domain import limits
@@ -96,6 +98,59 @@ def _load_model_once(loader: JSONFileLoader, file_path: str) -> Any:
     if file_path not in _MODELS:
         _MODELS[file_path] = _load_model(loader, file_path)
     return _MODELS[file_path]
+
+
+class _TablesKept:
+    """The ``copy`` module as moto's DynamoDB backend sees it under ``light_transactions``:
+    a table is its own backup (taken before, see there); anything else is copied."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> Any:
+    names = {op.get("TableName") for item in transact_items for op in item.values() if isinstance(op, dict)}
+    saved = [
+        (table, copy.deepcopy(table.items), list(table.stream_shard.items) if table.stream_shard else None)
+        for table in (backend.tables.get(name) for name in names)
+        if table is not None
+    ]
+    try:
+        return _moto_transact(backend, transact_items)
+    except BaseException:
+        for table, items, records in saved:
+            table.items = items
+            if records is not None:
+                table.stream_shard.items = records
+        raise
+
+
+_moto_transact = DynamoDBBackend.transact_write_items
+_LIGHT: list[bool] = []
+
+
+@contextlib.contextmanager
+def light_transactions() -> Iterator[None]:
+    """moto backs a table up before every TransactWriteItems with a deep copy of all of it,
+    stream records included: ~1 s a call once a run has written a few thousand records, most
+    of an e2e run's time. Its rollback needs only the items and the stream's records as they
+    were (a record never changes once written), so this keeps just those. Nestable."""
+    if _LIGHT:
+        yield
+        return
+    with (
+        mock.patch.object(dynamodb_models, "copy", _TablesKept()),
+        mock.patch.object(DynamoDBBackend, "transact_write_items", _transact_write_items),
+    ):
+        _LIGHT.append(True)
+        try:
+            yield
+        finally:
+            _LIGHT.pop()
 
 
 class LambdaCrash(BaseException):
@@ -244,6 +299,7 @@ class FaultPipeline(Pipeline):
         mock_random.seed(0)  # S3 version ids and the like: the same in every run
         self._stack.enter_context(mock.patch.object(JSONFileLoader, "load_file", _load_model_once))
         self._stack.enter_context(mock.patch.object(boto3, "client", _client_once))
+        self._stack.enter_context(light_transactions())
         _ACTIVE.append(self.faults)
         self._stack.callback(_ACTIVE.remove, self.faults)
         super().__enter__()
