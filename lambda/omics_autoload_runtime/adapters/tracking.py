@@ -755,3 +755,19 @@ class Tracking:
         except ConditionFailed:
             return False
         return True
+
+    def note_sent(self, pk: str, batch_id: str, sent: str) -> bool:
+        """Record on a STARTING read set of ``batch_id`` what its import start sends (``sent``,
+        kept in ``sentStart``), before it is sent: every repeat of the start sends it again.
+        False when the batch no longer holds the read set."""
+        try:
+            self.table.update(
+                pk,
+                READSET_SK,
+                set={"sentStart": sent},
+                condition="#status = :starting AND #batchId = :batch",
+                values={":starting": STARTING, ":batch": batch_id},
+            )
+        except ConditionFailed:
+            return False
+        return True
