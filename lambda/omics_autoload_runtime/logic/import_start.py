@@ -14,8 +14,13 @@ each source in the model, not of the job), so batches mix references freely.
 HealthOmics reads ``s3://bucket/key`` without a version, so each file's key is
 checked first (HeadObject): a read set whose tracked version is no longer the current one
 is not imported but SUPERSEDED, with its files; the newer version has its own item and
-is imported on its own. The call is idempotent (``clientToken`` = batchId), so a retried task gets the
-same job back. Errors carry the Step Functions error names in their class names:
+is imported on its own. The call is idempotent: ``clientToken`` is a function of the batch
+and the exact sources it sends, in order (``client_token``), and each read set records its
+source before the call (``sentStart``), so every repeat of the start (a retried task, the
+sweep's re-issue for an ended workflow) sends the same request and gets the same job back,
+whatever changed since (a newer version, the reference parameter, the configuration); a
+start without the sources the service refused is a different request, with its own token.
+Errors carry the Step Functions error names in their class names:
 ``OmicsThrottled``, ``OmicsQuotaExceeded``, ``OmicsUnavailable`` are retried by the state
 machine with backoff; anything else (``ImportRejected``...) fails the batch, whose files
 RecordFailure then marks FAILED with the reason.
@@ -123,6 +128,23 @@ def replaced_files(item: Mapping[str, Any]) -> dict[str, str]:
 
 
 _SOURCE_INDEX = re.compile(r"sources\.(\d+)\.member")
+SENT = "sentStart"  # on a read set (Tracking.note_sent): {"batchId", "source", "reference"} its start sends
+
+Source = dict[str, Any]  # one ``sources`` item of StartReadSetImportJob
+
+
+def client_token(batch_id: str, sources: Sequence[Source]) -> str:
+    """The start's clientToken: the same for the same request, and only for it."""
+    request = json.dumps([batch_id, list(sources)], sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(request.encode()).hexdigest()
+    return f"{batch_id[:60]}-{digest[:40]}"  # within CLIENT_TOKEN_LENGTH
+
+
+def sent_before(item: Mapping[str, Any], batch_id: str) -> dict[str, Any] | None:
+    """What this batch's start sent for the read set (an earlier try recorded it), else None;
+    a record of an earlier batch (before a redrive) is not this start's."""
+    sent = json.loads(item.get(SENT) or "null")
+    return sent if isinstance(sent, dict) and sent.get("batchId") == batch_id else None
 
 
 class ImportStart:
@@ -132,7 +154,7 @@ class ImportStart:
         self.metrics = Metrics(cfg.metrics_namespace)
         self.notifier = notifier_for(cfg)
         self._arns: dict[str, tuple[str | None, str]] = {}  # reference name -> (ARN, why none)
-        self._choices: dict[str, str] = {}  # read set key -> the reference chosen, and why
+        self._choices: dict[str, str | None] = {}  # read set key -> the reference chosen, and why
 
     def _fail(
         self,
@@ -230,8 +252,13 @@ class ImportStart:
                 "readSetKeys": [i["pk"] for i in submitted_before],
             }
 
-        ready: list[tuple[Mapping[str, Any], ReadSet]] = []
+        ready: list[tuple[Mapping[str, Any], Source]] = []
         for item in mine:
+            sent = sent_before(item, batch_id)
+            if sent is not None:  # it may have been started: send it as it was, unchecked
+                self._choices[item["pk"]] = sent.get("reference")
+                ready.append((item, sent["source"]))
+                continue
             file_type = item.get("fileType")
             reference = None
             if file_type in limits.ALIGNED_FILE_TYPES:
@@ -255,8 +282,8 @@ class ImportStart:
             if replaced:
                 self._supersede(item, batch_id, replaced)
                 continue
-            ready.append((item, outcome))
-        ready.extend(self._already(submitted_before))
+            ready.append((item, outcome.to_import_source()))
+        ready.extend(self._already(batch_id, submitted_before))
         # The batch's own order, however a crashed attempt left the statuses: a retry sends
         # the same sources in the same order (same clientToken, same job), so each recorded
         # sourceIndex still points at its own source of the job.
@@ -304,30 +331,44 @@ class ImportStart:
         self._choices[item["pk"]] = f"{name} ({choice.why})"
         return arn
 
-    def _already(self, items: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], ReadSet]]:
+    def _already(self, batch_id: str, items: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], Source]]:
         """Read sets a crashed earlier attempt already recorded IMPORTING: same sources again."""
         out = []
         for item in items:
-            outcome = build(item, self.cfg.assembly_options, item.get("referenceArn"))
+            sent = sent_before(item, batch_id)
+            if sent is not None:
+                self._choices[item["pk"]] = sent.get("reference")
+                out.append((item, sent["source"]))
+                continue
+            outcome = build(item, self.cfg.assembly_options, item.get("referenceArn"))  # recorded before sentStart
             if isinstance(outcome, ReadSet):
-                out.append((item, outcome))
+                out.append((item, outcome.to_import_source()))
         return out
 
-    def _start(self, batch_id: str, ready: list[tuple[Mapping[str, Any], ReadSet]]) -> tuple[str | None, list]:
+    def _note_sent(self, batch_id: str, ready: list[tuple[Mapping[str, Any], Source]]) -> list:
+        """Record each source on its read set before the call; one the batch no longer holds is left out."""
+        kept = []
+        for item, source in ready:
+            if sent_before(item, batch_id) is None:
+                sent = {"batchId": batch_id, "source": source, "reference": self._choices.get(item["pk"])}
+                if not self.tracking.note_sent(item["pk"], batch_id, json.dumps(sent, sort_keys=True)):
+                    LOG.info("%s: no longer held by batch %s, not submitted", item["pk"], batch_id)
+                    continue
+            kept.append((item, source))
+        return kept
+
+    def _start(self, batch_id: str, ready: list[tuple[Mapping[str, Any], Source]]) -> tuple[str | None, list]:
         """StartReadSetImportJob; a source the service names as invalid is failed and dropped."""
-        dropped = False
+        ready = self._note_sent(batch_id, ready)
         while ready:
-            token = batch_id[: limits.CLIENT_TOKEN_LENGTH[1]]
-            if dropped:  # a different set of sources needs its own (still deterministic) token
-                digest = hashlib.sha256("\n".join(sorted(i["pk"] for i, _ in ready)).encode()).hexdigest()
-                token = f"{batch_id[:60]}-{digest[:40]}"
+            sources = [source for _, source in ready]
             rate_limit.take("StartReadSetImportJob")  # client-side quota: raises OmicsThrottled
             try:
                 response = clients.client("omics").start_read_set_import_job(
                     sequenceStoreId=self.cfg.sequence_store_id,
                     roleArn=self.cfg.import_role_arn,
-                    clientToken=token,
-                    sources=[read_set.to_import_source() for _, read_set in ready],
+                    clientToken=client_token(batch_id, sources),
+                    sources=sources,
                 )
             except (ClientError, BotoCoreError) as error:
                 translated = translate(error, "StartReadSetImportJob")
@@ -339,7 +380,6 @@ class ImportStart:
                     item, _ = ready[index]
                     self._fail(item, batch_id, f"HealthOmics rejected this read set: {message}")
                 ready = [pair for index, pair in enumerate(ready) if index not in bad]
-                dropped = True
                 continue
             return response["id"], ready
         return None, []
@@ -351,7 +391,7 @@ class ImportStart:
         message = error_message(error)
         return {int(n) - 1 for n in _SOURCE_INDEX.findall(message) if 0 < int(n) <= count}
 
-    def _record(self, job_id: str, batch_id: str, ready: list[tuple[Mapping[str, Any], ReadSet]]) -> None:
+    def _record(self, job_id: str, batch_id: str, ready: list[tuple[Mapping[str, Any], Source]]) -> None:
         keys = [item["pk"] for item, _ in ready]
         files = [entry for item, _ in ready for entry in tracking.readset_files(item)]
         total_bytes = sum(int(entry.get("size") or 0) for entry in files)
@@ -370,12 +410,12 @@ class ImportStart:
                 "nextPollAt": int(now() + self.cfg.first_poll_seconds),
             },
         )
-        for index, (item, read_set) in enumerate(ready):
+        for index, (item, source) in enumerate(ready):
             metadata = {
-                "subjectId": read_set.subject_id,
-                "sampleId": read_set.sample_id,
-                "name": read_set.name,
-                "fileType": read_set.file_type,
+                "subjectId": source["subjectId"],
+                "sampleId": source["sampleId"],
+                "name": source["name"],
+                "fileType": source["sourceFileType"],
             }
             self.tracking.move_read_set(
                 item,
@@ -386,7 +426,7 @@ class ImportStart:
                     "importJobId": job_id,
                     "sourceIndex": index,
                     "metadata": metadata,
-                    "referenceArn": read_set.reference_arn,
+                    "referenceArn": source.get("referenceArn"),
                     "reference": self._choices.get(item["pk"]),
                     "importStartedAt": iso(),
                     contract.DUE_QUEUE: str(contract.DueQueue.IMPORTING),
