@@ -7,7 +7,7 @@ import json
 
 import pytest
 from omics_autoload_runtime import errors
-from omics_autoload_runtime.adapters import tracking
+from omics_autoload_runtime.adapters import import_slots, tracking
 from omics_autoload_runtime.logic import import_start
 from support.pipeline import _starter_inputs
 
@@ -96,3 +96,35 @@ def test_what_an_earlier_batch_sent_is_not_sent_again_after_a_redrive():
     assert import_start.sent_before({"sentStart": sent}, "b-old") == json.loads(sent)
     assert import_start.sent_before({"sentStart": sent}, "b-new") is None
     assert import_start.sent_before({}, "b-new") is None
+
+
+def test_a_batch_whose_start_is_unknown_keeps_its_import_slot_until_its_job_is_known(pipe):
+    # Released while the lost start's job may run, the slot would go to the next batch: one
+    # job more than max_concurrent_import_jobs would run, the re-issue's outside any slot.
+    pipe.upload(["r/a.ubam"])
+    (batch,) = _starter_inputs(pipe)
+    slots = import_slots.Capacity.from_config()
+    assert slots.acquire(batch["batchId"], "its-task") == "granted"
+    pipe.double.lose_next_reply("StartReadSetImportJob")
+    with pytest.raises(errors.OmicsUnavailable):
+        pipe.invoke("import_start", batch)
+    assert pipe.invoke("import_finalize", dict(batch, error={"Error": "OmicsUnavailable", "Cause": "x"}))["open"] == 1
+    described = pipe.fake_sfn.describe_execution
+    pipe.fake_sfn.describe_execution = lambda executionArn: (
+        {"status": "FAILED", "input": json.dumps(batch)}
+        if executionArn.endswith(":" + batch["batchId"])
+        else described(executionArn)
+    )
+    pipe.double.advance(import_slots.SWEEP_GRACE_SECONDS + 1)  # its read set is not due yet
+    assert "slotsReclaimed" not in pipe.sweep()["sweep"]
+    assert slots.holders() == [batch["batchId"]] and slots.in_flight() == 1
+    pipe.double.advance(tracking.STALE_CLAIM_SECONDS)
+    assert pipe.sweep()["sweep"].get("restarted") == 1  # the job it started, now recorded
+    assert slots.holders() == [batch["batchId"]]
+    pipe.double.advance(2 * 3600)  # the job ended; the sweep records its outcome
+    pipe.sweep()
+    assert pipe.objects()["r/a.ubam"]["status"] == tracking.IMPORTED
+    pipe.double.advance(import_slots.SWEEP_GRACE_SECONDS + 1)
+    pipe.sweep()
+    assert slots.holders() == [] and slots.in_flight() == 0
+    assert pipe.double.import_jobs_started("readSet") == 1
