@@ -9,7 +9,7 @@ import pytest
 from omics_autoload_runtime import errors
 from omics_autoload_runtime.adapters import import_slots, tracking
 from omics_autoload_runtime.logic import import_start
-from support.pipeline import _starter_inputs
+from support.pipeline import TABLE, _starter_inputs, matches_filter
 
 GONE_REFERENCE = "arn:aws:omics:us-east-1:1:gone"  # the service refuses a source naming it
 
@@ -127,4 +127,20 @@ def test_a_batch_whose_start_is_unknown_keeps_its_import_slot_until_its_job_is_k
     pipe.double.advance(import_slots.SWEEP_GRACE_SECONDS + 1)
     pipe.sweep()
     assert slots.holders() == [] and slots.in_flight() == 0
+    assert pipe.double.import_jobs_started("readSet") == 1
+
+
+def test_a_late_stream_record_does_not_take_over_a_read_set_whose_start_may_have_gone_through(pipe):
+    pipe.upload(["r/a.ubam"])
+    records = [r for r in pipe.stream_records() if matches_filter(tracking.STARTER_FILTER_PATTERN, r)]
+    (read_set,) = pipe.items(tracking.KIND_READSET)
+    assert tracking.Tracking(TABLE).claim_for_batch(read_set["pk"], 0, "b-ended")[0]
+    batch = {"batchId": "b-ended", "readSetKeys": [read_set["pk"]]}
+    pipe.double.lose_next_reply("StartReadSetImportJob")
+    with pytest.raises(errors.OmicsUnavailable):
+        pipe.invoke("import_start", batch)
+    end_the_workflow(pipe, batch)
+    assert pipe.invoke("starter", {"Records": records}) == {"batchItemFailures": []}
+    assert [started["name"] for started in pipe.fake_sfn.started] == ["b-ended"]  # no second batch
+    assert pipe.sweep()["sweep"].get("restarted") == 1
     assert pipe.double.import_jobs_started("readSet") == 1
