@@ -241,6 +241,7 @@ class KeyPrefix(StrEnum):
     RATE = "RATE#"  # + HealthOmics operation: its token bucket
     RECONCILE = "RECONCILE#"  # + bucket: where the reconciliation pass got to
     WAIT = "WAIT#"  # + s3://bucket/run folder/: the files waiting for that run's sheet
+    SENT = "SENT#"  # + batch id: what the batch's import start sends (write-once)
 
 
 class SortKey(StrEnum):

@@ -23,7 +23,10 @@ Used by the handlers and by the ``status`` / ``redrive`` CLI.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +122,7 @@ STARTER_FILTER_PATTERN = contract.STARTER_FILTER_PATTERN
 # Read-set statuses of the READSET due queue: moves among them keep the item's due time.
 OPEN_READSET_STATUSES = (WAITING_FOR_MATE, QUEUED, STARTING)
 JOB_KEYS_SK = "KEYS"  # the write-once part of a job: its read-set keys (``JOB#<id>``, ``KEYS``)
+SENT_SK = "SENT"  # ``SENT#<batchId>``: what the batch's import start sends (``Tracking.put_sent``)
 
 
 def due_fields(pk: str, status: str, at: float | None = None) -> dict[str, Any]:
@@ -244,6 +248,14 @@ def group_key_of(item: Mapping[str, Any]) -> str:
 def readset_sources(item: Mapping[str, Any]) -> list[str]:
     """The URIs of a read set's files, file1 first."""
     return [str(entry["uri"]) for entry in readset_files(item) if entry.get("uri")]
+
+
+def _sent_of(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    raw = (item or {}).get("sent")
+    if raw is None:
+        return None
+    value: dict[str, Any] = json.loads(zlib.decompress(base64.b64decode(str(raw))).decode("utf-8"))
+    return value
 
 
 Table = ItemTable  # the CLI's name for it
@@ -855,3 +867,27 @@ class Tracking:
         except ConditionFailed:
             return False
         return True
+
+    # -- what a batch's import start sends (logic.import_start)
+    # One write-once item per batch, compressed: recorded on each read set instead, it made
+    # the read-set item pass 1 KB, and every later write of it cost a unit more.
+
+    def put_sent(self, batch_id: str, sent: Mapping[str, Any]) -> dict[str, Any]:
+        """Record, before the call, what the batch's start sends (read-set key -> what for
+        it); the first record stays: returns the one that holds."""
+        text = json.dumps(sent, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        body = base64.b64encode(zlib.compress(text)).decode("ascii")  # the table stores no bytes
+        existing = self.table.put_new(
+            {
+                "pk": f"{KeyPrefix.SENT}{batch_id}",
+                "sk": SENT_SK,
+                "kind": "sent",
+                "sent": body,
+                "expiresAt": int(now() + 2 * JOB_RETENTION_SECONDS),
+            }
+        )
+        return dict(sent) if existing is None else _sent_of(existing) or dict(sent)
+
+    def sent(self, batch_id: str) -> dict[str, Any] | None:
+        """What the batch's start sent, by read-set key (``put_sent``); None before it."""
+        return _sent_of(self.table.get(f"{KeyPrefix.SENT}{batch_id}", SENT_SK))

@@ -14,8 +14,14 @@ each source in the model, not of the job), so batches mix references freely.
 HealthOmics reads ``s3://bucket/key`` without a version, so each file's key is
 checked first (HeadObject): a read set whose tracked version is no longer the current one
 is not imported but SUPERSEDED, with its files; the newer version has its own item and
-is imported on its own. The call is idempotent (``clientToken`` = batchId), so a retried task gets the
-same job back. Errors carry the Step Functions error names in their class names:
+is imported on its own. The call is idempotent: ``clientToken`` is a function of the batch
+and the exact sources it sends, in order (``client_token``), and the batch records each read
+set's source before the call (one write-once item, ``Tracking.put_sent``), so every repeat
+of the start (a retried task, the sweep's re-issue for an ended workflow) sends the same
+request and gets the same job back,
+whatever changed since (a newer version, the reference parameter, the configuration); a
+start without the sources the service refused is a different request, with its own token.
+Errors carry the Step Functions error names in their class names:
 ``OmicsThrottled``, ``OmicsQuotaExceeded``, ``OmicsUnavailable`` are retried by the state
 machine with backoff; anything else (``ImportRejected``...) fails the batch, whose files
 RecordFailure then marks FAILED with the reason.
@@ -128,6 +134,26 @@ def replaced_files(item: Mapping[str, Any]) -> dict[str, str]:
 
 _SOURCE_INDEX = re.compile(r"sources\.(\d+)\.member")
 
+Source = dict[str, Any]  # one ``sources`` item of StartReadSetImportJob
+
+
+def client_token(batch_id: str, sources: Sequence[Source]) -> str:
+    """The start's clientToken: the same for the same request, and only for it."""
+    request = json.dumps([batch_id, list(sources)], sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(request.encode()).hexdigest()
+    return f"{batch_id[:60]}-{digest[:40]}"  # within CLIENT_TOKEN_LENGTH
+
+
+def sent_before(tr: Tracking, item: Mapping[str, Any], batch_id: str) -> dict[str, Any] | None:
+    """What this batch's start sent for the read set ({"source", "reference"}: an earlier
+    try recorded it), else None; an earlier batch's record (before a redrive) is not this
+    start's: records are by batch."""
+    return (tr.sent(batch_id) or {}).get(str(item["pk"]))
+
+
+def _keyed(ready: Sequence[tuple[Mapping[str, Any], Source]]) -> list[tuple[str, Source]]:
+    return [(str(item["pk"]), source) for item, source in ready]
+
 
 class ImportStart:
     def __init__(self, cfg: settings.Config):
@@ -136,7 +162,8 @@ class ImportStart:
         self.metrics = Metrics(cfg.metrics_namespace)
         self.notifier = notifier_for(cfg)
         self._arns: dict[str, tuple[str | None, str]] = {}  # reference name -> (ARN, why none)
-        self._choices: dict[str, str] = {}  # read set key -> the reference chosen, and why
+        self._choices: dict[str, str | None] = {}  # read set key -> the reference chosen, and why
+        self._sent: dict[str, Any] = {}  # read set key -> what an earlier try of the batch sent for it
 
     def _fail(
         self,
@@ -234,8 +261,14 @@ class ImportStart:
                 "readSetKeys": [i["pk"] for i in submitted_before],
             }
 
-        ready: list[tuple[Mapping[str, Any], ReadSet]] = []
+        ready: list[tuple[Mapping[str, Any], Source]] = []
+        self._sent = self.tracking.sent(batch_id) or {}
         for item in mine:
+            sent = self._sent.get(item["pk"])
+            if sent is not None:  # it may have been started: send it as it was, unchecked
+                self._choices[item["pk"]] = sent.get("reference")
+                ready.append((item, sent["source"]))
+                continue
             file_type = item.get("fileType")
             reference = None
             if file_type in limits.ALIGNED_FILE_TYPES:
@@ -259,8 +292,8 @@ class ImportStart:
             if replaced:
                 self._supersede(item, batch_id, replaced)
                 continue
-            ready.append((item, outcome))
-        ready.extend(self._already(submitted_before))
+            ready.append((item, outcome.to_import_source()))
+        ready.extend(self._already(batch_id, submitted_before))
         # The batch's own order, however a crashed attempt left the statuses: a retry sends
         # the same sources in the same order (same clientToken, same job), so each recorded
         # sourceIndex still points at its own source of the job.
@@ -308,30 +341,52 @@ class ImportStart:
         self._choices[item["pk"]] = f"{name} ({choice.why})"
         return arn
 
-    def _already(self, items: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], ReadSet]]:
+    def _already(self, batch_id: str, items: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], Source]]:
         """Read sets a crashed earlier attempt already recorded IMPORTING: same sources again."""
         out = []
         for item in items:
-            outcome = build(item, self.cfg.assembly_options, item.get("referenceArn"))
+            sent = self._sent.get(item["pk"])
+            if sent is not None:
+                self._choices[item["pk"]] = sent.get("reference")
+                out.append((item, sent["source"]))
+                continue
+            outcome = build(item, self.cfg.assembly_options, item.get("referenceArn"))  # from before SENT records
             if isinstance(outcome, ReadSet):
-                out.append((item, outcome))
+                out.append((item, outcome.to_import_source()))
         return out
 
-    def _start(self, batch_id: str, ready: list[tuple[Mapping[str, Any], ReadSet]]) -> tuple[str | None, list]:
+    def _note_sent(self, batch_id: str, ready: list[tuple[Mapping[str, Any], Source]]) -> list:
+        """Record what the batch sends before the call (once: a record already there wins,
+        and a read set it does not name is not sent: the first try did not send it)."""
+        if not self._sent:
+            sent = {pk: {"source": source, "reference": self._choices.get(pk)} for pk, source in _keyed(ready)}
+            self._sent = self.tracking.put_sent(batch_id, sent)
+        kept = []
+        for item, _ in ready:
+            if item["pk"] in self._sent:
+                kept.append((item, self._sent[item["pk"]]["source"]))
+            elif item.get("status") == tracking.STARTING:
+                # Never sent by this batch (the record is written before any call), so no job
+                # can hold it; adding it would change the request, and its token, for the rest.
+                self._fail(
+                    item,
+                    batch_id,
+                    f"it was not part of batch {batch_id}'s import start; run `omics-autoload redrive`",
+                )
+        return kept
+
+    def _start(self, batch_id: str, ready: list[tuple[Mapping[str, Any], Source]]) -> tuple[str | None, list]:
         """StartReadSetImportJob; a source the service names as invalid is failed and dropped."""
-        dropped = False
+        ready = self._note_sent(batch_id, ready)
         while ready:
-            token = batch_id[: limits.CLIENT_TOKEN_LENGTH[1]]
-            if dropped:  # a different set of sources needs its own (still deterministic) token
-                digest = hashlib.sha256("\n".join(sorted(i["pk"] for i, _ in ready)).encode()).hexdigest()
-                token = f"{batch_id[:60]}-{digest[:40]}"
+            sources = [source for _, source in ready]
             rate_limit.take("StartReadSetImportJob")  # client-side quota: raises OmicsThrottled
             try:
                 response = clients.client("omics").start_read_set_import_job(
                     sequenceStoreId=self.cfg.sequence_store_id,
                     roleArn=self.cfg.import_role_arn,
-                    clientToken=token,
-                    sources=[read_set.to_import_source() for _, read_set in ready],
+                    clientToken=client_token(batch_id, sources),
+                    sources=sources,
                 )
             except (ClientError, BotoCoreError) as error:
                 translated = translate(error, "StartReadSetImportJob")
@@ -343,7 +398,6 @@ class ImportStart:
                     item, _ = ready[index]
                     self._fail(item, batch_id, f"HealthOmics rejected this read set: {message}")
                 ready = [pair for index, pair in enumerate(ready) if index not in bad]
-                dropped = True
                 continue
             return response["id"], ready
         return None, []
@@ -355,7 +409,7 @@ class ImportStart:
         message = error_message(error)
         return {int(n) - 1 for n in _SOURCE_INDEX.findall(message) if 0 < int(n) <= count}
 
-    def _record(self, job_id: str, batch_id: str, ready: list[tuple[Mapping[str, Any], ReadSet]]) -> None:
+    def _record(self, job_id: str, batch_id: str, ready: list[tuple[Mapping[str, Any], Source]]) -> None:
         keys = [item["pk"] for item, _ in ready]
         files = [entry for item, _ in ready for entry in tracking.readset_files(item)]
         total_bytes = sum(int(entry.get("size") or 0) for entry in files)
@@ -374,13 +428,13 @@ class ImportStart:
                 "nextPollAt": int(now() + self.cfg.first_poll_seconds),
             },
         )
-        for index, (item, read_set) in enumerate(ready):
+        for index, (item, source) in enumerate(ready):
             # What the import was given that the read set's own fields do not say already.
-            metadata = {"subjectId": read_set.subject_id, "sampleId": read_set.sample_id}
-            if read_set.name != item.get("name"):
-                metadata["name"] = read_set.name
-            if read_set.file_type != item.get("fileType"):
-                metadata["fileType"] = read_set.file_type
+            metadata = {"subjectId": source["subjectId"], "sampleId": source["sampleId"]}
+            if source["name"] != item.get("name"):
+                metadata["name"] = source["name"]
+            if source["sourceFileType"] != item.get("fileType"):
+                metadata["fileType"] = source["sourceFileType"]
             self.tracking.move_read_set(
                 item,
                 tracking.IMPORTING,
@@ -390,7 +444,7 @@ class ImportStart:
                     "importJobId": job_id,
                     "sourceIndex": index,
                     "metadata": metadata,
-                    "referenceArn": read_set.reference_arn,
+                    "referenceArn": source.get("referenceArn"),
                     "reference": self._choices.get(item["pk"]),
                     "importStartedAt": iso(),
                     "startingAt": None,  # only a claim's age needs it

@@ -43,6 +43,7 @@ from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.adapters.table import deserialize, now, parse_iso
 from omics_autoload_runtime.adapters.tracking import Tracking
 from omics_autoload_runtime.errors import error_code
+from omics_autoload_runtime.logic import import_start
 
 LOG = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ class Starter:
             return False
         if self._workflow_running(old_batch):
             return False
+        if import_start.sent_before(self.tracking, old, old_batch) is not None:
+            return False  # its start may have gone through: the sweep re-issues it, in its batch
         LOG.warning(
             "taking over %s from batch %s, whose workflow never started or ended without it",
             pk,

@@ -32,7 +32,8 @@ follows the work due, not the files in flight.
 - SHEET: files that waited for their run's sheet (``require_sample_sheet``) past their
   ``waitUntil``: FAILED, with a reason naming the sheet, where, and how to redrive;
 - SLOT: releases import slots their ended executions leaked (not while a job of the batch
-  is IMPORTING or re-started: it may run), and wakes the waiting batches.
+  is IMPORTING or re-started, nor while a read set of it is STARTING: its job may run, or be
+  started by the re-issue), and wakes the waiting batches.
 """
 
 from __future__ import annotations
@@ -445,10 +446,12 @@ class Sweep:
             LOG.info("%s: ORPHANED: %s", read_set["pk"], reason)
 
     def _start_again(self, batch_id: str, keys: list[str]) -> int:
-        """Re-issue the ended batch's StartReadSetImportJob (idempotent: clientToken = batchId,
-        the batch's own read sets in their own order): the job that may have started comes
-        back and is recorded IMPORTING (Finalize then runs from _abandoned_imports), or the
-        job starts now. Refused -> FAILED: no job exists. Throttled -> the next sweep."""
+        """Re-issue the ended batch's StartReadSetImportJob, in the import slot the batch kept
+        (``_running``). Idempotent: the batch's own read sets in their own order, each sent as
+        its first start recorded it (``Tracking.put_sent``), with the clientToken of that request: the
+        job that may have started comes back and is recorded IMPORTING (Finalize then runs
+        from _abandoned_imports), or the job starts now. Refused -> FAILED: no job exists.
+        Throttled -> the next sweep."""
         order = self._execution_keys(batch_id) or sorted(keys)  # the starter sends them sorted
         start = ImportStart(self.cfg)
         try:
@@ -476,10 +479,18 @@ class Sweep:
 
     def _running(self, batch_id: str) -> bool:
         """Does the batch hold its import slot rightly: its execution runs, or a job of it may?"""
-        if self._execution_state(batch_id) == "RUNNING":
+        state = self._execution_state(batch_id)
+        if state == "RUNNING":
             return True
         self._open_jobs()  # an IMPORTING job of the batch may still run
-        return batch_id in self._open_batches
+        return batch_id in self._open_batches or (state != NEVER_STARTED and self._start_unknown(batch_id))
+
+    def _start_unknown(self, batch_id: str) -> bool:
+        """Is a read set of the ended batch still STARTING? Its start may have gone through (a
+        lost reply) or be re-issued: either job runs in this slot, so it is kept until then."""
+        keys = self._execution_keys(batch_id)
+        items = self.tracking.table.get_many([(key, tracking.READSET_SK) for key in keys]) if keys else {}
+        return any(i.get("status") == tracking.STARTING and i.get("batchId") == batch_id for i in items.values())
 
     def _execution_state(self, batch_id: str) -> str:
         """RUNNING, an ended status, or NEVER_STARTED; asked once per batch and sweep."""

@@ -48,7 +48,8 @@ def test_start_submits_one_job_and_records_it(pipe):
     assert out["batchId"] == batch["batchId"] and out["jobId"]
     assert sorted(out["readSetKeys"]) == sorted(batch["readSetKeys"])
     (request,) = start_requests(pipe)
-    assert request["clientToken"] == batch["batchId"] and request["roleArn"] == ROLE_ARN
+    assert request["clientToken"] == import_start.client_token(batch["batchId"], request["sources"])
+    assert request["roleArn"] == ROLE_ARN
     by_type = {s["sourceFileType"]: s for s in request["sources"]}
     assert by_type["FASTQ"]["sourceFiles"]["source2"].endswith("R2_001.fastq.gz")
     assert by_type["FASTQ"]["sampleId"] == "S1" and by_type["FASTQ"]["name"] == "S1_S1_L001"
