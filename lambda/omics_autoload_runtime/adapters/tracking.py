@@ -628,6 +628,52 @@ class Tracking:
             return_new=True,
         )
 
+    def completes_pair(self, pk: str, mate: int) -> bool:
+        """Whether mate ``mate`` would complete the pair now: its partner waits in the read
+        set (WAITING_FOR_MATE, in the RS due queue) and its own slot is free. A hint, read
+        consistently: :meth:`complete_pair` checks it again in its write."""
+        item = self.table.get(pk, READSET_SK) or {}
+        return (
+            item.get("status") == WAITING_FOR_MATE
+            and item.get(DUE_QUEUE) == DueQueue.READSET
+            and isinstance(item.get(f"file{3 - mate}"), Mapping)
+            and not item.get(f"file{mate}")
+        )
+
+    def complete_pair(self, pk: str, mate: int, file_entry: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The last mate joins and the pair is QUEUED in one write (its due entry stays: it
+        is in the RS queue already). Returns the item after the write, or None when the pair
+        is not as :meth:`completes_pair` saw it (then join with :meth:`claim_mate`). Its
+        files follow (:meth:`queue_files`); until they do, StartImport moves a file from
+        WAITING_FOR_MATE as from QUEUED."""
+        stamp = iso()
+        slot, other = f"file{mate}", f"file{3 - mate}"
+        try:
+            return self.table.update(
+                pk,
+                READSET_SK,
+                set={slot: stored_entry(pk, file_entry), "status": QUEUED, "queuedAt": stamp, "updatedAt": stamp},
+                remove=("reason",),
+                condition=(
+                    f"attribute_not_exists(#{slot}) AND attribute_exists(#{other})"
+                    f" AND #status = :waiting AND #{DUE_QUEUE} = :rs"
+                ),
+                values={":waiting": WAITING_FOR_MATE, ":rs": str(DueQueue.READSET)},
+                return_new=True,
+            )
+        except ConditionFailed:
+            return None
+
+    def queue_files(self, read_set: Mapping[str, Any], but: str | None = None) -> list[str]:
+        """The files of a QUEUED pair that still wait (WAITING_FOR_MATE, or SKIPPED as an
+        orphan) QUEUED too, except the one at URI ``but``; returns the URIs moved."""
+        move = FileMove(QUEUED, (WAITING_FOR_MATE, SKIPPED), clear_reason=True)
+        return [
+            str(entry["uri"])
+            for entry in readset_files(read_set)
+            if entry["uri"] != but and self.table.write_if(self._file_write(read_set, entry, move))
+        ]
+
     def queue_pair(self, read_set: Mapping[str, Any]) -> bool:
         """WAITING_FOR_MATE (or ORPHANED) -> QUEUED once both mates are in, its files
         (WAITING_FOR_MATE, or SKIPPED as an orphan) QUEUED first (``atomic=False``): exactly

@@ -160,13 +160,17 @@ class Intake:
         if role.file_type in limits.ALIGNED_FILE_TYPES and not self.cfg.reference_configured:
             return self._record_skip(item, NO_REFERENCE.format(file_type=role.file_type), SkipCode.NO_REFERENCE)
         rs_pk, _ = tracking.readset_key(role.group_key)
-        item.update(readSetKey=rs_pk, status=tracking.WAITING_FOR_MATE if role.mate else tracking.QUEUED)
+        # The mate that completes a pair (its partner already waits) is recorded QUEUED and
+        # queues the pair with its own join: two writes fewer than a join, then a move.
+        completes = bool(role.mate) and self.tracking.completes_pair(rs_pk, int(role.mate or 1))
+        waits = role.mate and not completes
+        item.update(readSetKey=rs_pk, status=tracking.WAITING_FOR_MATE if waits else tracking.QUEUED)
         existing = self._put(item)
         if existing is not None:
             return self._duplicate(existing, item, role, event)
         self._count_received()
         self._log(uri, str(item["status"]), None)
-        return self._join(item, role, event)
+        return self._join(item, role, event, completes=completes)
 
     # -- classification (+ optional BAM header sniff)
 
@@ -564,14 +568,14 @@ class Intake:
             )
         return entry
 
-    def _join(self, item: Mapping[str, Any], role: FileRole, event: ObjectEvent) -> str:
+    def _join(self, item: Mapping[str, Any], role: FileRole, event: ObjectEvent, completes: bool = False) -> str:
         entry = self._entry(item, role, event)
         problems = file_problems(role, entry.get("overrides"))
         if problems:
             return self._reject(item, "; ".join(problems))
         fields = {"groupKey": role.group_key, "fileType": role.file_type, "name": role.name}
         if role.mate:
-            return self._join_pair(item, role, entry, fields)
+            return self._join_pair(item, role, entry, fields, completes)
         return self._join_single(item, entry, fields)
 
     def _join_single(self, item: Mapping[str, Any], entry: dict[str, Any], fields: dict[str, Any]) -> str:
@@ -644,9 +648,17 @@ class Intake:
             return False
         return True
 
-    def _join_pair(self, item: Mapping[str, Any], role: FileRole, entry: dict[str, Any], fields: dict[str, Any]) -> str:
+    def _join_pair(
+        self, item: Mapping[str, Any], role: FileRole, entry: dict[str, Any], fields: dict[str, Any], completes: bool
+    ) -> str:
         rs_pk = item["readSetKey"]
         mate = int(role.mate or 1)
+        if completes:
+            queued = self.tracking.complete_pair(rs_pk, mate, entry)
+            if queued is not None:
+                self.tracking.queue_files(queued, but=item["uri"])  # the partner's (this one is QUEUED)
+                return tracking.QUEUED
+            # The pair moved on since it was read: join as any mate does (all conditional).
         try:
             read_set = self.tracking.claim_mate(rs_pk, mate, fields, entry)
         except ConditionFailed as lost:
@@ -723,6 +735,8 @@ class Intake:
             )
             if role.mate and pair_complete and waiting:
                 self._complete(read_set or {})
+            elif role.mate and pair_complete and (read_set or {}).get("status") == tracking.QUEUED:
+                self.tracking.queue_files(read_set or {})  # an earlier try may have stopped before them
             return "DUPLICATE"
         self._join(item, role, event)  # every step of _join is conditional: safe to repeat
         return "DUPLICATE"

@@ -6,6 +6,7 @@ import gzip
 import threading
 
 import pytest
+from omics_autoload_runtime import contract
 from omics_autoload_runtime.adapters import tracking
 from omics_autoload_runtime.domain.options import AssemblyOptions
 from omics_autoload_runtime.handlers import intake as intake_function
@@ -99,6 +100,40 @@ def test_mates_in_reverse_order_queue_the_pair(pipe):
     r1, r2 = tracking.readset_sources(rs)
     assert r1.endswith("R1_001.fastq.gz") and r2.endswith("R2_001.fastq.gz")
     assert {o["status"] for o in pipe.objects().values()} == {tracking.QUEUED}
+
+
+def _writes_of(pipe, deliver):
+    """The DynamoDB writes (PutItem, UpdateItem, transactions) intake makes in ``deliver()``."""
+    from omics_autoload_runtime.adapters import clients
+
+    real, writes = clients.client("dynamodb"), []
+
+    class Counting:
+        def __getattr__(self, name):
+            if name in ("put_item", "update_item", "transact_write_items"):
+                writes.append(name)
+            return getattr(real, name)
+
+    clients.override("dynamodb", Counting())
+    try:
+        deliver()
+    finally:
+        clients.override("dynamodb", real)
+    return writes
+
+
+def test_the_mate_that_completes_a_pair_queues_it_in_three_writes(pipe):
+    # Issue 14: put QUEUED, join-and-queue the read set in one write, queue its partner's file.
+    first = _writes_of(pipe, lambda: pipe.upload(["run/S9_R1_001.fastq.gz"]))
+    assert first == ["put_item", "update_item"]  # recorded, joined (the pair waits)
+    stored = pipe.put("run/S9_R2_001.fastq.gz")
+    second = _writes_of(pipe, lambda: pipe.deliver([stored]))
+    assert second == ["put_item", "update_item", "update_item"]
+    rs = read_set(pipe, "S9#FASTQ#PAIRED")
+    assert rs["status"] == tracking.QUEUED and rs[contract.DUE_QUEUE] == contract.DueQueue.READSET
+    assert {o["status"] for o in pipe.objects().values()} == {tracking.QUEUED}
+    again = _writes_of(pipe, lambda: pipe.deliver([stored]))  # a redelivery changes nothing
+    assert {o["status"] for o in pipe.objects().values()} == {tracking.QUEUED} and "transact_write_items" not in again
 
 
 @pytest.mark.parametrize("attempt", range(5))
