@@ -32,6 +32,8 @@ CLOUDWATCH_LOGS_PER_GB_INGESTED = 0.50  # Standard log class (Lambda and Step Fu
 KMS_PER_KEY_MONTH = 1.00  # customer-managed key
 KMS_PER_REQUEST = 0.03 / 10_000
 SECONDS_PER_MONTH = 30 * 24 * 3600
+# Lambda's SQS event source long-polls with 5 pollers, a 20-s wait each, while the queue is empty.
+SQS_POLLS_PER_MONTH = 5 * SECONDS_PER_MONTH / 20
 # Each AWS service using the key asks KMS for a data key at most every ~5 minutes per
 # resource (DynamoDB, SQS data key reuse 300 s, CloudWatch Logs): modelled, not measured.
 KMS_REQUEST_INTERVAL_SECONDS = 300.0

@@ -605,8 +605,9 @@ def _render_standing(add: Any, st: dict[str, Any]) -> None:
         ("kms_keys", "customer-managed keys"),
         ("kms_requests", f"KMS requests (~{st['kms_requests_per_month']:,.0f}, modelled)"),
         ("metrics_idle", "custom metrics, nothing imported"),
+        ("sqs_polling", "the gather queue's pollers (Lambda long-polls it; modelled; inside SQS's 1M free requests)"),
     ):
-        add(f"| {label} | {fmt(parts[name], money=True)} |")
+        add(f"| {label} | {fmt(parts.get(name, 0.0), money=True)} |")
     add(f"| **total, nothing imported** | **{fmt(st['idle_month'], money=True)}** |")
     add(f"| same, without the dashboard | {fmt(st['idle_month_without_dashboard'], money=True)} |")
     add(f"| custom metrics in a month with imports | {fmt(st['metrics_busy'], money=True)} |")

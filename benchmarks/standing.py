@@ -41,6 +41,11 @@ def template_counts(template: dict[str, Any]) -> dict[str, int]:
         "kms_keys": len(keys),
         "kms_key_users": users,
         "functions": sum(r.get("Type") == "AWS::Lambda::Function" for r in resources.values()),
+        "sqs_event_sources": sum(
+            r.get("Type") == "AWS::Lambda::EventSourceMapping"
+            and "StreamArn" not in json.dumps(r.get("Properties", {}).get("EventSourceArn"))
+            for r in resources.values()
+        ),
     }
 
 
@@ -60,6 +65,8 @@ def monthly(
         "kms_keys": counts["kms_keys"] * prices.KMS_PER_KEY_MONTH,
         "kms_requests": kms_requests * prices.KMS_PER_REQUEST,
         "metrics_idle": metric_sets_idle * prices.CLOUDWATCH_PER_METRIC_MONTH,
+        # Lambda long-polls an SQS event source even while it is empty (modelled, not measured).
+        "sqs_polling": counts.get("sqs_event_sources", 0) * prices.SQS_POLLS_PER_MONTH * prices.SQS_PER_REQUEST,
     }
     idle_total = sum(parts.values())
     busy_metrics = max(metric_sets_busy, metric_sets_idle) * prices.CLOUDWATCH_PER_METRIC_MONTH
