@@ -62,6 +62,7 @@ import boto3
 from omics_autoload_runtime import contract, settings
 from omics_autoload_runtime.adapters import clients, tracking
 from omics_autoload_runtime.domain import limits
+from omics_autoload_runtime.logic import starter as starter_logic
 from support import pipeline as harness
 from support.omics_double import OmicsDouble
 
@@ -382,6 +383,7 @@ class SimPipeline(harness.Pipeline):
             self.gather_queue_url = self.sqs.create_queue(QueueName="gather")["QueueUrl"]
             os.environ[contract.Env.GATHER_QUEUE_URL] = self.gather_queue_url
             settings.reset()
+            starter_logic._last_started["at"] = float("-inf")  # no burst from an earlier scenario
             self._patch_moto_time(stack)
             self._patch_moto_dynamodb(stack)
             self._patch_runtime_clocks(stack)

@@ -124,7 +124,7 @@ class Starter:
 
     def busy(self) -> bool:
         """Whether a burst is under way: a batch was started lately (see ``BUSY_SECONDS``)."""
-        return bool(self.cfg.gather_queue_url) and now() - _last_started["at"] < BUSY_SECONDS
+        return bool(self.cfg.gather_queue_url) and 0 <= now() - _last_started["at"] < BUSY_SECONDS
 
     def gather(self, candidates: Sequence[tuple[str, str, int]]) -> list[str]:
         """Send the read sets to the gather queue instead of starting them now; returns the
