@@ -18,9 +18,9 @@ is imported on its own. The call is idempotent: ``clientToken`` is a function of
 and the exact sources it sends, in order (``client_token``), and the batch records each read
 set's source before the call (one write-once item, ``Tracking.put_sent``), so every repeat
 of the start (a retried task, the sweep's re-issue for an ended workflow) sends the same
-request and gets the same job back,
-whatever changed since (a newer version, the reference parameter, the configuration); a
-start without the sources the service refused is a different request, with its own token.
+request and gets the same job back, whatever changed since (a newer version, the reference
+parameter, the configuration); a start without the sources the service refused is a
+different request, with its own token.
 Errors carry the Step Functions error names in their class names:
 ``OmicsThrottled``, ``OmicsQuotaExceeded``, ``OmicsUnavailable`` are retried by the state
 machine with backoff; anything else (``ImportRejected``...) fails the batch, whose files
