@@ -359,7 +359,8 @@ def render(results: dict[str, Any]) -> str:
         add("## Cost per file against how long an import takes")
         add("")
         add(
-            f"{spec['files']} files (one job), each of the size shown; the double's job runs "
+            f"{spec['files']} files (two jobs: the first pair starts at once, the rest gathers), each of the "
+            "size shown; the double's job runs "
             f"{spec['job_duration_seconds']:.0f} s plus the job's bytes at "
             f"{spec['throughput_bytes_per_second'] / 1024**2:.0f} MiB/s (AWS publishes no import throughput: "
             "assumed). Events delivered. The issue: cost per imported file must not grow with the import's "
@@ -456,7 +457,7 @@ def render(results: dict[str, Any]) -> str:
         "environment: the most invocations running at once + 1 % of invocations); Step Functions Standard "
         f"${p['step_functions_per_transition'] * 1000:.3f} per 1,000 transitions (retries included); DynamoDB "
         f"on-demand ${p['dynamodb_per_wru'] * 1e6:.3f} per 1M WRU, ${p['dynamodb_per_rru'] * 1e6:.3f} per 1M RRU "
-        "(units computed from item sizes, the by-status index included); CloudWatch PutMetricData "
+        "(units computed from item sizes, the due index included); CloudWatch PutMetricData "
         f"${p['cloudwatch_per_put_metric_data'] * 1000:.2f} per 1,000, ${p['cloudwatch_per_metric_month']:.2f} per "
         f"metric-month, ${p['cloudwatch_per_alarm_month']:.2f} per alarm-month, "
         f"${p['cloudwatch_per_dashboard_month']:.2f} per dashboard-month, logs ${p['logs_per_gb_ingested']:.2f} per "
@@ -524,7 +525,7 @@ def _render_burst(add: Any, results: dict[str, Any], burst: dict[str, Any]) -> N
     add(
         f"Where the {fmt(c['total'], money=True)} per 1,000 files goes: DynamoDB writes "
         f"{fmt(c['dynamodb_writes'], money=True)} ({100 * burst['wru_index'] / max(burst['wru'], 1):.0f} % of the "
-        "WRU are the by-status index; most from "
+        "WRU are the due index; most from "
         + ", ".join(f"{k} {fmt(v / n)}" for k, v in top)
         + " WRU per file), CloudWatch PutMetricData "
         f"{fmt(c['cloudwatch_metrics'], money=True)}, logs {fmt(c.get('logs_ingested', 0), money=True)}, "
@@ -638,9 +639,9 @@ def results_md(results: dict[str, Any]) -> str:
         f"- run: {meta['started']}, {meta['runtime_seconds'] / 60:.1f} minutes, size "
         f"`{meta.get('size', 'quick' if meta.get('quick') else 'full')}`"
         + (
-            " (`./scripts/run-benchmark --interim --skip-synth`: the machine was shared and loaded; the 10,000-file "
-            "cells are put together from measured parts, the sweep at 10,000 files in flight is not measured, cdk "
-            "synth not timed; `./scripts/run-benchmark` is the full run)"
+            " (`./scripts/run-benchmark --interim`: a 1,000-file burst; the 10,000-file "
+            "cells are put together from measured parts, the sweep at 10,000 files in flight is not measured; "
+            "`./scripts/run-benchmark` is the full run)"
             if meta.get("size") == "interim"
             else ""
         ),

@@ -101,7 +101,7 @@ class Meter:
     api_calls: Counter = field(default_factory=Counter)  # "service.Operation" -> calls by handlers
     rru: Counter = field(default_factory=Counter)  # function -> read request units
     wru: Counter = field(default_factory=Counter)  # function -> write request units
-    wru_index: float = 0.0  # the share of WRU spent on the by-status index
+    wru_index: float = 0.0  # the share of WRU spent on the table's indexes
     slept: Counter = field(default_factory=Counter)
     omics_outcomes: list[tuple[float, str, str]] = field(default_factory=list)  # (time, op, error or "")
     log_bytes: Counter = field(default_factory=Counter)  # function -> bytes of handler log lines

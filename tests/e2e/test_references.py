@@ -101,6 +101,6 @@ def test_grch37_and_grch38_files_in_one_burst_each_against_its_own_reference():
         assert len(starts) == 1
         arns = {s["sourceFiles"]["source1"].rsplit("/", 1)[1]: s.get("referenceArn") for s in starts[0]["sources"]}
         assert arns["PAT-38.bam"] == pipe.reference_arn and arns["PAT-37.cram"] == grch37_arn
-        read_sets = {rs["source1"].rsplit("/", 1)[1]: rs for rs in pipe.items(tracking.KIND_READSET)}
+        read_sets = {tracking.readset_sources(rs)[0].rsplit("/", 1)[1]: rs for rs in pipe.items(tracking.KIND_READSET)}
         assert read_sets["PAT-37.cram"]["reference"] == "GRCh37 (its header's @SQ lines)"
         assert read_sets["PAT-OLD.cram"]["reference"] == "GRCh37 (key rule 'legacy/*')"
