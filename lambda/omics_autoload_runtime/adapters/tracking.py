@@ -628,6 +628,45 @@ class Tracking:
             return_new=True,
         )
 
+    def join_mate(
+        self, pk: str, mate: int, fields: Mapping[str, Any], file_entry: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """:meth:`claim_mate` for a pair waiting in the RS queue (or a new one), which also
+        QUEUES the pair when this mate completes it, in the same write: each mate leaves a
+        mark (``q1`` / ``q2``), and the status becomes what the other's mark says, QUEUED,
+        or WAITING_FOR_MATE without it. So two mates that arrive at once queue their pair
+        with no write of its own, whichever comes second. None when the read set is not such
+        a pair (taken slot, another queue, moved on): then :meth:`claim_mate`."""
+        stamp = iso()
+        slot = f"file{mate}"
+        request = self.table.update_request(
+            pk,
+            READSET_SK,
+            set={slot: stored_entry(pk, file_entry), f"q{mate}": str(QUEUED), "updatedAt": stamp},
+            set_if_absent={
+                "kind": KIND_READSET,
+                "attempt": 0,
+                "createdAt": stamp,
+                **due_fields(pk, WAITING_FOR_MATE),
+                **readset_fields(pk, fields),
+            },
+            condition=(
+                f"attribute_not_exists(#{slot}) AND (attribute_not_exists(#status)"
+                f" OR (#status = :waiting AND #{DUE_QUEUE} = :rs))"
+            ),
+            values={":waiting": WAITING_FOR_MATE, ":rs": str(DueQueue.READSET)},
+        )
+        request["UpdateExpression"] = request["UpdateExpression"].replace(
+            "SET ", f"SET #status = if_not_exists(#q{3 - mate}, :waiting), ", 1
+        )
+        request["ExpressionAttributeNames"][f"#q{3 - mate}"] = f"q{3 - mate}"
+        request["ReturnValues"] = "ALL_NEW"
+        try:
+            response = self.table.client.update_item(**request)
+        except self.table.client.exceptions.ConditionalCheckFailedException:
+            return None
+        return deserialize(response.get("Attributes")) or {}
+
     def completes_pair(self, pk: str, mate: int) -> bool:
         """Whether mate ``mate`` would complete the pair now: its partner waits in the read
         set (WAITING_FOR_MATE, in the RS due queue) and its own slot is free. A hint, read

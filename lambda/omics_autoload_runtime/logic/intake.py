@@ -659,6 +659,15 @@ class Intake:
                 self.tracking.queue_files(queued, but=item["uri"])  # the partner's (this one is QUEUED)
                 return tracking.QUEUED
             # The pair moved on since it was read: join as any mate does (all conditional).
+        joined = self.tracking.join_mate(rs_pk, mate, fields, entry)
+        if joined is not None and joined.get("status") == tracking.QUEUED:
+            self.tracking.queue_files(joined)  # this mate completed it (its partner came at once)
+            return tracking.QUEUED
+        if joined is not None and joined.get("file1") and joined.get("file2"):
+            self._complete(joined)  # its partner joined before marks were kept: queue it as before
+            return tracking.QUEUED
+        if joined is not None:
+            return tracking.WAITING_FOR_MATE
         try:
             read_set = self.tracking.claim_mate(rs_pk, mate, fields, entry)
         except ConditionFailed as lost:

@@ -306,3 +306,16 @@ def test_a_throttled_record_does_not_hold_back_the_others_of_its_event(pipe, mon
     assert {key: item["status"] for key, item in objects.items()} == dict.fromkeys(
         ("burst/A.ubam", "burst/B.ubam", "burst/C.ubam"), tracking.QUEUED
     )
+
+
+def test_mates_that_arrive_at_once_queue_their_pair_with_their_joins(pipe, monkeypatch):
+    # Neither saw the other before joining (both read the read set at the same moment): each
+    # join leaves its mark, the second takes QUEUED from the first's mark; no write of its own.
+    monkeypatch.setattr(tracking.Tracking, "completes_pair", lambda self, pk, mate: False)
+    _writes_of(pipe, lambda: pipe.upload(["run/S8_R1_001.fastq.gz"]))
+    stored = pipe.put("run/S8_R2_001.fastq.gz")
+    second = _writes_of(pipe, lambda: pipe.deliver([stored]))
+    assert second == ["put_item", "update_item", "update_item", "update_item"]  # put, join, both files
+    rs = read_set(pipe, "S8#FASTQ#PAIRED")
+    assert rs["status"] == tracking.QUEUED and rs[contract.DUE_QUEUE] == contract.DueQueue.READSET
+    assert {o["status"] for o in pipe.objects().values()} == {tracking.QUEUED}
