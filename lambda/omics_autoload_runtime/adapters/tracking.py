@@ -629,20 +629,28 @@ class Tracking:
         )
 
     def join_mate(
-        self, pk: str, mate: int, fields: Mapping[str, Any], file_entry: Mapping[str, Any]
+        self, pk: str, mate: int, fields: Mapping[str, Any], file_entry: Mapping[str, Any], completes: bool = False
     ) -> dict[str, Any] | None:
         """:meth:`claim_mate` for a pair waiting in the RS queue (or a new one), which also
         QUEUES the pair when this mate completes it, in the same write: each mate leaves a
         mark (``q1`` / ``q2``), and the status becomes what the other's mark says, QUEUED,
         or WAITING_FOR_MATE without it. So two mates that arrive at once queue their pair
-        with no write of its own, whichever comes second. None when the read set is not such
-        a pair (taken slot, another queue, moved on): then :meth:`claim_mate`."""
+        with no write of its own, whichever comes second. ``completes``: this mate expects to
+        complete it (:meth:`completes_pair`), so the write also stamps ``queuedAt``. Its files
+        follow (:meth:`queue_files`); until they do, StartImport moves a file from
+        WAITING_FOR_MATE as from QUEUED. None when the read set is not such a pair (taken
+        slot, another queue, moved on): then :meth:`claim_mate`."""
         stamp = iso()
         slot = f"file{mate}"
         request = self.table.update_request(
             pk,
             READSET_SK,
-            set={slot: stored_entry(pk, file_entry), f"q{mate}": str(QUEUED), "updatedAt": stamp},
+            set={
+                slot: stored_entry(pk, file_entry),
+                f"q{mate}": str(QUEUED),
+                "updatedAt": stamp,
+                **({"queuedAt": stamp} if completes else {}),
+            },
             set_if_absent={
                 "kind": KIND_READSET,
                 "attempt": 0,
@@ -670,7 +678,7 @@ class Tracking:
     def completes_pair(self, pk: str, mate: int) -> bool:
         """Whether mate ``mate`` would complete the pair now: its partner waits in the read
         set (WAITING_FOR_MATE, in the RS due queue) and its own slot is free. A hint, read
-        consistently: :meth:`complete_pair` checks it again in its write."""
+        consistently: :meth:`join_mate` decides in its write."""
         item = self.table.get(pk, READSET_SK) or {}
         return (
             item.get("status") == WAITING_FOR_MATE
@@ -678,30 +686,6 @@ class Tracking:
             and isinstance(item.get(f"file{3 - mate}"), Mapping)
             and not item.get(f"file{mate}")
         )
-
-    def complete_pair(self, pk: str, mate: int, file_entry: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The last mate joins and the pair is QUEUED in one write (its due entry stays: it
-        is in the RS queue already). Returns the item after the write, or None when the pair
-        is not as :meth:`completes_pair` saw it (then join with :meth:`claim_mate`). Its
-        files follow (:meth:`queue_files`); until they do, StartImport moves a file from
-        WAITING_FOR_MATE as from QUEUED."""
-        stamp = iso()
-        slot, other = f"file{mate}", f"file{3 - mate}"
-        try:
-            return self.table.update(
-                pk,
-                READSET_SK,
-                set={slot: stored_entry(pk, file_entry), "status": QUEUED, "queuedAt": stamp, "updatedAt": stamp},
-                remove=("reason",),
-                condition=(
-                    f"attribute_not_exists(#{slot}) AND attribute_exists(#{other})"
-                    f" AND #status = :waiting AND #{DUE_QUEUE} = :rs"
-                ),
-                values={":waiting": WAITING_FOR_MATE, ":rs": str(DueQueue.READSET)},
-                return_new=True,
-            )
-        except ConditionFailed:
-            return None
 
     def queue_files(self, read_set: Mapping[str, Any], but: str | None = None) -> list[str]:
         """The files of a QUEUED pair that still wait (WAITING_FOR_MATE, or SKIPPED as an

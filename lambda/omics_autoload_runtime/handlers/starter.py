@@ -7,34 +7,38 @@ where the stream side sends a small batch while a burst is under way (``logic.st
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from omics_autoload_runtime import settings
 from omics_autoload_runtime.logic.starter import Starter, matches
 
+Candidate = tuple[str, str, int]  # (the record's identifier for batchItemFailures, read-set key, attempt)
 
-def _from_stream(records: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, int]]:
-    seen: dict[tuple[str, int], tuple[str, str, int]] = {}
+
+def _from_stream(record: Mapping[str, Any]) -> Candidate | None:
+    image = matches(record)
+    if image is None:
+        return None
+    sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+    return sequence, str(image["pk"]), int(image.get("attempt") or 0)
+
+
+def _from_queue(record: Mapping[str, Any]) -> Candidate | None:
+    try:
+        body = json.loads(record.get("body") or "")
+        return str(record.get("messageId", "")), str(body["readSet"]), int(body.get("attempt") or 0)
+    except (ValueError, KeyError, TypeError):
+        return None  # not ours: nothing to start (and nothing a retry would fix)
+
+
+def _candidates(records: Sequence[Mapping[str, Any]], read: Callable[..., Candidate | None]) -> list[Candidate]:
+    """One candidate per (read set, attempt), the first record's identifier, in key order."""
+    seen: dict[tuple[str, int], Candidate] = {}
     for record in records:
-        image = matches(record)
-        if image is None:
-            continue
-        attempt = int(image.get("attempt") or 0)
-        sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
-        seen.setdefault((image["pk"], attempt), (sequence, image["pk"], attempt))
-    return sorted(seen.values(), key=lambda entry: (entry[1], entry[2]))
-
-
-def _from_queue(records: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, int]]:
-    seen: dict[tuple[str, int], tuple[str, str, int]] = {}
-    for record in records:
-        try:
-            body = json.loads(record.get("body") or "")
-            pk, attempt = str(body["readSet"]), int(body.get("attempt") or 0)
-        except (ValueError, KeyError, TypeError):
-            continue  # not ours: nothing to start (and nothing a retry would fix)
-        seen.setdefault((pk, attempt), (str(record.get("messageId", "")), pk, attempt))
+        candidate = read(record)
+        if candidate is not None:
+            seen.setdefault((candidate[1], candidate[2]), candidate)
     return sorted(seen.values(), key=lambda entry: (entry[1], entry[2]))
 
 
@@ -43,7 +47,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     cfg.require("table_name", "state_machine_arn")
     records = (event or {}).get("Records") or []
     gathered = bool(records) and records[0].get("eventSource") == "aws:sqs"
-    candidates = _from_queue(records) if gathered else _from_stream(records)
+    candidates = _candidates(records, _from_queue if gathered else _from_stream)
     size = cfg.assembly_options.max_sources_per_job
     starter = Starter(cfg)
     if not gathered and 0 < len(candidates) < size and starter.busy():

@@ -151,10 +151,6 @@ def sent_before(tr: Tracking, item: Mapping[str, Any], batch_id: str) -> dict[st
     return (tr.sent(batch_id) or {}).get(str(item["pk"]))
 
 
-def _keyed(ready: Sequence[tuple[Mapping[str, Any], Source]]) -> list[tuple[str, Source]]:
-    return [(str(item["pk"]), source) for item, source in ready]
-
-
 class ImportStart:
     def __init__(self, cfg: settings.Config):
         self.cfg = cfg
@@ -359,7 +355,9 @@ class ImportStart:
         """Record what the batch sends before the call (once: a record already there wins,
         and a read set it does not name is not sent: the first try did not send it)."""
         if not self._sent:
-            sent = {pk: {"source": source, "reference": self._choices.get(pk)} for pk, source in _keyed(ready)}
+            sent = {
+                item["pk"]: {"source": source, "reference": self._choices.get(item["pk"])} for item, source in ready
+            }
             self._sent = self.tracking.put_sent(batch_id, sent)
         kept = []
         for item, _ in ready:

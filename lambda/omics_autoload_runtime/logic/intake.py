@@ -653,15 +653,10 @@ class Intake:
     ) -> str:
         rs_pk = item["readSetKey"]
         mate = int(role.mate or 1)
-        if completes:
-            queued = self.tracking.complete_pair(rs_pk, mate, entry)
-            if queued is not None:
-                self.tracking.queue_files(queued, but=item["uri"])  # the partner's (this one is QUEUED)
-                return tracking.QUEUED
-            # The pair moved on since it was read: join as any mate does (all conditional).
-        joined = self.tracking.join_mate(rs_pk, mate, fields, entry)
+        joined = self.tracking.join_mate(rs_pk, mate, fields, entry, completes=completes)
         if joined is not None and joined.get("status") == tracking.QUEUED:
-            self.tracking.queue_files(joined)  # this mate completed it (its partner came at once)
+            # This mate completed it; when it expected to, its own item was put QUEUED already.
+            self.tracking.queue_files(joined, but=item["uri"] if completes else None)
             return tracking.QUEUED
         if joined is not None and joined.get("file1") and joined.get("file2"):
             self._complete(joined)  # its partner joined before marks were kept: queue it as before
