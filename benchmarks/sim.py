@@ -13,11 +13,13 @@ runs import jobs on its simulated clock. What this module adds:
   a task token or sleeping in a retry. It then jumps to the next thing due: an upload, a
   retry, a job status change, the next sweep (every 5 minutes, as the construct's rule)
   or the end of the stream batching window.
-* Event sources as AWS runs them: one S3 event (one record) per object and intake
-  invocation; the stream's QUEUED read-set records batched like the event source mapping
-  (100 records or 30 s, whichever comes first); terminal job events delivered to the
-  completion function when they happen (or all dropped: then only the sweep's polling
-  finishes the jobs).
+* Event sources as AWS runs them: one S3 event (one record) per object, one intake-queue
+  message each, taken by the queue's event source as Lambda does (five pollers share the
+  messages, each invoking with up to 100 or what its 3-s window gathered); the stream's
+  QUEUED read-set records batched like the event source mapping (100 records or 2 s,
+  whichever comes first), small batches of a burst through the gather queue (60 s);
+  terminal job events delivered to the completion function when they happen (or all
+  dropped: then only the sweep's polling finishes the jobs).
 * Metering of the handlers' own AWS calls (the harness's setup and inspection calls are
   not counted): Lambda invocations per function, SDK calls per operation and per
   invocation, DynamoDB request units computed from item sizes (``ddb_capacity``),
@@ -74,6 +76,10 @@ SWEEP_SECONDS = 300.0  # the construct's default sweep_interval (EventBridge rat
 BATCH_SIZE = 100  # the starter's event source mappings: max_sources_per_job records...
 BATCH_WINDOW_SECONDS = float(contract.STREAM_BATCHING_WINDOW_SECONDS)  # ...or the stream's window
 GATHER_WINDOW_SECONDS = float(contract.GATHER_WINDOW_SECONDS)  # ...or the gather queue's
+INTAKE_BATCH_SIZE = contract.INTAKE_BATCH_SIZE  # the intake queue's event source...
+INTAKE_WINDOW_SECONDS = float(contract.INTAKE_BATCHING_WINDOW_SECONDS)  # ...its window...
+INTAKE_POLLERS = 5  # ...and Lambda's pollers of a standard queue (AWS: five batches at a time to start)
+INTAKE_VISIBILITY_SECONDS = 360.0  # a message reported failed is received again after this
 
 VERIFY_QUERIES = os.environ.get("BENCH_VERIFY_QUERIES") == "1"  # check every fast query against moto's
 
@@ -739,6 +745,7 @@ class SimPipeline(harness.Pipeline):
         t0 = self.vt.now()
         next_sweep = t0 + self.sweep_seconds
         pending: list[tuple[float, dict[str, Any]]] = []  # (arrival, stream record)
+        pollers: list[list[tuple[float, dict[str, Any]]]] = [[] for _ in range(INTAKE_POLLERS)]  # intake queue
         gathered: list[tuple[float, dict[str, Any]]] = []  # (arrival, gather queue message)
         position = 0
         steps = sweeps = starter_batches = 0
@@ -757,17 +764,16 @@ class SimPipeline(harness.Pipeline):
                 now = self.vt.now()
                 # Objects created now (up to a second ahead: the stream is polled ~1/s).
                 horizon = now + 1.0
-                arrived = []
                 while position < len(uploads) and t0 + uploads[position][0] <= horizon:
                     due = t0 + uploads[position][0]
                     if due > self.vt.now():
                         self.double.advance(due - self.vt.now())
                     stored = self.put(uploads[position][1])
-                    arrived.append({"Records": [self.s3_record(stored)]})
+                    message = self.queue_message({"Records": [self.s3_record(stored)]}, f"m{position}")
+                    pollers[position % INTAKE_POLLERS].append((self.vt.now(), message))
+                    self.meter.add_calls("sqs.SendMessage", function="intake")  # S3's, billed to the queue
                     position += 1
-                    if self.concurrency == 1:
-                        self.invoke("intake", arrived.pop())
-                self._invoke_all("intake", arrived)
+                self._run_intake(pollers, self.vt.now())
                 mark = lap("uploads", mark)
                 self.settle()
                 mark = lap("settle", mark)
@@ -806,6 +812,7 @@ class SimPipeline(harness.Pipeline):
                 mark = lap("stream", mark)
                 idle = (
                     position >= len(uploads)
+                    and not any(pollers)
                     and not pending
                     and not gathered
                     and self.running_executions() == 0
@@ -822,6 +829,7 @@ class SimPipeline(harness.Pipeline):
                 due = [next_sweep]
                 if position < len(uploads):
                     due.append(t0 + uploads[position][0])
+                due += [min(at for at, _ in poller) + INTAKE_WINDOW_SECONDS for poller in pollers if poller]
                 if pending:
                     due.append(pending[0][0] + BATCH_WINDOW_SECONDS)
                 if gathered:
@@ -855,6 +863,31 @@ class SimPipeline(harness.Pipeline):
             "wall_by_phase": {k: round(v, 1) for k, v in spent.items()},
             "cpu_seconds": round(time.process_time() - started_cpu, 1),
         }
+
+    def _run_intake(self, pollers: list[list[tuple[float, dict[str, Any]]]], now: float) -> None:
+        """Each poller whose batch is full or whose window is over invokes intake with it
+        (up to ``concurrency`` at once); a message reported failed is received again later."""
+        batches = []
+        for poller in pollers:
+            ready = [(at, m) for at, m in poller if at <= now]
+            if ready and (len(ready) >= INTAKE_BATCH_SIZE or now >= ready[0][0] + INTAKE_WINDOW_SECONDS):
+                batch = [m for _, m in ready[:INTAKE_BATCH_SIZE]]
+                taken = {m["messageId"] for m in batch}
+                poller[:] = [(at, m) for at, m in poller if m["messageId"] not in taken]
+                batches.append((poller, batch))
+                self.meter.add_calls("sqs.ReceiveMessage", "sqs.DeleteMessageBatch", function="intake")
+        results: list[Any] = []
+        if self.concurrency == 1:
+            results = [self.invoke("intake", {"Records": batch}) for _, batch in batches]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+                futures = [pool.submit(self.invoke, "intake", {"Records": batch}) for _, batch in batches]
+                results = [f.result() for f in futures]
+        for (poller, batch), result in zip(batches, results, strict=True):
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+            poller += [(now + INTAKE_VISIBILITY_SECONDS, m) for m in batch if m["messageId"] in failed]
 
     def _receive_gathered(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []

@@ -155,6 +155,10 @@ ILLUMINA_SHEET_NAME = "SampleSheet.csv"  # the name Illumina instruments and BCL
 # stream's batching window, and the gather queue's while a burst is under way.
 STREAM_BATCHING_WINDOW_SECONDS = 2
 GATHER_WINDOW_SECONDS = 60
+# The intake queue's event source: one invocation takes up to this many object events, or
+# what came within the window (a lone file waits the window, then the stream's).
+INTAKE_BATCH_SIZE = 100
+INTAKE_BATCHING_WINDOW_SECONDS = 3
 ORPHAN_WINDOW_SECONDS = 24 * 3600
 FIRST_POLL_SECONDS = 5 * 60
 MAX_POLL_SECONDS = 6 * 3600

@@ -173,6 +173,7 @@ KEY_SERVICES = {
     "cloudwatch": "alarm notifications to the encrypted topic are dropped",
     "events": "EventBridge cannot put failed events in the encrypted dead-letter queue",
     "delivery.logs": "Step Functions cannot deliver its execution logs",
+    "s3": "S3 cannot send object notifications to the encrypted intake queue (no new file is recorded)",
 }
 
 
@@ -195,6 +196,7 @@ def service_key_statement(service: str, partition: str, region: str, account: st
         "cloudwatch": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*",
         "events": f"arn:{partition}:events:{region}:{account}:rule/*",
         "delivery.logs": f"arn:{partition}:logs:{region}:{account}:*",
+        "s3": f"arn:{partition}:s3:::*",  # bucket ARNs name no account: aws:SourceAccount does
     }[service]
     return iam.PolicyStatement(
         actions=actions,

@@ -1,6 +1,6 @@
 """Every service-to-service path the constructs create: who calls, what, on which resource.
 
-These calls happen between AWS services (S3 invoking the intake function, CloudWatch
+These calls happen between AWS services (S3 sending to the intake queue, CloudWatch
 publishing an alarm, CloudWatch Logs encrypting a log group...), so no handler test sees
 them, and AWS refuses them only in a real account, often silently. The table is kept
 next to the code that creates the paths, from the constructs' own attributes, so a new
@@ -93,6 +93,13 @@ class _Table:
         self.key(f"{label} -> dead-letter queue", role_arn, SEND_TO_QUEUE, queue.encryption_master_key,
                  kms__ViaService=self.via("sqs"))
 
+    def receive(self, label: str, role_arn: str, queue: sqs.IQueue) -> None:
+        """A Lambda event source mapping reading ``queue`` with the function's role."""
+        self.add(f"{label} (event source mapping)", role_arn,
+                 ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"), queue.queue_arn)
+        self.key(f"{label} (event source mapping)", role_arn, ("kms:Decrypt",), queue.encryption_master_key,
+                 kms__ViaService=self.via("sqs"))
+
     def state_machine_key(self, label: str, machine_arn: str, role_arn: str, log_group: logs.ILogGroup,
                           key: kms.IKey | None) -> None:
         self.key(f"{label} executions", role_arn, ("kms:GenerateDataKey", "kms:Decrypt"), key,
@@ -139,12 +146,19 @@ def auto_load_paths(auto_load: OmicsAutoLoad) -> list[DeliveryPath]:
     table = auto_load.table
 
     rule = getattr(intake, "rule", None)
-    if rule is None:
-        t.from_service("S3 notification -> intake function", "s3.amazonaws.com", ("lambda:InvokeFunction",),
-                       intake.function.function_arn, auto_load.bucket.bucket_arn)
-    else:
-        t.from_service("EventBridge Object Created -> intake function", "events.amazonaws.com",
-                       ("lambda:InvokeFunction",), intake.function.function_arn, rule.rule_arn)
+    sender, source = ("s3.amazonaws.com", auto_load.bucket.bucket_arn) if rule is None else (
+        "events.amazonaws.com", rule.rule_arn)
+    label = "S3 notification" if rule is None else "EventBridge Object Created"
+    t.from_service(f"{label} -> intake queue", sender, ("sqs:SendMessage",), intake.queue.queue_arn, source)
+    t.key(f"{label} -> intake queue", sender, SEND_TO_QUEUE, intake.queue.encryption_master_key,
+          aws__SourceAccount=t.account, aws__SourceArn=source)
+    t.receive("intake queue -> intake function", _role(intake.function), intake.queue)
+    if starter.gather_queue is not None:
+        t.add("starter -> gather queue", _role(starter.function), ("sqs:SendMessage",), starter.gather_queue.queue_arn)
+        t.key("starter -> gather queue", _role(starter.function), SEND_TO_QUEUE,
+              starter.gather_queue.encryption_master_key, kms__ViaService=t.via("sqs"))
+        t.receive("gather queue -> starter", _role(starter.function), starter.gather_queue)
+    if rule is not None:
         t.from_service("EventBridge -> intake dead-letter queue", "events.amazonaws.com", ("sqs:SendMessage",),
                        intake.dead_letter_queue.queue_arn, rule.rule_arn)
         t.key("EventBridge -> intake dead-letter queue", "events.amazonaws.com", SEND_TO_QUEUE,

@@ -1,25 +1,31 @@
-"""Intake: S3 ``ObjectCreated`` → intake Lambda → one tracking item per object version."""
+"""Intake: S3 ``ObjectCreated`` → intake queue → intake Lambda → one tracking item per object version."""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces.aws_events import IRuleRef
+from aws_cdk.interfaces.aws_s3 import IBucketRef
 from constructs import Construct
+from omics_autoload_runtime import contract
 from omics_autoload_runtime.settings import Settings
 
 from . import _defaults, _functions, _nag, _props
+
+DEFAULT_BATCHING_WINDOW = Duration.seconds(contract.INTAKE_BATCHING_WINDOW_SECONDS)
+UNBATCHED_BATCH_SIZE = 10  # Lambda's most for an SQS source without a batching window
 
 
 class TriggerMode(enum.Enum):
@@ -51,12 +57,17 @@ def dead_letter_queue(scope: Construct, id: str, encryption_key: kms.IKey | None
 
 
 class Intake(Construct):
-    """The intake function and the bucket trigger that invokes it.
+    """The intake queue, the function that reads it, and the bucket trigger that fills it.
 
-    The function decodes each key, classifies the object with the read-set assembly
-    rules and writes one tracking item per object version with a conditional put, so
-    duplicate S3 deliveries never create a second item. Events that fail after the
-    asynchronous retries land in ``dead_letter_queue``.
+    The bucket's events go to ``queue`` (S3 notifications or an EventBridge rule); the
+    function takes them in batches (``batching_window``), so one invocation reads each
+    folder's sample sheets once for all its files, and a burst of uploads is taken at the
+    pace the function keeps instead of as many invocations at once. The function decodes
+    each key, classifies the object with the read-set assembly rules and writes one
+    tracking item per object version with a conditional put, so duplicate deliveries never
+    create a second item. A message that is not recorded comes back alone (partial batch
+    responses); after five receives it lands in ``dead_letter_queue``, as do failed direct
+    invocations (``omics-autoload redrive --dlq`` sends them back).
     """
 
     def __init__(
@@ -73,6 +84,8 @@ class Intake(Construct):
         key_suffixes: Sequence[str] = (),
         metrics_namespace: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        batching_window: Duration = DEFAULT_BATCHING_WINDOW,
+        max_concurrency: int | None = None,
         environment: Mapping[str, str] | None = None,
         key_prefix: str | None = None,
     ) -> None:
@@ -91,12 +104,24 @@ class Intake(Construct):
             suffix). Default: every object, so that each one is recorded, imported or not.
         :param metrics_namespace: CloudWatch namespace. Default: ``settings.metrics_namespace``.
         :param log_retention: Default: one year.
+        :param batching_window: how long the queue's event source gathers object events
+            into one invocation (0-300 s; up to 100 events, 10 with no window). A lone
+            file waits this long before it is recorded. Default: 3 seconds.
+        :param max_concurrency: most invocations the queue's event source runs at once
+            (2-1000). Default: Lambda's (up to 1,250 for a standard queue).
         :param environment: deprecated: hand-built variables; give ``settings``.
         :param key_prefix: deprecated single form of ``key_prefixes``.
         """
         super().__init__(scope, id)
         settings = _props.settings_of(self, settings, environment)
         prefixes, problems = _props.key_prefixes_of(self, key_prefix, key_prefixes)
+        window = batching_window.to_seconds()
+        if not 0 <= window <= 300:
+            problems.append(
+                f"batching_window must be 0-300 seconds (Lambda's limit), not {window} s: give e.g. Duration.seconds(3)"
+            )
+        if max_concurrency is not None and not 2 <= max_concurrency <= 1000:
+            problems.append(f"max_concurrency must be 2-1000 (Lambda's limits), not {max_concurrency}")
         if problems:
             raise ValueError("invalid Intake props:\n- " + "\n- ".join(problems))
         self.key_prefixes = prefixes
@@ -108,6 +133,19 @@ class Intake(Construct):
         )
         self.bucket = bucket
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
+        function_timeout = Duration.seconds(60)
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.SQS_MANAGED,
+            encryption_master_key=encryption_key,
+            enforce_ssl=True,
+            # A burst waits here when intake falls behind; an outage may last days.
+            retention_period=Duration.days(14),
+            # Lambda's advice for an SQS event source: six times the function's timeout.
+            visibility_timeout=Duration.seconds(6 * function_timeout.to_seconds()),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letter_queue),
+        )
         self.function = _functions.handler_function(
             self,
             "Function",
@@ -117,7 +155,18 @@ class Intake(Construct):
             encryption_key=encryption_key,
             log_retention=log_retention,
             dead_letter_queue=self.dead_letter_queue,
+            timeout=function_timeout,
         )
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=contract.INTAKE_BATCH_SIZE if window > 0 else UNBATCHED_BATCH_SIZE,
+                max_batching_window=batching_window if window > 0 else None,
+                report_batch_item_failures=True,
+                max_concurrency=max_concurrency,
+            )
+        )
+        # Direct invocations (``omics-autoload redrive --dlq``) that keep failing.
         self.function.configure_async_invoke(
             retry_attempts=2, on_failure=destinations.SqsDestination(self.dead_letter_queue)
         )
@@ -133,7 +182,7 @@ class Intake(Construct):
             )
 
         if trigger_mode is TriggerMode.S3_NOTIFICATIONS:
-            destination = s3n.LambdaDestination(self.function)
+            destination = _QueueDestination(self.queue, encryption_key)
             # One configuration per prefix and suffix: S3 filters AND one prefix with one
             # suffix, and the prefixes were checked not to overlap (S3 refuses overlaps).
             suffixes: list[str | None] = [*key_suffixes] or [None]
@@ -156,8 +205,8 @@ class Intake(Construct):
                         for suffix in (key_suffixes or [""])
                     ]
                 }
-            # The dead-letter queue is encrypted with the pipeline's key: EventBridge must
-            # be let use it, or failed events are lost.
+            # The queues are encrypted with the pipeline's key: EventBridge must be let use
+            # it, or events are lost.
             _defaults.allow_service_on_key(encryption_key, self, "events")
             self.rule = events.Rule(
                 self,
@@ -165,16 +214,64 @@ class Intake(Construct):
                 event_pattern=events.EventPattern(
                     source=["aws.s3"], detail_type=["Object Created"], detail=detail
                 ),
-                targets=[
-                    targets.LambdaFunction(
-                        self.function,
-                        dead_letter_queue=self.dead_letter_queue,
-                        retry_attempts=8,
-                        max_event_age=Duration.hours(24),
-                    )
-                ],
+                targets=[_RuleToQueue(self.queue, self.dead_letter_queue)],
             )
 
+
+
+def _from_source(service: str, source_arn: str, queue: sqs.IQueue, condition: str = "ArnLike") -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        principals=[iam.ServicePrincipal(service)],
+        actions=["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+        resources=[queue.queue_arn],
+        conditions={
+            condition: {"aws:SourceArn": source_arn},
+            "StringEquals": {"aws:SourceAccount": Stack.of(queue).account},
+        },
+    )
+
+
+@jsii.implements(events.IRuleTarget)
+class _RuleToQueue:
+    """The Object Created rule's target: the intake queue, failed events to its dead-letter queue.
+
+    CDK's ``SqsQueue`` target drops the rule condition for an encrypted queue (unless the
+    app sets a feature flag): any rule of any account could send. Here both queues name the rule."""
+
+    def __init__(self, queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> None:
+        self.queue, self.dead_letter_queue = queue, dead_letter_queue
+
+    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        rule_arn = rule.rule_ref.rule_arn
+        for queue in (self.queue, self.dead_letter_queue):
+            queue.add_to_resource_policy(_from_source("events.amazonaws.com", rule_arn, queue, "ArnEquals"))
+        return events.RuleTargetConfig(
+            arn=self.queue.queue_arn,
+            target_resource=self.queue,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self.dead_letter_queue.queue_arn),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_retry_attempts=8, maximum_event_age_in_seconds=int(Duration.hours(24).to_seconds())
+            ),
+        )
+
+
+@jsii.implements(s3.IBucketNotificationDestination)
+class _QueueDestination:
+    """S3 notifications to the intake queue, limited to the watched bucket of this account.
+
+    CDK's ``SqsDestination`` lets S3 use the queue's key with no condition; here both the
+    queue policy and the key policy name the bucket and the account (no confused deputy)."""
+
+    def __init__(self, queue: sqs.IQueue, key: kms.IKey | None) -> None:
+        self.queue = queue
+        self.key = key
+
+    def bind(self, scope: Construct, bucket: IBucketRef) -> s3.BucketNotificationDestinationConfig:
+        self.queue.add_to_resource_policy(_from_source("s3.amazonaws.com", bucket.bucket_ref.bucket_arn, self.queue))
+        _defaults.allow_service_on_key(self.key, scope, "s3")
+        return s3.BucketNotificationDestinationConfig(
+            arn=self.queue.queue_arn, type=s3.BucketNotificationDestinationType.QUEUE, dependencies=[self.queue]
+        )
 
 
 def _escape_wildcard(text: str) -> str:

@@ -54,6 +54,16 @@ def dead_letter_depth(queues: Sequence[sqs.IQueue], **options: Any) -> cloudwatc
     )
 
 
+INTAKE_BACKLOG_ALARM_SECONDS = 900  # a burst of 10,000 files is recorded well within it
+
+
+def intake_backlog_age(queue: sqs.IQueue, **options: Any) -> cloudwatch.IMetric:
+    """How long the oldest object event has waited in the intake queue (seconds)."""
+    options.setdefault("period", Duration.minutes(5))
+    options.setdefault("statistic", "Maximum")
+    return queue.metric_approximate_age_of_oldest_message(**options)
+
+
 class PipelineAlarms(Construct):
     """Opt-in alarms with defaults a person on call can live with; all notify one topic."""
 
@@ -68,6 +78,7 @@ class PipelineAlarms(Construct):
         dead_letter_queues: Sequence[sqs.IQueue],
         topic: sns.ITopic,
         untracked_objects: bool = False,
+        intake_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, id)
         action = actions.SnsAction(topic)
@@ -112,6 +123,14 @@ class PipelineAlarms(Construct):
             state_machine.metric_timed_out(period=Duration.minutes(5)),
             "Import workflow executions timed out.",
         )
+        if intake_queue is not None:
+            alarm(
+                "IntakeBacklog",
+                intake_backlog_age(intake_queue),
+                "New objects have waited over 15 minutes in the intake queue to be recorded: the intake "
+                "function is failing, throttled or cannot read the queue (its key); see its errors and logs.",
+                threshold=INTAKE_BACKLOG_ALARM_SECONDS,
+            )
         if untracked_objects:  # with reconciliation: its runs publish the count, zero included
             alarm(
                 "UntrackedObjects",
@@ -174,6 +193,7 @@ class PipelineDashboard(Construct):
         state_machine: sfn.IStateMachine,
         failure_log_groups: Sequence[str],
         dashboard_name: str | None = None,
+        intake_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, id)
         hour = Duration.hours(1)
@@ -213,6 +233,7 @@ class PipelineDashboard(Construct):
                     metrics.metric(Metric.STUCK_ITEMS, statistic="Maximum", label="stuck"),
                     dead_letter_depth(dead_letter_queues),
                 ],
+                right=[intake_backlog_age(intake_queue, label="oldest unrecorded upload (s)")] if intake_queue else [],
                 width=8,
             ),
             cloudwatch.GraphWidget(

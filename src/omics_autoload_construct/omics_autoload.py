@@ -24,6 +24,7 @@ from omics_autoload_runtime.settings import Settings
 from . import _defaults, _functions, _import_slot, _props, monitoring
 from .batch_operations import BatchOperations
 from .import_workflow import ImportWorkflow
+from .intake import DEFAULT_BATCHING_WINDOW as INTAKE_BATCHING_WINDOW
 from .intake import Intake, TriggerMode
 from .reconciliation import ObjectReconciliation, Reconciliation
 from .reference_genome import IReferenceGenome, reference_set
@@ -85,6 +86,7 @@ class OmicsAutoLoad(Construct):
         max_sources_per_job: int = 100,
         batching_window: Duration = DEFAULT_BATCHING_WINDOW,
         gather_window: Duration = DEFAULT_GATHER_WINDOW,
+        intake_batching_window: Duration = INTAKE_BATCHING_WINDOW,
         retry_interval: Duration = Duration.seconds(2),
         quota_retry_interval: Duration = Duration.minutes(1),
         first_poll_delay: Duration = Duration.seconds(contract.FIRST_POLL_SECONDS),
@@ -209,6 +211,10 @@ class OmicsAutoLoad(Construct):
             long at most ready read sets of a batch smaller than a job wait for more, so a
             sequencing run that uploads a file every few seconds fills jobs instead of
             starting one per read set (0: off). Default: 60 seconds.
+        :param intake_batching_window: how long the intake queue gathers new objects into
+            one invocation of the intake function (0-300 s, up to 100 objects), which reads
+            each folder's sample sheets once for all of them. A lone file waits this, then
+            ``batching_window``. Default: 3 seconds.
         :param retry_interval: first wait after a throttled HealthOmics call. Default: 2 s.
         :param quota_retry_interval: first wait when the import job quota is full.
             Default: 1 minute.
@@ -376,6 +382,7 @@ class OmicsAutoLoad(Construct):
         for window_problem in (
             check_batching_window(batching_window),
             check_batching_window(gather_window, "gather_window", 60),
+            check_batching_window(intake_batching_window, "intake_batching_window", 3),
         ):
             if window_problem:
                 problems.append(window_problem)
@@ -466,6 +473,10 @@ class OmicsAutoLoad(Construct):
             key_suffixes=key_suffixes,
             metrics_namespace=metrics_namespace,
             log_retention=log_retention,
+            batching_window=intake_batching_window,
+            # Under a reserved cap, the queue's poller must not invoke past it (throttled
+            # batches would count as receives toward the dead-letter queue).
+            max_concurrency=None if reserved_concurrent_executions is None else max(2, reserved_concurrent_executions),
         )
         self.batch_operations: BatchOperations | None = None
         if batch_operations:
@@ -592,6 +603,7 @@ class OmicsAutoLoad(Construct):
                 dead_letter_queues=self.dead_letter_queues,
                 topic=self.alarm_topic,
                 untracked_objects=self.reconciliation is not None,
+                intake_queue=self.intake.queue,
             ).alarms
         self.dashboard: cloudwatch.Dashboard | None = None
         if dashboard:
@@ -606,6 +618,7 @@ class OmicsAutoLoad(Construct):
                     for f in (self.intake.function, self.workflow.start_function, self.workflow.finalize_function)
                 ],
                 dashboard_name=dashboard_name,
+                intake_queue=self.intake.queue,
             ).dashboard
 
     def metric_files_imported(self, **options: Any) -> cloudwatch.Metric:
@@ -648,6 +661,10 @@ class OmicsAutoLoad(Construct):
         through intake (sum per hour; published only with ``reconciliation``)."""
         options.setdefault("period", Duration.hours(1))
         return self.metrics.metric(Metric.UNTRACKED_OBJECTS, **options)
+
+    def metric_intake_backlog_age(self, **options: Any) -> cloudwatch.IMetric:
+        """How long the oldest new object has waited in the intake queue, in seconds (maximum)."""
+        return monitoring.intake_backlog_age(self.intake.queue, **options)
 
     def metric_dead_letter_messages(self, **options: Any) -> cloudwatch.IMetric:
         """Messages in all the pipeline's dead-letter queues (maximum)."""

@@ -99,7 +99,7 @@ def test_s3_notifications_filter_each_prefix():
     (notifications,) = [
         r for r in template["Resources"].values() if r["Type"] == "Custom::S3BucketNotifications"
     ]
-    configs = notifications["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
+    configs = notifications["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
     prefixes = sorted(
         rule["Value"]
         for config in configs

@@ -31,9 +31,9 @@ def test_maximal_configuration_passes_the_rule_packs():
 def test_eventbridge_mode_replaces_s3_notifications_and_filters_keys():
     template = maximal_template()
     for notifications in resources_of_type(template, "Custom::S3BucketNotifications").values():
-        # The user's bucket has EventBridge on; the construct adds no Lambda notification.
+        # The user's bucket has EventBridge on; the construct adds no notification of its own.
         config = notifications["Properties"]["NotificationConfiguration"]
-        assert "LambdaFunctionConfigurations" not in config
+        assert "LambdaFunctionConfigurations" not in config and "QueueConfigurations" not in config
         assert config.get("EventBridgeConfiguration") == {}
     patterns = [r["Properties"].get("EventPattern") for r in resources_of_type(template, "AWS::Events::Rule").values()]
     (created,) = [p for p in patterns if p and p.get("detail-type") == ["Object Created"]]

@@ -472,13 +472,39 @@ class Pipeline:
             },
         }
 
+    @staticmethod
+    def queue_message(body: Mapping[str, Any], message_id: str) -> dict[str, Any]:
+        """One intake-queue message as Lambda's SQS event source hands it to the function."""
+        return {
+            "messageId": message_id,
+            "receiptHandle": f"rh-{message_id}",
+            "body": json.dumps(body),
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:intake",
+            "awsRegion": REGION,
+        }
+
     def deliver(self, stored: Sequence[Stored], *, duplicates: bool = False, per_event: int = 10) -> None:
-        """S3 -> intake, ``per_event`` records per notification; each twice with ``duplicates``."""
-        for start in range(0, len(stored), per_event):
-            event = {"Records": [self.s3_record(s) for s in stored[start : start + per_event]]}
-            self.invoke("intake", event)
-            if duplicates:
-                self.invoke("intake", event)
+        """S3 -> intake queue -> intake, as AWS runs it: one notification (one record) per
+        object, one message each, ``per_event`` messages per invocation; each twice with
+        ``duplicates``. A message the function reports failed comes back (five receives)."""
+        messages = [self.queue_message({"Records": [self.s3_record(s)]}, f"{s.key}#{s.version_id}") for s in stored]
+        for start in range(0, len(messages), per_event):
+            for _ in range(2 if duplicates else 1):
+                self.receive("intake", messages[start : start + per_event])
+
+    def receive(self, module: str, messages: Sequence[Mapping[str, Any]], receives: int = 5) -> None:
+        """An SQS event source's batch: the failed messages are received again, up to ``receives`` times."""
+        batch = list(messages)
+        for _ in range(receives):
+            failed = {f["itemIdentifier"] for f in self.invoke(module, {"Records": batch}).get("batchItemFailures", [])}
+            batch = [m for m in batch if m["messageId"] in failed]
+            if not batch:
+                return
+        raise AssertionError(f"{len(batch)} message(s) of {module} would go to its dead-letter queue")
 
     def upload(self, keys: Iterable[str], *, duplicates: bool = False, body: bytes | None = None) -> list[Stored]:
         stored = [self.put(key) if body is None else self.put(key, body) for key in keys]
