@@ -211,7 +211,8 @@ def render(results: dict[str, Any]) -> str:
         "Ours: the real handlers and the synthesized state machine on moto and a HealthOmics double with the "
         f"service's quotas ({q['service_concurrent_import_jobs']} concurrent import jobs, "
         f"{q['service_tps_per_api']} TPS per API), job events delivered (ᵐ: put together from measured parts, "
-        "see below). (a) one Standard execution and one job per read set, polling every 10 s "
+        "see below); new objects reach intake through its queue (five pollers, 3-s window, up to 100 a batch; "
+        "S3's SendMessage priced). (a) one Standard execution and one job per read set, polling every 10 s "
         "(aws-samples/amazon-omics-end-to-end-genomics); (b) a Lambda starting jobs of 100 read sets, never "
         "looking again; (c) the hand-written event-driven importer: S3 event -> Lambda starts one job per read "
         "set, the job's status event -> Lambda records the outcome, one DynamoDB item per file "
@@ -606,7 +607,10 @@ def _render_standing(add: Any, st: dict[str, Any]) -> None:
         ("kms_keys", "customer-managed keys"),
         ("kms_requests", f"KMS requests (~{st['kms_requests_per_month']:,.0f}, modelled)"),
         ("metrics_idle", "custom metrics, nothing imported"),
-        ("sqs_polling", "the gather queue's pollers (Lambda long-polls it; modelled; inside SQS's 1M free requests)"),
+        (
+            "sqs_polling",
+            "the intake and gather queues' pollers (Lambda long-polls each; modelled; inside SQS's 1M free requests)",
+        ),
     ):
         add(f"| {label} | {fmt(parts.get(name, 0.0), money=True)} |")
     add(f"| **total, nothing imported** | **{fmt(st['idle_month'], money=True)}** |")

@@ -52,7 +52,7 @@ def plan(size: str) -> list[dict[str, Any]]:
     modes = MODES
     specs = [
         scenarios.default_spec(
-            name=f"burst-{big}", files=big, job_duration_seconds=600.0, wall_timeout=3000.0, concurrency=10
+            name=f"burst-{big}", files=big, job_duration_seconds=600.0, wall_timeout=7200.0, concurrency=10
         )
     ]
     for files in small:
