@@ -41,3 +41,13 @@ def _light_moto_transactions():
 
     with light_transactions():
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _faster_sdk():
+    """botocore parsed its models and moto chose attribute names again for every call:
+    a third of the e2e and CLI tests' time (``support.sdk_speed``)."""
+    from support.sdk_speed import faster_sdk
+
+    with faster_sdk():
+        yield

@@ -22,10 +22,15 @@ REPO = Path(__file__).resolve().parents[2]
 def ci_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from benchmarks import run
+    from support import sdk_speed
+
+    from benchmarks import run, worker
 
     out = tmp_path_factory.mktemp("bench") / "ci.json"
-    code = run.main(["--ci", "--skip-synth", "--out", str(out)])
+    # The scenarios run in spawned processes: the suite's faster SDK goes with them.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(worker, "run_scenario", sdk_speed.run_scenario)
+        code = run.main(["--ci", "--skip-synth", "--out", str(out)])
     results = json.loads(out.read_text())
     results["exit_code"] = code
     return results

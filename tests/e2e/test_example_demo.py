@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_local_demo_imports_the_run_and_explains_every_skip():
+    from support.synth import EXAMPLE_OUTDIR_ENV, example_outdir
+
+    # The demo synthesizes the example app as the session already has (support.synth): it
+    # reads the session's cdk.out instead of starting jsii again (~12 s).
+    env = {**os.environ, EXAMPLE_OUTDIR_ENV: str(example_outdir())}
     result = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "demo.py")], capture_output=True, text=True, timeout=300
+        [sys.executable, str(REPO / "examples" / "demo.py")], capture_output=True, text=True, timeout=300, env=env
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     prefixes = ("runs/", "sra/", "aligned/", "unaligned/")

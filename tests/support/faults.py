@@ -59,6 +59,7 @@ from support.pipeline import (
     matches_filter,
     module_for_function,
 )
+from support.sdk_speed import load_model_once
 from support.step_functions import LocalStepFunctions, TaskFailed
 
 THROTTLED, SERVER_ERROR, REPLY_LOST, CRASH = "throttled", "server_error", "reply_lost", "crash"
@@ -85,19 +86,6 @@ READ_SET_TERMINAL = (
     contract.Status.SUPERSEDED,
 )
 DEFAULT_SERVER = ("ServiceUnavailable", 503)
-
-
-_MODELS: dict[str, Any] = {}
-_load_model = JSONFileLoader.load_file
-
-
-def _load_model_once(loader: JSONFileLoader, file_path: str) -> Any:
-    """botocore parses a service's JSON model for every new session, and moto for every
-    response it serializes: hundreds of runs would spend most of their time there. The
-    models are only read, so one parse per process serves them all."""
-    if file_path not in _MODELS:
-        _MODELS[file_path] = _load_model(loader, file_path)
-    return _MODELS[file_path]
 
 
 class _TablesKept:
@@ -282,7 +270,7 @@ class FaultPipeline(Pipeline):
     and the import workflow run in-process (see the module docstring)."""
 
     def __init__(self, faults: FaultInjector | None = None, **options: Any):
-        with mock.patch.object(JSONFileLoader, "load_file", _load_model_once):
+        with mock.patch.object(JSONFileLoader, "load_file", load_model_once):
             options.setdefault("double", OmicsDouble(job_duration_seconds=options.pop("job_duration_seconds", 600.0)))
         super().__init__(state_machine=False, **options)
         self.faults = faults or FaultInjector()
@@ -297,7 +285,7 @@ class FaultPipeline(Pipeline):
         from support.pipeline import synthesized_definition
 
         mock_random.seed(0)  # S3 version ids and the like: the same in every run
-        self._stack.enter_context(mock.patch.object(JSONFileLoader, "load_file", _load_model_once))
+        self._stack.enter_context(mock.patch.object(JSONFileLoader, "load_file", load_model_once))
         self._stack.enter_context(mock.patch.object(boto3, "client", _client_once))
         self._stack.enter_context(light_transactions())
         _ACTIVE.append(self.faults)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = "SequencingIngest"
+EXAMPLE_OUTDIR_ENV = "OMICS_EXAMPLE_OUTDIR"
 
 
 def _example_module():
@@ -26,8 +28,11 @@ def example_outdir() -> Path:
     """cdk.out of the example app, synthesized with the three cdk-nag packs.
 
     A nag finding makes synthesis raise; the report is still written, and the nag test
-    reads it to show each finding, so the error is swallowed here.
+    reads it to show each finding, so the error is swallowed here. A process the suite
+    starts (the demo) is given the session's in ``EXAMPLE_OUTDIR_ENV`` instead.
     """
+    if os.environ.get(EXAMPLE_OUTDIR_ENV):
+        return Path(os.environ[EXAMPLE_OUTDIR_ENV])
     outdir = Path(tempfile.mkdtemp(prefix="omics-example-"))
     _synth_keeping_the_report(_example_module().build_app(outdir=str(outdir)))
     return outdir
