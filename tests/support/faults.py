@@ -18,10 +18,11 @@ the SDK's own retries:
 ``FaultPipeline`` is the harness the faults run in: ``support.pipeline.Pipeline`` (moto,
 the double, the real handlers) with the import workflow run by ``LocalStepFunctions``
 (deterministic, so the n-th call is the same call in every run) and each trigger failing
-as Lambda makes it fail: asynchronous invocations (S3 -> intake, EventBridge -> completion,
-the schedule -> sweep) are tried three times, then dead-lettered; a stream batch is
-retried from its first failed record; a task's error goes to the state machine's Retry /
-Catch by its name, a crash as ``Lambda.Unknown``.
+as Lambda makes it fail: the intake queue's batches come back (a failed message, or the
+whole batch of a failed invocation) five times, then dead-letter; asynchronous invocations
+(EventBridge -> completion, the schedule -> sweep, ``redrive``) are tried three times, then
+dead-lettered; a stream batch is retried from its first failed record; a task's error goes
+to the state machine's Retry / Catch by its name, a crash as ``Lambda.Unknown``.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ SERVER_CODES = {
     "omics": ("InternalServerException", 500),
 }
 DEFAULT_THROTTLE = ("ThrottlingException", 400)
+INTAKE_VISIBILITY_SECONDS = 360  # the intake queue's visibility timeout (six times the function's)
 # A read set at rest: nothing in the pipeline moves it on by itself.
 READ_SET_TERMINAL = (
     contract.Status.IMPORTED,
@@ -345,10 +347,27 @@ class FaultPipeline(Pipeline):
             self.invoke_async(*self.pending.pop(0))
 
     def deliver(self, stored: Sequence[Stored], *, duplicates: bool = False, per_event: int = 10) -> None:
-        for start in range(0, len(stored), per_event):
-            event = {"Records": [self.s3_record(s) for s in stored[start : start + per_event]]}
+        messages = [self.queue_message({"Records": [self.s3_record(s)]}, f"{s.key}#{s.version_id}") for s in stored]
+        for start in range(0, len(messages), per_event):
             for _ in range(2 if duplicates else 1):
-                self.invoke_async("intake", event)
+                self.receive("intake", messages[start : start + per_event])
+
+    def receive(self, module: str, messages: Sequence[Mapping[str, Any]], receives: int = 5) -> None:
+        """The intake queue's event source: a message reported failed, or all of a batch
+        whose invocation failed or crashed, comes back after the visibility timeout; after
+        five receives its body goes to the dead-letter queue (``redrive --dlq`` re-sends it)."""
+        batch = list(messages)
+        for _ in range(receives):
+            try:
+                failures = self.invoke(module, {"Records": batch}).get("batchItemFailures", [])
+                failed = {f["itemIdentifier"] for f in failures}
+            except (Exception, LambdaCrash):
+                failed = {m["messageId"] for m in batch}
+            batch = [m for m in batch if m["messageId"] in failed]
+            if not batch:
+                return
+            self.double.advance(INTAKE_VISIBILITY_SECONDS)
+        self.dead_letters += [(module, json.loads(m["body"])) for m in batch]
 
     def drain_stream(self) -> int:
         """Stream -> starter as the event source mapping does: a failed batch is retried
