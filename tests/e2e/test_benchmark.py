@@ -99,6 +99,20 @@ def test_a_job_of_bigger_files_takes_longer(ci_run: dict) -> None:
     assert ran > 300 + 200
 
 
+def test_cost_against_import_length_takes_out_only_the_sweeps_that_run_anyway(ci_run: dict) -> None:
+    from benchmarks import report
+
+    size, idle = ci_run["scenarios"]["size-4-10GiB"], ci_run["scenarios"]["idle-1 h"]
+    per_idle_sweep = idle["sweep_cost_per_1000_files"]["total"] / 1000 / idle["sim"]["sweeps"]
+    beyond = report.beyond_standing_sweeps(ci_run, size)
+    total = size["cost_per_1000_files"]["total"]
+    assert size["sim"]["sweeps"] > 0 and per_idle_sweep > 0
+    assert beyond == pytest.approx(total - size["sim"]["sweeps"] * per_idle_sweep * 1000 / size["imported"])
+    # Only what an idle sweep costs comes out: the sweeps' work for the files in flight stays.
+    assert total - size["sweep_cost_per_1000_files"]["total"] < beyond < total
+    assert "| beyond the standing sweep |" in ci_run["table"]
+
+
 def test_throttled_burst_with_concurrent_handlers_loses_nothing(ci_run: dict) -> None:
     throttled = ci_run["scenarios"]["throttled-20"]
     assert sum(throttled["omics_throttled"].values()) > 0
