@@ -1,8 +1,9 @@
 """``omics-autoload redrive --dlq``: drain the dead-letter queues.
 
 S3 events are re-sent to the intake function and HealthOmics/scheduled events to the
-completion function (asynchronous Invoke; SQS ``StartMessageMoveTask`` cannot help,
-because these queues are fed by Lambda and EventBridge, not by an SQS source queue); a
+completion function (asynchronous Invoke: most of these queues are fed by Lambda and
+EventBridge, not by an SQS source queue, so ``StartMessageMoveTask`` cannot send them back;
+the intake queue's dead letters, raw S3 events, go to the intake function the same way); a
 failed stream batch of the starter names only a range of stream records, so the read
 sets in it are read back from the stream and the ones still QUEUED are touched to put
 them on the stream again. A message is deleted only after what it held was
