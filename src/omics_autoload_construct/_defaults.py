@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Annotations, RemovalPolicy, Stack, Token
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.region_info import RegionInfo
 from constructs import Construct
@@ -262,4 +263,27 @@ def omics_service_role(scope: Construct, id: str, *, description: str) -> iam.Ro
                 "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:*"},
             },
         ),
+    )
+
+
+def event_source_queue(
+    scope: Construct,
+    id: str,
+    encryption_key: kms.IKey | None,
+    function_timeout: Duration,
+    dead_letter_queue: sqs.IQueue,
+    retention: Duration | None = None,
+) -> sqs.Queue:
+    """A queue a function reads through an SQS event source: encrypted, TLS only, and
+    dead-lettered after five receives."""
+    return sqs.Queue(
+        scope,
+        id,
+        encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.SQS_MANAGED,
+        encryption_master_key=encryption_key,
+        enforce_ssl=True,
+        retention_period=retention,
+        # Lambda's advice for an SQS event source: six times the function's timeout.
+        visibility_timeout=Duration.seconds(6 * function_timeout.to_seconds()),
+        dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=dead_letter_queue),
     )

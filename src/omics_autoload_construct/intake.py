@@ -26,6 +26,17 @@ from . import _defaults, _functions, _nag, _props
 
 DEFAULT_BATCHING_WINDOW = Duration.seconds(contract.INTAKE_BATCHING_WINDOW_SECONDS)
 UNBATCHED_BATCH_SIZE = 10  # Lambda's most for an SQS source without a batching window
+MAX_BATCHING_WINDOW_SECONDS = 300
+
+
+def check_batching_window(window: Duration, name: str = "batching_window", example: int = 2) -> str | None:
+    seconds = window.to_seconds()
+    if 0 <= seconds <= MAX_BATCHING_WINDOW_SECONDS:
+        return None
+    return (
+        f"{name} must be 0-{MAX_BATCHING_WINDOW_SECONDS} seconds (Lambda's limit), "
+        f"not {seconds} s: give e.g. Duration.seconds({example})"
+    )
 
 
 class TriggerMode(enum.Enum):
@@ -116,10 +127,9 @@ class Intake(Construct):
         settings = _props.settings_of(self, settings, environment)
         prefixes, problems = _props.key_prefixes_of(self, key_prefix, key_prefixes)
         window = batching_window.to_seconds()
-        if not 0 <= window <= 300:
-            problems.append(
-                f"batching_window must be 0-300 seconds (Lambda's limit), not {window} s: give e.g. Duration.seconds(3)"
-            )
+        window_problem = check_batching_window(batching_window, example=contract.INTAKE_BATCHING_WINDOW_SECONDS)
+        if window_problem:
+            problems.append(window_problem)
         if max_concurrency is not None and not 2 <= max_concurrency <= 1000:
             problems.append(f"max_concurrency must be 2-1000 (Lambda's limits), not {max_concurrency}")
         if problems:
@@ -134,17 +144,9 @@ class Intake(Construct):
         self.bucket = bucket
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", encryption_key)
         function_timeout = Duration.seconds(60)
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.SQS_MANAGED,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            # A burst waits here when intake falls behind; an outage may last days.
-            retention_period=Duration.days(14),
-            # Lambda's advice for an SQS event source: six times the function's timeout.
-            visibility_timeout=Duration.seconds(6 * function_timeout.to_seconds()),
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letter_queue),
+        # A burst waits here when intake falls behind; an outage may last days.
+        self.queue = _defaults.event_source_queue(
+            self, "Queue", encryption_key, function_timeout, self.dead_letter_queue, retention=Duration.days(14)
         )
         self.function = _functions.handler_function(
             self,

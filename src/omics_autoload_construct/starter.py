@@ -17,24 +17,13 @@ from constructs import Construct
 from omics_autoload_runtime import contract
 from omics_autoload_runtime.settings import Settings
 
-from . import _functions, _nag, _props
-from .intake import dead_letter_queue
+from . import _defaults, _functions, _nag, _props
+from .intake import check_batching_window, dead_letter_queue
 
 # A lone file waits this long before its import starts; a burst does not wait (see Starter).
 DEFAULT_BATCHING_WINDOW = Duration.seconds(contract.STREAM_BATCHING_WINDOW_SECONDS)
 # While a burst is under way, read sets of small batches gather this long at most (see Starter).
 DEFAULT_GATHER_WINDOW = Duration.seconds(contract.GATHER_WINDOW_SECONDS)
-MAX_BATCHING_WINDOW_SECONDS = 300
-
-
-def check_batching_window(window: Duration, name: str = "batching_window", example: int = 2) -> str | None:
-    seconds = window.to_seconds()
-    if 0 <= seconds <= MAX_BATCHING_WINDOW_SECONDS:
-        return None
-    return (
-        f"{name} must be 0-{MAX_BATCHING_WINDOW_SECONDS} seconds (Lambda's limit), "
-        f"not {seconds} s: give e.g. Duration.seconds({example})"
-    )
 
 
 class Starter(Construct):
@@ -105,15 +94,8 @@ class Starter(Construct):
         function_timeout = Duration.seconds(60)
         self.gather_queue: sqs.Queue | None = None
         if gather_window.to_seconds() > 0:
-            self.gather_queue = sqs.Queue(
-                self,
-                "GatherQueue",
-                encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.SQS_MANAGED,
-                encryption_master_key=encryption_key,
-                enforce_ssl=True,
-                # Lambda's advice for an SQS event source: six times the function's timeout.
-                visibility_timeout=Duration.seconds(6 * function_timeout.to_seconds()),
-                dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letter_queue),
+            self.gather_queue = _defaults.event_source_queue(
+                self, "GatherQueue", encryption_key, function_timeout, self.dead_letter_queue
             )
             settings = settings.replace(gather_queue_url=self.gather_queue.queue_url)
         self.function = _functions.handler_function(
