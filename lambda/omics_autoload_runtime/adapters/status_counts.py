@@ -56,11 +56,14 @@ def stuck_files(table: ItemTable, *, now: float, stuck_after_seconds: int) -> It
         rs for rs in importing if int(rs.get(tracking.DUE_AT) or 0) <= now or str(rs.get("updatedAt") or "") < cutoff
     ]
     read_sets.sort(key=lambda rs: str(rs.get("updatedAt") or ""))
-    keys = [(entry["pk"], entry["sk"]) for rs in read_sets for entry in tracking.readset_files(rs)]
+    holder = {(entry["pk"], entry["sk"]): rs for rs in read_sets for entry in tracking.readset_files(rs)}
+    keys = list(holder)
     for start in range(0, len(keys), 100):
         chunk = keys[start : start + 100]
         found = table.get_many(chunk)
         for key in chunk:
             item = found.get(key)
             if item is not None and item.get("status") in NON_TERMINAL_OBJECT_STATUSES:
-                yield item
+                # A file's item waits QUEUED while its read set imports: the job is the read set's.
+                job = item.get("importJobId") or holder[key].get("importJobId")
+                yield {**item, "importJobId": job} if job else item

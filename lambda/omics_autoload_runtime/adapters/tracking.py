@@ -89,9 +89,9 @@ TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
     KIND_OBJECT: {
         NEW: frozenset({SKIPPED, WAITING_FOR_MATE, QUEUED, FAILED, HELD, WAITING_FOR_SHEET}),
         WAITING_FOR_SHEET: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED, FAILED}),
-        WAITING_FOR_MATE: frozenset({QUEUED, SKIPPED, FAILED, IMPORTING, IMPORTED, SUPERSEDED}),
-        QUEUED: frozenset({IMPORTING, SKIPPED, FAILED, IMPORTED, SUPERSEDED}),
-        IMPORTING: frozenset({IMPORTED, FAILED}),
+        WAITING_FOR_MATE: frozenset({QUEUED, SKIPPED, FAILED, IMPORTED, SUPERSEDED}),
+        QUEUED: frozenset({SKIPPED, FAILED, IMPORTED, SUPERSEDED}),
+        IMPORTING: frozenset({IMPORTED, FAILED}),  # files an earlier release moved at the start
         FAILED: frozenset({QUEUED, WAITING_FOR_MATE, SKIPPED, WAITING_FOR_SHEET}),
         SKIPPED: frozenset({QUEUED, WAITING_FOR_MATE, FAILED, WAITING_FOR_SHEET}),
         IMPORTED: frozenset(),
@@ -454,7 +454,7 @@ class Tracking:
         status: str,
         *,
         expect: Sequence[str],
-        files: FileMove,
+        files: FileMove | None,
         batch_id: str | None = None,
         job_id: str | None = None,
         reason: str | None = None,
@@ -477,7 +477,10 @@ class Tracking:
         whoever moves the read set on (a retry, a redelivery, the sweep) moves its files
         again, and those already moved fail their condition and are left as they are; so
         a file is never behind a read set that moved. None: the read set lost the race
-        (files that the same move had moved stay moved: the winner moves them the same way)."""
+        (files that the same move had moved stay moved: the winner moves them the same way).
+
+        ``files=None``: the read set alone (the import's start: its files keep their status,
+        QUEUED or WAITING_FOR_MATE, until its outcome moves them; a write per file saved)."""
         spec = self._move_spec(
             read_set["pk"],
             status,
@@ -491,6 +494,8 @@ class Tracking:
         if lacking:
             spec["condition"] += f" AND attribute_not_exists(#{lacking})"
         write = self.table.update_request(read_set["pk"], READSET_SK, **spec)
+        if files is None:
+            return [] if self.table.write_if(write) else None
         if not atomic:
             return self._files_then_read_set(read_set, write, files)
         return self._with_files(read_set, write, files)

@@ -169,7 +169,9 @@ class Finalize:
             job_id=job_id,
             extra=fields,
             clear_reason=True,
-            files=tracking.FileMove(tracking.IMPORTED, _OPEN_OBJECT, extra=fields, clear_reason=True),
+            files=tracking.FileMove(
+                tracking.IMPORTED, _OPEN_OBJECT, extra={**fields, "importJobId": job_id}, clear_reason=True
+            ),
             atomic=False,
         )
         if moved is not None:
@@ -214,7 +216,12 @@ class Finalize:
             job_id=job_id,
             batch_id=batch_id,
             reason=reason,
-            files=tracking.FileMove(tracking.FAILED, _OPEN_OBJECT, reason=reason),
+            files=tracking.FileMove(
+                tracking.FAILED,
+                _OPEN_OBJECT,
+                reason=reason,
+                extra={"importJobId": job_id or read_set.get("importJobId")},
+            ),
             atomic=atomic,
         )
         if moved is not None:

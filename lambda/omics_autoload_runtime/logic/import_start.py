@@ -209,7 +209,9 @@ class ImportStart:
             expect=(tracking.STARTING,),
             batch_id=batch_id,
             reason=f"a newer version of {', '.join(replaced)} was uploaded before the import started",
-            files=tracking.FileMove(tracking.SUPERSEDED, (tracking.QUEUED,), reasons=reasons),
+            files=tracking.FileMove(
+                tracking.SUPERSEDED, (tracking.QUEUED, tracking.WAITING_FOR_MATE), reasons=reasons
+            ),
         )
         for uri in moved or ():
             self._report_file(uri, reasons[uri], item.get("fileType"), SkipCode.REUPLOAD, tracking.SUPERSEDED)
@@ -447,11 +449,6 @@ class ImportStart:
                     "importStartedAt": iso(),
                     "startingAt": None,  # only a claim's age needs it
                 },
-                files=tracking.FileMove(
-                    tracking.IMPORTING,
-                    (tracking.QUEUED, tracking.WAITING_FOR_MATE, tracking.IMPORTING),
-                    extra={"importJobId": job_id},
-                ),
-                atomic=False,
+                files=None,  # the read set says IMPORTING; its files' items wait for the outcome
             )
         LOG.info("batch %s: import job %s started with %d read set(s)", batch_id, job_id, len(ready))

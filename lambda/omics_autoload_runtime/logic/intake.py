@@ -745,11 +745,24 @@ class Intake:
         self._join(item, role, event)  # every step of _join is conditional: safe to repeat
         return "DUPLICATE"
 
+    def _in_its_read_set(self, item: Mapping[str, Any]) -> bool:
+        existing = self.tracking.table.get(item["pk"], item["sk"]) or {}
+        read_set = self.tracking.get_read_set(str(existing.get("readSetKey"))) if existing.get("readSetKey") else None
+        return any(
+            (entry.get("pk"), entry.get("sk")) == (item["pk"], item["sk"])
+            for entry in tracking.readset_files(read_set or {})
+        )
+
     def record_failure_of(self, event: ObjectEvent, error: Exception) -> str:
         reason = f"internal error while recording this file ({type(error).__name__}: {error})"
         item = _object_item(event, iso())
         uri = item["uri"]
         failed = self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason)) is None
+        if not failed and self._in_its_read_set(item):
+            # Its read set holds it (queued or importing; the file's item says QUEUED until the
+            # outcome): the read set decides; failing the file here would contradict an import.
+            LOG.warning("intake failed again on %s, already in its read set: left to it", item["pk"])
+            return "DUPLICATE"
         if not failed:
             failed = self.tracking.set_object(
                 item["pk"],

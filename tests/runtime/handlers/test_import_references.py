@@ -50,7 +50,7 @@ def test_header_facts_ride_on_the_read_set_and_a_missing_reference_parameter_ski
     out = pipe.invoke("import_start", batch)
     assert out["jobId"]
     objects = pipe.objects()
-    assert objects["core/P38.cram"]["status"] == tracking.IMPORTING
+    assert objects["core/P38.cram"]["status"] == tracking.QUEUED  # its read set is IMPORTING
     assert objects["core/P37.bam"]["status"] == tracking.SKIPPED
     assert f"reference GRCh37: SSM parameter {MISSING_PARAMETER} does not exist" in objects["core/P37.bam"]["reason"]
     (request,) = [p for op, p in pipe.double.calls if op == "StartReadSetImportJob"]

@@ -58,8 +58,32 @@ def test_start_submits_one_job_and_records_it(pipe):
     job = tracking.Tracking(TABLE).get_job(out["jobId"])
     assert job["status"] == tracking.IMPORTING and job["batchId"] == batch["batchId"]
     assert job["nextPollAt"] == int(pipe.double.now() + 300)
-    assert {rs["status"] for rs in pipe.items(tracking.KIND_READSET)} == {tracking.IMPORTING}
-    assert {o["importJobId"] for o in pipe.items(tracking.KIND_OBJECT)} == {out["jobId"]}
+    read_sets = pipe.items(tracking.KIND_READSET)
+    assert {rs["status"] for rs in read_sets} == {tracking.IMPORTING}
+    assert {rs["importJobId"] for rs in read_sets} == {out["jobId"]}
+    # The start writes the read sets only: each file's item waits QUEUED for the outcome.
+    assert {o["status"] for o in pipe.items(tracking.KIND_OBJECT)} == {tracking.QUEUED}
+
+
+def test_a_redelivery_that_crashes_intake_while_its_read_set_imports_leaves_the_file_to_it(pipe, monkeypatch):
+    """The file's item says QUEUED while its read set imports: intake's last resort (FAILED
+    for an error it cannot place) must not end a file that an import is under way for."""
+    from omics_autoload_runtime.handlers import intake as intake_function
+    from omics_autoload_runtime.logic import intake as intake_logic
+
+    stored = pipe.upload(["r/a.ubam"])
+    out = pipe.invoke("import_start", _starter_inputs(pipe)[0])
+
+    def broken(self, event):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(intake_logic.Intake, "process", broken)
+    intake_function.handler({"Records": [pipe.s3_record(stored[0])]})
+    assert pipe.objects()["r/a.ubam"]["status"] == tracking.QUEUED
+    monkeypatch.undo()
+    pipe.double.advance(700)
+    pipe.invoke("import_finalize", out)
+    assert pipe.objects()["r/a.ubam"]["status"] == tracking.IMPORTED
 
 
 def test_start_is_idempotent_when_retried(pipe):
@@ -211,6 +235,7 @@ def test_finalize_marks_files_imported_with_read_set_ids_and_puts_metrics(pipe):
     assert result["status"] == "COMPLETED" and result["imported"] == 2
     objects = pipe.objects()
     assert {o["status"] for o in objects.values()} == {tracking.IMPORTED}
+    assert {o["importJobId"] for o in objects.values()} == {result["jobId"]}  # written with the outcome
     assert objects["r/S_R1.fq.gz"]["readSetId"] == objects["r/S_R2.fq.gz"]["readSetId"]
     assert objects["r/S_R1.fq.gz"]["readSetId"] in pipe.double.read_sets
     # intake's line, then one line per file type of the job: no API call at all
@@ -243,6 +268,7 @@ def test_failed_job_fails_every_file_with_the_job_message(pipe):
     run_job(pipe, ["r/a.ubam", "r/b.ubam"])
     for item in pipe.objects().values():
         assert item["status"] == tracking.FAILED and "Access denied reading" in item["reason"]
+        assert item["importJobId"]  # which job failed it: on the file's item too
 
 
 def test_cancelled_job_says_cancelled(pipe):
