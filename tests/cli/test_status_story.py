@@ -91,3 +91,17 @@ def test_watch_follows_a_folder_until_every_file_is_final(pipe, capsys, monkeypa
     assert code == 0 and calls == [5.0]
     assert out.count("status         QUEUED") == 2 and out.count("status         IMPORTED") == 2
     assert {o["status"] for k, o in pipe.objects().items() if k.startswith("new/")} == {tracking.IMPORTED}
+
+
+def test_a_file_whose_metadata_did_not_come_from_its_sheet_says_why(pipe, capsys):
+    """Intake keeps that note on the file's item (a sheet that arrived between two mates)."""
+    uri = f"s3://{BUCKET}/run/good.ubam"
+    item = pipe.objects()["run/good.ubam"]
+    note = "metadata from the file name, not from the sample sheet s3://b/run/sheet.csv: ..."
+    table = tracking.Tracking(TABLE).table
+    table.update(item["pk"], item["sk"], set={"metadataNote": note})
+    try:
+        code, out, _ = cli(capsys, "status", "--table", TABLE, "--key", uri)
+    finally:
+        table.update(item["pk"], item["sk"], set={"metadataNote": None})  # the demo is shared
+    assert code == 0 and f"  metadata       {note}" in out.splitlines()

@@ -173,6 +173,7 @@ def _story(uri: str, item: Mapping[str, Any], read_set: Mapping[str, Any] | None
         else None,
         "importJobId": item.get("importJobId") or read_set.get("importJobId"),
         "supersededBy": item.get("supersededBy"),
+        "metadataNote": item.get("metadataNote"),
         "times": {label: items[kind].get(name) for label, kind, name in TIMES if items[kind].get(name)},
     }
 
@@ -195,6 +196,8 @@ def render_stories(stories: Sequence[Mapping[str, Any]], missing: Sequence[str])
             lines.append(f"  import job     {story['importJobId']}")
         if story["supersededBy"]:
             lines.append(f"  replaced by version {story['supersededBy']}")
+        if story.get("metadataNote"):
+            lines.append(f"  metadata       {printable(story['metadataNote'])}")
         for label, stamp in story["times"].items():
             lines.append(f"  {label:<14} {stamp}")
     for uri in missing:

@@ -119,6 +119,7 @@ class Intake:
         self.new_version = False  # redrive --new-version: a HELD re-upload is imported
         self._sheets: dict[str, SampleSheet | str | None] = {}  # folder -> sheet, its error, or none
         self._sheet_rows: dict[str, SampleSheetRow] = {}  # uri -> the row that names it
+        self._notes: dict[str, str] = {}  # uri -> why its metadata is not what the folder's sheet says
         self._illumina_sheets: dict[str, IlluminaSheet | str | None] = {}  # run -> sheet, its error, or none
         # uri -> metadata from the file's header, then its run's Illumina sheet (which wins)
         self._file_fields: dict[str, dict[str, str]] = {}
@@ -157,6 +158,8 @@ class Intake:
             return self._wait(base, outcome, event)
         role = outcome
         item = dict(base, fileType=role.file_type, mate=role.mate)
+        if uri in self._notes:
+            item["metadataNote"] = self._notes[uri]
         if role.file_type in limits.ALIGNED_FILE_TYPES and not self.cfg.reference_configured:
             return self._record_skip(item, NO_REFERENCE.format(file_type=role.file_type), SkipCode.NO_REFERENCE)
         rs_pk, _ = tracking.readset_key(role.group_key)
@@ -190,6 +193,12 @@ class Intake:
         row = sheet.row_for(uri) if sheet is not None else None
         if row is not None and self._mate_taken(row, uri):
             LOG.warning("the sample sheet arrived after this file's mate was tracked: both keep name-based read sets")
+            self._notes[uri] = (
+                f"metadata from the file name, not from the sample sheet s3://{event.bucket}/"
+                f"{f'{folder}/' if folder else ''}{self.cfg.sample_sheet_name}: the sheet arrived"
+                " after this file's mate was tracked, so both keep their name-based read sets; to use the"
+                " sheet, upload both files again"
+            )
             row = None
         if row is not None:
             self._sheet_rows[uri] = row

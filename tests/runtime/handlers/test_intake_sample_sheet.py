@@ -74,6 +74,11 @@ def test_a_sheet_arriving_between_two_mates_does_not_leave_the_second_waiting_fo
     read_sets = {i["pk"]: i for i in pipe.items(tracking.KIND_READSET)}
     assert read_sets[right["readSetKey"]]["status"] == tracking.QUEUED
     assert left["readSetKey"] != right["readSetKey"]
+    # The file's own item says why the sheet's row was not used (not only a log line).
+    assert right["metadataNote"].startswith(
+        f"metadata from the file name, not from the sample sheet s3://sequencing-runs/between/{SHEET}:"
+    )
+    assert "metadataNote" not in left
 
 
 def test_a_sheet_before_both_mates_still_pairs_them(pipe):
