@@ -196,8 +196,8 @@ class Intake:
             self._notes[uri] = (
                 f"metadata from the file name, not from the sample sheet s3://{event.bucket}/"
                 f"{f'{folder}/' if folder else ''}{self.cfg.sample_sheet_name}: the sheet arrived"
-                " after this file's mate was tracked, so both keep their name-based read sets; to use the"
-                " sheet, upload both files again"
+                " after this file's mate was tracked, so both keep their name-based read sets (as for any"
+                " file that arrived before its sheet: `omics-autoload redrive --key` for each)"
             )
             row = None
         if row is not None:
