@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from omics_autoload_runtime.adapters import tracking
-from support.pipeline import BUCKET, TABLE
+from support.pipeline import BUCKET, TABLE, _starter_inputs
 
 from cli.deployed import cli, stack_resources, stub_stack
 
@@ -42,6 +42,19 @@ def test_status_json_for_scripts(pipe, capsys):
     (stuck,) = report["stuck"]
     assert stuck["key"] == f"s3://{BUCKET}/late/x_R1.fq.gz" and stuck["status"] == tracking.WAITING_FOR_MATE
     assert report["stuckTotal"] == 1
+
+
+def test_a_stuck_import_lists_its_files_with_their_read_set_s_job(pipe, capsys):
+    """A file's item stays QUEUED while its read set imports: the stuck list names the job."""
+    pipe.upload(["slow/long.ubam"])
+    (batch,) = _starter_inputs(pipe)
+    job_id = pipe.invoke("import_start", batch)["jobId"]
+    pipe.double.advance(3 * 3600)  # no outcome recorded for three hours
+    code, out, err = cli(capsys, "status", "--table", TABLE, "--format", "json", "--stuck-after", "2")
+    assert code == 0, err
+    (stuck,) = json.loads(out)["stuck"]
+    assert stuck["key"] == f"s3://{BUCKET}/slow/long.ubam" and stuck["status"] == tracking.QUEUED
+    assert stuck["importJobId"] == job_id
 
 
 def test_status_pages_through_large_tables(pipe, capsys, monkeypatch):

@@ -51,9 +51,10 @@ def stuck_files(table: ItemTable, *, now: float, stuck_after_seconds: int) -> It
     items), as many as are in flight."""
     cutoff = iso(now - stuck_after_seconds)
     read_sets = tracking.open_read_sets(table, updated_before=cutoff)
-    importing = tracking.queue_items(table, tracking.DueQueue.IMPORTING, status=tracking.IMPORTING)
     read_sets += [
-        rs for rs in importing if int(rs.get(tracking.DUE_AT) or 0) <= now or str(rs.get("updatedAt") or "") < cutoff
+        rs
+        for rs, due in _importing_read_sets(table)
+        if due <= now or str(rs.get("updatedAt") or "") < cutoff
     ]
     read_sets.sort(key=lambda rs: str(rs.get("updatedAt") or ""))
     holder = {(entry["pk"], entry["sk"]): rs for rs in read_sets for entry in tracking.readset_files(rs)}
@@ -67,3 +68,23 @@ def stuck_files(table: ItemTable, *, now: float, stuck_after_seconds: int) -> It
                 # A file's item waits QUEUED while its read set imports: the job is the read set's.
                 job = item.get("importJobId") or holder[key].get("importJobId")
                 yield {**item, "importJobId": job} if job else item
+
+
+def _importing_read_sets(table: ItemTable) -> list[tuple[dict[str, Any], int]]:
+    """IMPORTING read sets with the time they count as stuck. The IMP queue holds each
+    job's KEYS item, which stands for its read sets (they are not in the index), and the
+    read sets of jobs started before KEYS items did."""
+    entries = tracking.queue_items(table, tracking.DueQueue.IMPORTING)
+    due_of: dict[str, int] = {}
+    found: list[tuple[dict[str, Any], int]] = []
+    for entry in entries:
+        due = int(entry.get(tracking.DUE_AT) or 0)
+        if entry.get("sk") == tracking.JOB_KEYS_SK:
+            due_of.update({str(key): due for key in entry.get("readSetKeys") or []})
+        elif entry.get("status") == tracking.IMPORTING:
+            found.append((entry, due))
+    keys = list(due_of)
+    for start in range(0, len(keys), 100):
+        items = table.get_many([(key, tracking.READSET_SK) for key in keys[start : start + 100]])
+        found += [(rs, due_of[rs["pk"]]) for rs in items.values() if rs.get("status") == tracking.IMPORTING]
+    return found

@@ -754,11 +754,10 @@ class Intake:
         self._join(item, role, event)  # every step of _join is conditional: safe to repeat
         return "DUPLICATE"
 
-    def _in_its_read_set(self, item: Mapping[str, Any]) -> bool:
-        existing = self.tracking.table.get(item["pk"], item["sk"]) or {}
-        read_set = self.tracking.get_read_set(str(existing.get("readSetKey"))) if existing.get("readSetKey") else None
+    def _in_its_read_set(self, existing: Mapping[str, Any]) -> bool:
+        read_set = self.tracking.get_read_set(str(existing["readSetKey"])) if existing.get("readSetKey") else None
         return any(
-            (entry.get("pk"), entry.get("sk")) == (item["pk"], item["sk"])
+            (entry.get("pk"), entry.get("sk")) == (existing["pk"], existing["sk"])
             for entry in tracking.readset_files(read_set or {})
         )
 
@@ -766,8 +765,9 @@ class Intake:
         reason = f"internal error while recording this file ({type(error).__name__}: {error})"
         item = _object_item(event, iso())
         uri = item["uri"]
-        failed = self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason)) is None
-        if not failed and self._in_its_read_set(item):
+        existing = self.tracking.put_object(dict(item, status=tracking.FAILED, reason=reason))
+        failed = existing is None
+        if existing is not None and self._in_its_read_set(existing):
             # Its read set holds it (queued or importing; the file's item says QUEUED until the
             # outcome): the read set decides; failing the file here would contradict an import.
             LOG.warning("intake failed again on %s, already in its read set: left to it", item["pk"])
