@@ -4,7 +4,7 @@ Every scenario of ``tests/support/fault_scenarios.py`` x every call site its cle
 reaches x every fault kind, plus seeded storms; the cases run in worker processes.
 Prints a summary per scenario and per symptom and writes one JSON line per case::
 
-    python -m benchmarks.faults [--workers 2] [--scenario NAME ...] [--storms N] [--out PATH]
+    python -m benchmarks.faults [--workers 2] [--scenario NAME ...] [--storms N] [--storm-objects M] [--out PATH]
 
 (``./scripts/run-benchmark --faults`` passes its options here.)
 """
@@ -39,12 +39,18 @@ def _case(case: tuple[str, str, str]) -> dict[str, Any]:
     return {"scenario": name, "site": site, "kind": kind, "fired": fired, "problems": problems, "seconds": seconds}
 
 
-def _storm(seed: int) -> dict[str, Any]:
+def _storm(seed_and_objects: tuple[int, int]) -> dict[str, Any]:
     from support import fault_scenarios as fs
 
+    seed, objects = seed_and_objects
     started = time.monotonic()
-    problems = fs.storm_problems(seed)
-    return {"scenario": f"storm-{seed}", "problems": problems, "seconds": round(time.monotonic() - started, 2)}
+    problems = fs.storm_problems(seed, objects)
+    return {
+        "scenario": f"storm-{seed}",
+        "objects": objects,
+        "problems": problems,
+        "seconds": round(time.monotonic() - started, 2),
+    }
 
 
 def symptom(problem: str) -> str:
@@ -58,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scenario", action="append", help="only these scenarios (repeatable)")
     parser.add_argument("--storms", type=int, default=3, help="seeded storms to run (seeds 1..N)")
+    parser.add_argument("--storm-objects", type=int, default=200, help="objects in each storm (CI's storm has 40)")
     parser.add_argument("--ci", action="store_true", help="only the cases CI runs")
     parser.add_argument("--out", default="benchmarks/results/faults.jsonl")
     args = parser.parse_args(argv)
@@ -67,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     names = args.scenario or list(fs.SCENARIOS)
     chosen = fs.ci_cases() if args.ci else fs.cases(names)
     cases = [(name, str(site), kind) for name, site, kind in chosen]
-    print(f"{len(cases)} single-fault cases in {len(names)} scenarios, {args.storms} storms", flush=True)
+    print(
+        f"{len(cases)} single-fault cases in {len(names)} scenarios,"
+        f" {args.storms} storms of {args.storm_objects} objects",
+        flush=True,
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -75,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     symptoms: Counter = Counter()
     with out.open("w") as sink, multiprocessing.Pool(args.workers) as pool:
         results = pool.imap_unordered(_case, cases, chunksize=2)
-        storms = pool.imap_unordered(_storm, range(1, args.storms + 1))
+        storms = pool.imap_unordered(_storm, [(seed, args.storm_objects) for seed in range(1, args.storms + 1)])
         for result in itertools.chain(results, storms):
             sink.write(json.dumps(result) + "\n")
             sink.flush()
