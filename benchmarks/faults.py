@@ -64,12 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scenario", action="append", help="only these scenarios (repeatable)")
     parser.add_argument("--storms", type=int, default=3, help="seeded storms to run (seeds 1..N)")
-    parser.add_argument("--storm-objects", type=int, default=200, help="objects in each storm (CI's storm has 40)")
     parser.add_argument("--ci", action="store_true", help="only the cases CI runs")
     parser.add_argument("--out", default="benchmarks/results/faults.jsonl")
-    args = parser.parse_args(argv)
-
     from support import fault_scenarios as fs
+
+    parser.add_argument(
+        "--storm-objects", type=int, default=fs.STORM_OBJECTS, help="objects in each storm (default %(default)s)"
+    )
+    args = parser.parse_args(argv)
 
     names = args.scenario or list(fs.SCENARIOS)
     chosen = fs.ci_cases() if args.ci else fs.cases(names)

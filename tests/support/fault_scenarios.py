@@ -154,6 +154,8 @@ SCENARIOS = {
 
 # --------------------------------------------------------------------------- storms
 
+STORM_OBJECTS = 200  # the benchmark's storms (CI runs a smaller one)
+
 
 def storm_script(seed: int, objects: int) -> Callable[[FaultPipeline], None]:
     """Hundreds of objects: pairs, singles, aligned files, sheets before and after their
@@ -199,7 +201,7 @@ def storm_script(seed: int, objects: int) -> Callable[[FaultPipeline], None]:
     return script
 
 
-def storm(seed: int, objects: int = 200) -> Scenario:
+def storm(seed: int, objects: int = STORM_OBJECTS) -> Scenario:
     options = {"options": AssemblyOptions(max_sources_per_job=20)}
     return Scenario(f"storm-{seed}", storm_script(seed, objects), options)
 
@@ -337,7 +339,7 @@ def ci_cases() -> list[tuple[str, Site, str]]:
     return chosen
 
 
-def storm_problems(seed: int, objects: int = 200, chance: float = 0.02) -> list[str]:
+def storm_problems(seed: int, objects: int = STORM_OBJECTS, chance: float = 0.02) -> list[str]:
     """A storm run with a fault at ``chance`` of every call (any kind, seeded), compared
     with the same storm without faults."""
     scenario = storm(seed, objects)
